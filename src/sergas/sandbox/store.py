@@ -1,0 +1,184 @@
+"""Where the sandbox keeps its records: in memory, optionally mirrored to a SQLite state file.
+
+Records are dicts in Zoho's JSON shape (ids are 19-digit strings, lookups are
+`{"name","id"}` objects, datetimes ISO 8601 with an offset). Ids grow monotonically, so a
+module's dict keeps ascending-id order by insertion.
+
+With a state file every write is mirrored in the same call (one SQLite transaction per
+batch), so a sandbox that is killed and started again sees every write it acknowledged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sergas.sandbox.schema import ID_BASE
+
+Record = dict[str, Any]
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS records (
+    module TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (module, id)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class RecordStore:
+    def __init__(self, modules: Iterable[str], path: Path | None = None) -> None:
+        self._modules = tuple(modules)
+        self._data: dict[str, dict[str, Record]] = {m: {} for m in self._modules}
+        self._version: dict[str, int] = dict.fromkeys(self._modules, 0)
+        self._sorted: dict[tuple[str, str], tuple[int, list[Record]]] = {}
+        self._next_id = ID_BASE + 1000
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_DDL)
+
+    # -- persistence -------------------------------------------------------------------
+
+    @property
+    def persistent(self) -> bool:
+        return self._db is not None
+
+    def load(self) -> bool:
+        """Load the state file into memory; False when it holds nothing yet."""
+        if self._db is None:
+            return False
+        rows = self._db.execute("SELECT module, id, body FROM records ORDER BY module, id")
+        found = False
+        for module, record_id, body in rows:
+            if module in self._data:
+                self._data[module][record_id] = orjson.loads(body)
+                found = True
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        self._next_id = int(meta.get("next_id", self._next_id))
+        for module in self._modules:
+            self._bump(module)
+        return found
+
+    def get_meta(self, key: str) -> str | None:
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        if self._db is not None:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def _mirror(self, module: str, records: list[Record]) -> None:
+        if self._db is None or not records:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT INTO records (module, id, body) VALUES (?, ?, ?) "
+                    "ON CONFLICT(module, id) DO UPDATE SET body = excluded.body",
+                    [(module, r["id"], orjson.dumps(r)) for r in records],
+                )
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('next_id', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (str(self._next_id),),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def count(self, module: str) -> int:
+        return len(self._data[module])
+
+    def get(self, module: str, record_id: str) -> Record | None:
+        return self._data[module].get(record_id)
+
+    def all(self, module: str) -> Iterator[Record]:
+        """Every record of the module, ascending by id."""
+        return iter(list(self._data[module].values()))
+
+    def ordered(self, module: str, sort_by: str = "id", descending: bool = False) -> list[Record]:
+        """Records sorted by `sort_by` (id, Created_Time or Modified_Time); cached per version."""
+        key = (module, f"{sort_by}:{descending}")
+        version = self._version[module]
+        cached = self._sorted.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        records = list(self._data[module].values())
+        if sort_by == "id":
+            if descending:
+                records.reverse()
+        else:
+            # Ties broken by id so paging is stable.
+            records.sort(key=lambda r: (r.get(sort_by) or "", r["id"]), reverse=descending)
+        self._sorted[key] = (version, records)
+        return records
+
+    # -- writes --------------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        with self._lock:
+            self._next_id += 1
+            return str(self._next_id)
+
+    def put_many(self, module: str, records: list[Record]) -> None:
+        """Insert or replace records (a record's `id` must be set)."""
+        with self._lock:
+            bucket = self._data[module]
+            for record in records:
+                bucket[record["id"]] = record
+            self._bump(module)
+            self._mirror(module, records)
+
+    def put(self, module: str, record: Record) -> None:
+        self.put_many(module, [record])
+
+    def delete(self, module: str, record_id: str) -> bool:
+        with self._lock:
+            found = self._data[module].pop(record_id, None) is not None
+            if found:
+                self._bump(module)
+                if self._db is not None:
+                    self._db.execute(
+                        "DELETE FROM records WHERE module = ? AND id = ?", (module, record_id)
+                    )
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            for module in self._modules:
+                self._data[module].clear()
+                self._bump(module)
+            self._next_id = ID_BASE + 1000
+            if self._db is not None:
+                self._db.execute("DELETE FROM records")
+                self._db.execute("DELETE FROM meta")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _bump(self, module: str) -> None:
+        self._version[module] += 1
