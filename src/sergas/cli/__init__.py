@@ -1,0 +1,35 @@
+"""The `sergas` command line: one typer app, one sub-app per area.
+
+Exit codes: 0 success; 1 a Sergas error (printed as one line); 2 bad usage (typer's own);
+130 interrupted. `--debug` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from sergas.cli import sandbox as sandbox_cli
+from sergas.cli._common import run_app
+
+app = typer.Typer(
+    name="sergas",
+    help="Sergas: a gateway between account-management automation and Zoho CRM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(sandbox_cli.app, name="sandbox")
+
+
+@app.callback()
+def _global(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    if debug:
+        os.environ["SERGAS_DEBUG"] = "1"
+
+
+def main() -> None:
+    run_app(app)

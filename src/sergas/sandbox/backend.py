@@ -1,0 +1,138 @@
+"""The sandbox's state, apart from HTTP: org, users, modules, records, tokens, jobs, limits.
+
+Like moto's models: one object holds everything; `records.py`, `bulk.py` and the other
+families hang their operations off it. The HTTP layer (`sergas.sandbox.http`) is a thin
+translation of requests into calls on this object.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+from sergas.sandbox.clock import Clock
+from sergas.sandbox.config import SandboxConfig
+from sergas.sandbox.faults import Faults
+from sergas.sandbox.limits import Limits
+from sergas.sandbox.oauth import OAuthBackend
+from sergas.sandbox.schema import MODULES, Module
+from sergas.sandbox.seed import build_org, build_users, seed_store
+from sergas.sandbox.store import RecordStore
+
+STATE_VERSION = "1"
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.clock = Clock()
+        self.rng = random.Random(self.config.seed)
+        self.modules: dict[str, Module] = MODULES
+        self.users: list[dict[str, Any]] = build_users(self.config.seed, self.config.users)
+        self.org: dict[str, Any] = build_org(self.config.seed)
+        self.store = RecordStore(self.modules, self.config.state_file)
+        self.faults = Faults(
+            latency_ms=self.config.latency_ms, latency_jitter_ms=self.config.latency_jitter_ms
+        )
+        self.faults.rng.seed(self.config.seed)
+        self._init_state()
+        self.seeded_from_file = self._load_or_seed()
+
+    def _init_state(self) -> None:
+        from sergas.sandbox.bulk import BulkJobs
+        from sergas.sandbox.records import Records
+
+        self.oauth = OAuthBackend(self.config, self.clock, self.current_user["id"])
+        self.limits = Limits(self.config, self.clock)
+        self.records = Records(self)
+        self.bulk = BulkJobs(self)
+        self.calls: Counter[str] = Counter()
+        self.writes: Counter[tuple[str, str]] = Counter()
+
+    def _load_or_seed(self) -> bool:
+        """Load the state file if it holds this seed's CRM; else seed (and save) a new one."""
+        if self.store.persistent and self.store.get_meta("version") == STATE_VERSION:
+            if self.store.load():
+                return True
+        self.store.clear()
+        seed_store(
+            self.store,
+            seed=self.config.seed,
+            accounts=self.config.accounts,
+            users=self.users,
+            now=self.clock.now(),
+        )
+        self.store.set_meta("version", STATE_VERSION)
+        self.store.set_meta("seed", str(self.config.seed))
+        return False
+
+    # -- who is calling ----------------------------------------------------------------
+
+    @property
+    def current_user(self) -> dict[str, Any]:
+        return self.users[0]
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        return next((u for u in self.users if u["id"] == user_id), None)
+
+    def user_ref(self, user_id: str | None = None, *, email: bool = True) -> dict[str, Any]:
+        """A user as lookups show it: {"name","id"[,"email"]}."""
+        user = self.user(user_id) if user_id else self.current_user
+        user = user or self.current_user
+        ref = {"name": user["full_name"], "id": user["id"]}
+        if email:
+            ref["email"] = user["email"]
+        return ref
+
+    def module(self, name: str) -> Module | None:
+        from sergas.sandbox.schema import find_module
+
+        return find_module(name)
+
+    # -- control plane -------------------------------------------------------------------
+
+    def reset(self, *, reseed: bool = True) -> None:
+        """Back to the seeded state: records, tokens, jobs, limits, stats, faults, clock."""
+        self.clock.reset()
+        self.faults.update(
+            {"latency_ms": self.config.latency_ms, "latency_jitter_ms": self.config.latency_jitter_ms,
+             "error_rates": {}, "drop_rate": 0, "hang_rate": 0, "paths": [], "targeted": [],
+             "seed": self.config.seed}
+        )
+        self.faults.injected = 0
+        self._init_state()
+        if reseed:
+            self.store.set_meta("version", "")
+            self._load_or_seed()
+
+    def stats(self) -> dict[str, Any]:
+        written = Counter(module for module, _ in self.writes)
+        return {
+            "calls": dict(self.calls),
+            "total_calls": sum(self.calls.values()),
+            "credits": {
+                "used": self.limits.used(),
+                "remaining": self.limits.remaining(),
+                "budget": self.limits.budget,
+                "total_used": self.limits.total_used,
+            },
+            "tokens": {
+                "refreshes": self.oauth.stats.refreshes,
+                "code_grants": self.oauth.stats.code_grants,
+                "rejected": self.oauth.stats.rejected,
+                "invalid_token_responses": self.oauth.stats.invalid_token_responses,
+            },
+            "peak_concurrency": self.limits.peak_concurrency,
+            "peak_heavy_concurrency": self.limits.peak_heavy_concurrency,
+            "in_flight": self.limits.in_flight,
+            "rejected_429": self.limits.rejected_429,
+            "faults_injected": self.faults.injected,
+            "records_written": dict(written),
+            "records_written_more_than_once": sum(1 for n in self.writes.values() if n > 1),
+            "records": {m: self.store.count(m) for m in self.modules},
+            "clock": self.clock.now(),
+        }
+
+    def close(self) -> None:
+        self.store.close()

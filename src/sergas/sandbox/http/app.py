@@ -1,0 +1,138 @@
+"""The sandbox as one ASGI app: routes as data, cross-cutting behaviour as middleware."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import anyio
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sergas.sandbox import errors as E
+from sergas.sandbox.backend import Sandbox
+from sergas.sandbox.config import SandboxConfig
+from sergas.sandbox.http import control, crm, oauth
+from sergas.sandbox.http.common import JSON_TYPE, error_response
+
+_DIGITS = re.compile(r"/\d{6,}")
+_FAULT_ERRORS: dict[int, type[E.ZohoError]] = {
+    429: E.TooManyRequests,
+    500: E.InternalError,
+    503: E.ServiceUnavailable,
+}
+
+
+def endpoint_name(method: str, path: str) -> str:
+    """A bounded stats key: record and job ids collapse to {id}."""
+    return f"{method} {_DIGITS.sub('/{id}', path)}"
+
+
+class SandboxMiddleware:
+    """Counts calls, injects faults, enforces the org's concurrency cap.
+
+    Latency for CRM routes is simulated inside each route (so it falls inside the
+    sub-concurrency slot of heavy APIs); for other routes (Accounts, MCP) it is here.
+    """
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sb = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/__sandbox"):
+            await self.app(scope, receive, send)
+            return
+        sb = self.sb
+        method, path = scope["method"], scope["path"]
+        sb.calls[endpoint_name(method, path)] += 1
+        fault = sb.faults.pick(method, path)
+        if fault == "hang":
+            await anyio.sleep(sb.faults.hang_seconds)
+            fault = "drop"
+        if fault == "drop":
+            await self._drop(send)
+            return
+        if isinstance(fault, int):
+            await self._fail(fault, scope, receive, send)
+            return
+        is_crm = path.startswith("/crm/")
+        if is_crm:
+            try:
+                sb.limits.enter()
+            except E.ZohoError as exc:
+                await error_response(exc)(scope, receive, send)
+                return
+        else:
+            delay = sb.faults.latency()
+            if delay:
+                await anyio.sleep(delay)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if is_crm:
+                sb.limits.leave()
+
+    @staticmethod
+    async def _drop(send: Send) -> None:
+        """Promise a body, send half of it and stop: the client sees the connection break."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", JSON_TYPE.encode()), (b"content-length", b"64")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"data":[', "more_body": True})
+
+    @staticmethod
+    async def _fail(status: int, scope: Scope, receive: Receive, send: Send) -> None:
+        cls = _FAULT_ERRORS.get(status)
+        if cls is not None:
+            response = error_response(cls())
+        else:
+            body = {"code": "INTERNAL_ERROR", "details": {}, "message": "injected fault",
+                    "status": "error"}
+            response = Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE)
+        await response(scope, receive, send)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException) and exc.status_code == 405:
+        return error_response(E.InvalidRequestMethod())
+    return error_response(E.InvalidUrlPattern())
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    return error_response(E.InternalError())
+
+
+def create_app(
+    config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None
+) -> Starlette:
+    """The sandbox ASGI app over a new (or the given) backend."""
+    sb = sandbox or Sandbox(config)
+    routes: list[Any] = [*control.ROUTES, *oauth.ROUTES, *crm.ROUTES]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for hook in app.state.lifespan_hooks:
+                await stack.enter_async_context(hook())
+            yield
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_found, Exception: _internal},
+        lifespan=lifespan,
+    )
+    app.state.sandbox = sb
+    app.state.lifespan_hooks = []
+    app.add_middleware(SandboxMiddleware, sandbox=sb)
+    return app
