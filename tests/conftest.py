@@ -10,7 +10,8 @@ from starlette.applications import Starlette
 import httpx2
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.testing import RunningSandbox, asgi_client, serve_sandbox
+from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from tests.helpers import authed_client
 
 
 @pytest.fixture
@@ -36,17 +37,5 @@ def sandbox_app() -> Starlette:
 @pytest.fixture
 async def crm_client(sandbox_app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
     """An in-process client already holding a valid access token."""
-    async with asgi_client(sandbox_app) as client:
-        from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-
-        response = await client.post(
-            "/oauth/v2/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "refresh_token": REFRESH_TOKEN,
-            },
-        )
-        client.headers["Authorization"] = f"Zoho-oauthtoken {response.json()['access_token']}"
+    async with authed_client(sandbox_app) as client:
         yield client

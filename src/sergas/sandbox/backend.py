@@ -36,6 +36,9 @@ class Sandbox:
             latency_ms=self.config.latency_ms, latency_jitter_ms=self.config.latency_jitter_ms
         )
         self.faults.rng.seed(self.config.seed)
+        # Seeded times are relative to today's midnight (UTC): the same seed gives the same
+        # records all day, and reset() gives back exactly what the start gave.
+        self.seeded_at = self.clock.now() // 86_400 * 86_400
         self._init_state()
         self.seeded_from_file = self._load_or_seed()
 
@@ -61,7 +64,7 @@ class Sandbox:
             seed=self.config.seed,
             accounts=self.config.accounts,
             users=self.users,
-            now=self.clock.now(),
+            now=self.seeded_at,
         )
         self.store.set_meta("version", STATE_VERSION)
         self.store.set_meta("seed", str(self.config.seed))
