@@ -1,0 +1,5 @@
+"""`python -m sergas` is the `sergas` command."""
+
+from sergas.cli import main
+
+main()
