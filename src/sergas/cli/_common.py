@@ -24,25 +24,23 @@ def print_json(data: Any) -> None:
 
 
 def run_app(app: typer.Typer) -> None:
-    """Run the app; a failure prints as one line unless --debug was given."""
+    """Run the app; a failure prints as one line unless --debug was given.
+
+    Usage errors are click's own (exit 2). Anything else raised by a command is reported
+    here, once, without a traceback.
+    """
     try:
-        rc = app(standalone_mode=False)
+        app()
     except SystemExit:
         raise
     except KeyboardInterrupt:
         err_console.print("interrupted")
         raise SystemExit(130) from None
-    except Exception as exc:  # noqa: BLE001 - the one place a command's failure is reported
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            raise SystemExit(130) from None
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+    except Exception as exc:
         if debug_enabled():
             raise
-        err_console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        own = type(exc).__module__.startswith("sergas")
+        text = str(exc) if own else f"{type(exc).__name__}: {exc}"
+        err_console.print(f"[red]error:[/red] {text}", highlight=False, soft_wrap=True)
         err_console.print("(run with --debug for a traceback)", style="dim")
         raise SystemExit(1) from None
-    raise SystemExit(rc if isinstance(rc, int) else 0)
