@@ -32,8 +32,18 @@ def free_port() -> int:
 def sandbox_process(*args: str, accounts: int = 10_000) -> Iterator[str]:
     """`sergas sandbox serve` in a subprocess, so the load generator does not share its GIL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "sergas", "sandbox", "serve", "--port", str(port),
-           "--accounts", str(accounts), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sergas",
+        "sandbox",
+        "serve",
+        "--port",
+        str(port),
+        "--accounts",
+        str(accounts),
+        *args,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -53,10 +63,15 @@ def sandbox_process(*args: str, accounts: int = 10_000) -> Iterator[str]:
 
 
 def access_token(url: str) -> str:
-    response = httpx2.post(url + "/oauth/v2/token", data={
-        "grant_type": "refresh_token", "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN,
-    })
+    response = httpx2.post(
+        url + "/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": REFRESH_TOKEN,
+        },
+    )
     token: str = response.json()["access_token"]
     return token
 

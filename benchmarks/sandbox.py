@@ -40,18 +40,24 @@ async def load(
 
 
 async def get_page(http: httpx2.AsyncClient, step: int) -> int:
-    response = await http.get("/crm/v8/Accounts", params={
-        "fields": "Account_Name,Owner,Industry,Annual_Revenue,Last_Activity_Time",
-        "per_page": 200, "page": step % 10 + 1,
-    })
+    response = await http.get(
+        "/crm/v8/Accounts",
+        params={
+            "fields": "Account_Name,Owner,Industry,Annual_Revenue,Last_Activity_Time",
+            "per_page": 200,
+            "page": step % 10 + 1,
+        },
+    )
     response.raise_for_status()
     count: int = response.json()["info"]["count"]
     return count
 
 
 async def coql_page(http: httpx2.AsyncClient, step: int) -> int:
-    query = ("select Account_Name, Owner, Industry, Annual_Revenue, Last_Activity_Time "
-             f"from Accounts limit {step % 5 * 2000}, 2000")
+    query = (
+        "select Account_Name, Owner, Industry, Annual_Revenue, Last_Activity_Time "
+        f"from Accounts limit {step % 5 * 2000}, 2000"
+    )
     response = await http.post("/crm/v8/coql", json={"select_query": query})
     response.raise_for_status()
     count: int = response.json()["info"]["count"]
@@ -67,17 +73,30 @@ async def main() -> None:
         httpx2.post(url + "/__sandbox/faults", json={"latency_ms": 0})
         token = access_token(url)
         rows = []
-        for name, fetch in (("GET /crm/v8/Accounts, 200 per page", get_page),
-                            ("POST /crm/v8/coql, 2,000 per page", coql_page)):
+        for name, fetch in (
+            ("GET /crm/v8/Accounts, 200 per page", get_page),
+            ("POST /crm/v8/coql, 2,000 per page", coql_page),
+        ):
             rates = [await load(url, token, args.seconds, fetch) for _ in range(args.rounds)]
-            rows.append([name, f"{median(rates):,.0f}", f"{min(rates):,.0f}", f"{max(rates):,.0f}",
-                         "yes" if median(rates) >= 20_000 else "NO"])
+            rows.append(
+                [
+                    name,
+                    f"{median(rates):,.0f}",
+                    f"{min(rates):,.0f}",
+                    f"{max(rates):,.0f}",
+                    "yes" if median(rates) >= 20_000 else "NO",
+                ]
+            )
         stats = httpx2.get(url + "/__sandbox/stats").json()
-    print(f"Sandbox throughput — {CLIENTS} concurrent clients, {args.rounds} rounds of "
-          f"{args.seconds:g} s, {machine()}")
+    print(
+        f"Sandbox throughput — {CLIENTS} concurrent clients, {args.rounds} rounds of "
+        f"{args.seconds:g} s, {machine()}"
+    )
     print(table(["workload", "records/s (median)", "min", "max", "≥ 20,000"], rows))
-    print(f"peak concurrency seen by the sandbox: {stats['peak_concurrency']}, "
-          f"429s: {stats['rejected_429']}")
+    print(
+        f"peak concurrency seen by the sandbox: {stats['peak_concurrency']}, "
+        f"429s: {stats['rejected_429']}"
+    )
 
 
 if __name__ == "__main__":

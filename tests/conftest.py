@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import httpx2
 import pytest
 from starlette.applications import Starlette
+from tests.helpers import authed_client
 
-import httpx2
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http.app import create_app
 from sergas.sandbox.testing import RunningSandbox, serve_sandbox
-from tests.helpers import authed_client
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import sys
 import time
 
 import httpx2
+from benchmarks._common import free_port
 from typer.testing import CliRunner
 
-from benchmarks._common import free_port
 from sergas.cli import app
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 
@@ -18,9 +18,22 @@ from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 def test_serve_prints_env_block_and_serves() -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sergas", "sandbox", "serve", "--port", str(port),
-         "--accounts", "40", "--seed", "7"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sergas",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--accounts",
+            "40",
+            "--seed",
+            "7",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -32,18 +45,26 @@ def test_serve_prints_env_block_and_serves() -> None:
             env[name] = value
         base = f"http://127.0.0.1:{port}"
         assert env == {
-            "ZOHO_API_DOMAIN": base, "ZOHO_ACCOUNTS_URL": base, "ZOHO_FILE_UPLOAD_URL": base,
-            "ZOHO_CLIENT_ID": CLIENT_ID, "ZOHO_CLIENT_SECRET": CLIENT_SECRET,
-            "ZOHO_REFRESH_TOKEN": REFRESH_TOKEN, "ZOHO_MCP_URL": f"{base}/mcp",
+            "ZOHO_API_DOMAIN": base,
+            "ZOHO_ACCOUNTS_URL": base,
+            "ZOHO_FILE_UPLOAD_URL": base,
+            "ZOHO_CLIENT_ID": CLIENT_ID,
+            "ZOHO_CLIENT_SECRET": CLIENT_SECRET,
+            "ZOHO_REFRESH_TOKEN": REFRESH_TOKEN,
+            "ZOHO_MCP_URL": f"{base}/mcp",
         }
         deadline = time.monotonic() + 30
         while True:
             try:
-                token = httpx2.post(f"{env['ZOHO_ACCOUNTS_URL']}/oauth/v2/token", data={
-                    "grant_type": "refresh_token", "client_id": env["ZOHO_CLIENT_ID"],
-                    "client_secret": env["ZOHO_CLIENT_SECRET"],
-                    "refresh_token": env["ZOHO_REFRESH_TOKEN"],
-                }).json()["access_token"]
+                token = httpx2.post(
+                    f"{env['ZOHO_ACCOUNTS_URL']}/oauth/v2/token",
+                    data={
+                        "grant_type": "refresh_token",
+                        "client_id": env["ZOHO_CLIENT_ID"],
+                        "client_secret": env["ZOHO_CLIENT_SECRET"],
+                        "refresh_token": env["ZOHO_REFRESH_TOKEN"],
+                    },
+                ).json()["access_token"]
                 break
             except httpx2.TransportError:
                 assert time.monotonic() < deadline, "sandbox did not start"
@@ -65,7 +86,10 @@ def test_serve_prints_env_block_and_serves() -> None:
 def test_bad_option_is_one_clear_line() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sergas", "sandbox", "serve", "--edition", "platinum"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 2
     assert "unknown edition 'platinum'" in result.stderr

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from tests.helpers import authed_client, reauthorize
 
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http.app import create_app
 from sergas.sandbox.testing import RunningSandbox, serve_sandbox
-from tests.helpers import authed_client, reauthorize
 
 LIST = {"fields": "Account_Name", "per_page": 1}
 
@@ -62,7 +62,9 @@ async def test_sub_concurrency_cap_on_coql() -> None:
     app = create_app(SandboxConfig(accounts=20, latency_ms=200, base_url="http://sb"))
     query = {"select_query": "select Account_Name from Accounts limit 5"}
     async with authed_client(app) as client:
-        responses = await asyncio.gather(*(client.post("/crm/v8/coql", json=query) for _ in range(14)))
+        responses = await asyncio.gather(
+            *(client.post("/crm/v8/coql", json=query) for _ in range(14))
+        )
         codes = sorted(r.status_code for r in responses)
         assert codes == [200] * 10 + [429] * 4
         assert (await client.get("/__sandbox/stats")).json()["peak_heavy_concurrency"] == 10
@@ -78,9 +80,12 @@ async def test_latency_is_injected() -> None:
 
 
 async def test_targeted_fault_fails_next_n_calls(crm_client: httpx2.AsyncClient) -> None:
-    await crm_client.post("/__sandbox/faults", json={
-        "targeted": [{"path": "/crm/v8/Accounts", "method": "GET", "status": 503, "count": 2}]
-    })
+    await crm_client.post(
+        "/__sandbox/faults",
+        json={
+            "targeted": [{"path": "/crm/v8/Accounts", "method": "GET", "status": 503, "count": 2}]
+        },
+    )
     codes = [(await crm_client.get("/crm/v8/Accounts", params=LIST)).status_code for _ in range(3)]
     assert codes == [503, 503, 200]
     assert (await crm_client.get("/__sandbox/stats")).json()["faults_injected"] == 2
@@ -98,8 +103,12 @@ async def test_error_rates_are_seeded_and_roughly_right(crm_client: httpx2.Async
 
 @pytest.mark.parametrize(
     "body",
-    [{"error_rates": {"500": 2}}, {"latency_ms": -1}, {"nonsense": 1},
-     {"targeted": [{"path": "/x", "status": "explode"}]}],
+    [
+        {"error_rates": {"500": 2}},
+        {"latency_ms": -1},
+        {"nonsense": 1},
+        {"targeted": [{"path": "/x", "status": "explode"}]},
+    ],
 )
 async def test_bad_fault_settings_are_400(crm_client: httpx2.AsyncClient, body: object) -> None:
     response = await crm_client.post("/__sandbox/faults", json=body)
@@ -108,10 +117,13 @@ async def test_bad_fault_settings_are_400(crm_client: httpx2.AsyncClient, body: 
 
 def test_dropped_connection_and_hang_over_real_socket(sandbox: RunningSandbox) -> None:
     headers = {"Authorization": f"Zoho-oauthtoken {sandbox.access_token()}"}
-    sandbox.set_faults(targeted=[
-        {"path": "/crm/v8/org", "status": "drop", "count": 1},
-        {"path": "/crm/v8/users", "status": "hang", "count": 1},
-    ], hang_seconds=5)
+    sandbox.set_faults(
+        targeted=[
+            {"path": "/crm/v8/org", "status": "drop", "count": 1},
+            {"path": "/crm/v8/users", "status": "hang", "count": 1},
+        ],
+        hang_seconds=5,
+    )
     with httpx2.Client(base_url=sandbox.url, headers=headers) as client:
         with pytest.raises(httpx2.RemoteProtocolError):
             client.get("/crm/v8/org")
@@ -147,8 +159,11 @@ def test_state_file_survives_restart(tmp_path: Path) -> None:
         headers = {"Authorization": f"Zoho-oauthtoken {first.access_token()}"}
         body = httpx2.get(first.url + "/crm/v8/Accounts", params=LIST, headers=headers).json()
         record_id = body["data"][0]["id"]
-        written = httpx2.put(first.url + "/crm/v8/Accounts", headers=headers,
-                             json={"data": [{"id": record_id, "Health_Score": 42}]})
+        written = httpx2.put(
+            first.url + "/crm/v8/Accounts",
+            headers=headers,
+            json={"data": [{"id": record_id, "Health_Score": 42}]},
+        )
         assert written.status_code == 200
         assert first.sandbox.seeded_from_file is False
     with serve_sandbox(config) as second:

@@ -7,9 +7,9 @@ from typing import Any
 import httpx2
 import orjson
 import pytest
+from tests.helpers import reauthorize
 
 from sergas.sandbox.testing import RunningSandbox
-from tests.helpers import reauthorize
 
 FIELDS = {"fields": "Account_Name,Owner,Annual_Revenue,Modified_Time"}
 
@@ -41,8 +41,12 @@ async def test_list_shape_and_info(crm_client: httpx2.AsyncClient) -> None:
 @pytest.mark.parametrize("sort_by", ["id", "Created_Time", "Modified_Time"])
 @pytest.mark.parametrize("sort_order", ["asc", "desc"])
 async def test_sorting(crm_client: httpx2.AsyncClient, sort_by: str, sort_order: str) -> None:
-    params = {"fields": "Created_Time,Modified_Time", "per_page": 200, "sort_by": sort_by,
-              "sort_order": sort_order}
+    params = {
+        "fields": "Created_Time,Modified_Time",
+        "per_page": 200,
+        "sort_by": sort_by,
+        "sort_order": sort_order,
+    }
     data = (await crm_client.get("/crm/v8/Accounts", params=params)).json()["data"]
 
     def key(r: dict[str, Any]) -> Any:
@@ -118,18 +122,24 @@ async def test_page_token_expires_after_a_day(crm_client: httpx2.AsyncClient) ->
     [
         ("/crm/v8/Accounts", {}, 400, "REQUIRED_PARAM_MISSING"),
         ("/crm/v8/Nope", {"fields": "x"}, 400, "INVALID_MODULE"),
-        ("/crm/v8/Accounts", {"fields": ",".join(f"F{i}" for i in range(51))}, 400,
-         "LIMIT_EXCEEDED"),
+        (
+            "/crm/v8/Accounts",
+            {"fields": ",".join(f"F{i}" for i in range(51))},
+            400,
+            "LIMIT_EXCEEDED",
+        ),
         ("/crm/v8/Accounts", {"fields": "Not_A_Field"}, 400, "INVALID_DATA"),
-        ("/crm/v8/Accounts", {"fields": "Account_Name", "sort_by": "Account_Name"}, 400,
-         "INVALID_DATA"),
+        (
+            "/crm/v8/Accounts",
+            {"fields": "Account_Name", "sort_by": "Account_Name"},
+            400,
+            "INVALID_DATA",
+        ),
         ("/crm/v8/Accounts", {"fields": "Account_Name", "sort_order": "up"}, 400, "INVALID_DATA"),
-        ("/crm/v8/Accounts", {"fields": "Account_Name", "per_page": "201"}, 400,
-         "LIMIT_EXCEEDED"),
+        ("/crm/v8/Accounts", {"fields": "Account_Name", "per_page": "201"}, 400, "LIMIT_EXCEEDED"),
         ("/crm/v8/Accounts", {"fields": "Account_Name", "per_page": "ten"}, 400, "INVALID_DATA"),
         ("/crm/v8/Accounts", {"fields": "Account_Name", "page": "0"}, 400, "INVALID_DATA"),
-        ("/crm/v8/Accounts", {"fields": "Account_Name", "page_token": "nope"}, 400,
-         "INVALID_DATA"),
+        ("/crm/v8/Accounts", {"fields": "Account_Name", "page_token": "nope"}, 400, "INVALID_DATA"),
         ("/crm/v8/Accounts/abc", {}, 400, "INVALID_DATA"),
         ("/crm/v8/settings/fields", {}, 400, "REQUIRED_PARAM_MISSING"),
         ("/crm/v8/settings/fields", {"module": "Nope"}, 400, "INVALID_MODULE"),
@@ -172,9 +182,7 @@ async def test_update_with_sdk_style_body(crm_client: httpx2.AsyncClient) -> Non
         ids[0].encode(),
         ids[1].encode(),
     )
-    response = await crm_client.put(
-        "/crm/v8/Accounts", content=raw, headers={"Content-Type": ""}
-    )
+    response = await crm_client.put("/crm/v8/Accounts", content=raw, headers={"Content-Type": ""})
     assert response.status_code == 200
     items = response.json()["data"]
     assert [i["code"] for i in items] == ["SUCCESS", "SUCCESS"]
@@ -189,19 +197,25 @@ async def test_update_with_sdk_style_body(crm_client: httpx2.AsyncClient) -> Non
 async def test_partial_success_is_207_in_input_order(crm_client: httpx2.AsyncClient) -> None:
     ids = await first_ids(crm_client, 2)
     before = (await crm_client.get(f"/crm/v8/Accounts/{ids[1]}")).json()["data"][0]
-    body = {"data": [
-        {"id": ids[0], "Health_Score": 12},
-        {"id": "5725767000000999999", "Health_Score": 1},
-        {"id": ids[1], "Account_Status": "Unknown"},
-        {"id": ids[1], "Health_Score": "high"},
-        {"id": ids[1], "No_Such_Field": 1},
-        {"Health_Score": 3},
-    ]}
+    body = {
+        "data": [
+            {"id": ids[0], "Health_Score": 12},
+            {"id": "5725767000000999999", "Health_Score": 1},
+            {"id": ids[1], "Account_Status": "Unknown"},
+            {"id": ids[1], "Health_Score": "high"},
+            {"id": ids[1], "No_Such_Field": 1},
+            {"Health_Score": 3},
+        ]
+    }
     response = await crm_client.put("/crm/v8/Accounts", json=body)
     assert response.status_code == 207
     items = response.json()["data"]
     assert [i["code"] for i in items] == [
-        "SUCCESS", "INVALID_DATA", "INVALID_DATA", "INVALID_DATA", "INVALID_DATA",
+        "SUCCESS",
+        "INVALID_DATA",
+        "INVALID_DATA",
+        "INVALID_DATA",
+        "INVALID_DATA",
         "MANDATORY_NOT_FOUND",
     ]
     assert items[1]["details"] == {"api_name": "id", "json_path": "$.data[1].id"}
@@ -225,12 +239,16 @@ async def test_more_than_100_records(crm_client: httpx2.AsyncClient) -> None:
         "/crm/v8/Accounts", json={"data": [{"id": "1", "Health_Score": 1}] * 101}
     )
     assert response.status_code == 400
-    assert response.json() == {"data": [{
-        "code": "LIMIT_EXCEEDED",
-        "details": {"maximum_length": 100, "api_name": "data"},
-        "message": "count of records in your request exceeds the limit",
-        "status": "error",
-    }]}
+    assert response.json() == {
+        "data": [
+            {
+                "code": "LIMIT_EXCEEDED",
+                "details": {"maximum_length": 100, "api_name": "data"},
+                "message": "count of records in your request exceeds the limit",
+                "status": "error",
+            }
+        ]
+    }
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[]", b'{"data": 5}', b""])
@@ -242,11 +260,20 @@ async def test_malformed_write_bodies(crm_client: httpx2.AsyncClient, raw: bytes
 
 async def test_create_update_one_upsert_delete(crm_client: httpx2.AsyncClient) -> None:
     owner = (await crm_client.get("/crm/v8/users", params={"type": "AllUsers"})).json()["users"][3]
-    created = await crm_client.post("/crm/v8/Accounts", json={"data": [
-        {"Account_Name": "Ünïcode (Holdings), Ltd", "Owner": {"id": int(owner["id"])},
-         "Annual_Revenue": 1234.5, "Last_Health_Check": "2026-01-02T03:04:05+05:30"},
-        {"Industry": "Wireless Industry"},
-    ]})
+    created = await crm_client.post(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {
+                    "Account_Name": "Ünïcode (Holdings), Ltd",
+                    "Owner": {"id": int(owner["id"])},
+                    "Annual_Revenue": 1234.5,
+                    "Last_Health_Check": "2026-01-02T03:04:05+05:30",
+                },
+                {"Industry": "Wireless Industry"},
+            ]
+        },
+    )
     assert created.status_code == 207
     ok, missing = created.json()["data"]
     assert ok["message"] == "record added" and ok["code"] == "SUCCESS"
@@ -260,10 +287,15 @@ async def test_create_update_one_upsert_delete(crm_client: httpx2.AsyncClient) -
     one = await crm_client.put(f"/crm/v8/Accounts/{new_id}", json={"data": [{"Rating": "Active"}]})
     assert one.status_code == 200 and one.json()["data"][0]["details"]["id"] == new_id
 
-    upsert = await crm_client.post("/crm/v8/Accounts/upsert", json={"data": [
-        {"Account_Name": "Ünïcode (Holdings), Ltd", "Employees": 12},
-        {"Account_Name": "Brand New Co"},
-    ]})
+    upsert = await crm_client.post(
+        "/crm/v8/Accounts/upsert",
+        json={
+            "data": [
+                {"Account_Name": "Ünïcode (Holdings), Ltd", "Employees": 12},
+                {"Account_Name": "Brand New Co"},
+            ]
+        },
+    )
     assert [i["action"] for i in upsert.json()["data"]] == ["update", "insert"]
     assert upsert.json()["data"][0]["details"]["id"] == new_id
 
@@ -275,17 +307,24 @@ async def test_create_update_one_upsert_delete(crm_client: httpx2.AsyncClient) -
     assert (await crm_client.get(f"/crm/v8/Accounts/{new_id}")).status_code == 204
     missing_ids = await crm_client.delete("/crm/v8/Accounts")
     assert missing_ids.json()["code"] == "REQUIRED_PARAM_MISSING"
-    too_many = await crm_client.delete(
-        "/crm/v8/Accounts", params={"ids": ",".join(["1"] * 101)}
-    )
+    too_many = await crm_client.delete("/crm/v8/Accounts", params={"ids": ",".join(["1"] * 101)})
     assert too_many.json()["code"] == "LIMIT_EXCEEDED"
 
 
 async def test_lookups_must_exist(crm_client: httpx2.AsyncClient) -> None:
-    response = await crm_client.post("/crm/v8/Deals", json={"data": [{
-        "Deal_Name": "X", "Stage": "Qualification", "Closing_Date": "2026-12-01",
-        "Account_Name": {"id": "5725767000000999999"},
-    }]})
+    response = await crm_client.post(
+        "/crm/v8/Deals",
+        json={
+            "data": [
+                {
+                    "Deal_Name": "X",
+                    "Stage": "Qualification",
+                    "Closing_Date": "2026-12-01",
+                    "Account_Name": {"id": "5725767000000999999"},
+                }
+            ]
+        },
+    )
     assert response.status_code == 400
     assert response.json()["data"][0]["details"]["api_name"] == "Account_Name"
 

@@ -83,44 +83,71 @@ def demo(
     try:
         console.print(f"[bold]Zoho CRM sandbox[/bold] serving at {sandbox.url}")
         with httpx2.Client(base_url=sandbox.url, timeout=30) as http:
-            token = http.post("/oauth/v2/token", data={
-                "grant_type": "refresh_token", "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN,
-            }).json()
+            token = http.post(
+                "/oauth/v2/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "refresh_token": REFRESH_TOKEN,
+                },
+            ).json()
             console.print(f"1. POST /oauth/v2/token → access token for {token['expires_in']} s")
             http.headers["Authorization"] = f"Zoho-oauthtoken {token['access_token']}"
 
-            page = http.get("/crm/v8/Accounts", params={
-                "fields": "Account_Name,Industry,Annual_Revenue,Owner", "per_page": 5,
-                "sort_by": "Modified_Time", "sort_order": "desc",
-            }).json()
+            page = http.get(
+                "/crm/v8/Accounts",
+                params={
+                    "fields": "Account_Name,Industry,Annual_Revenue,Owner",
+                    "per_page": 5,
+                    "sort_by": "Modified_Time",
+                    "sort_order": "desc",
+                },
+            ).json()
             table = Table("id", "Account_Name", "Industry", "Annual_Revenue", "Owner")
             for r in page["data"]:
-                table.add_row(r["id"], r["Account_Name"], r["Industry"] or "",
-                              f"{r['Annual_Revenue'] or 0:,.0f}", r["Owner"]["name"])
+                table.add_row(
+                    r["id"],
+                    r["Account_Name"],
+                    r["Industry"] or "",
+                    f"{r['Annual_Revenue'] or 0:,.0f}",
+                    r["Owner"]["name"],
+                )
             console.print("2. GET /crm/v8/Accounts (latest modified):")
             console.print(table)
 
-            criteria = "((Industry:equals:Wireless Industry)and(Annual_Revenue:greater_than:50000000))"
-            found = http.get("/crm/v8/Accounts/search", params={"criteria": criteria,
-                                                                "fields": "Account_Name"})
+            criteria = (
+                "((Industry:equals:Wireless Industry)and(Annual_Revenue:greater_than:50000000))"
+            )
+            found = http.get(
+                "/crm/v8/Accounts/search", params={"criteria": criteria, "fields": "Account_Name"}
+            )
             hits = found.json()["info"]["count"] if found.status_code == 200 else 0
             console.print(f"3. GET /crm/v8/Accounts/search {criteria} → {hits} accounts")
 
-            query = ("select Account_Name, Annual_Revenue from Accounts "
-                     "where Annual_Revenue > 100000000 order by Annual_Revenue desc limit 3")
+            query = (
+                "select Account_Name, Annual_Revenue from Accounts "
+                "where Annual_Revenue > 100000000 order by Annual_Revenue desc limit 3"
+            )
             rows = http.post("/crm/v8/coql", json={"select_query": query}).json()["data"]
             top = ", ".join(f"{r['Account_Name']} ({r['Annual_Revenue']:,.0f})" for r in rows)
             console.print(f"4. POST /crm/v8/coql → top revenue: {top}")
 
             target = page["data"][0]["id"]
-            result = http.put("/crm/v8/Accounts", json={"data": [
-                {"id": target, "Health_Score": 64, "Account_Status": "Watch"},
-                {"id": target, "Account_Status": "Unknown"},
-            ]})
+            result = http.put(
+                "/crm/v8/Accounts",
+                json={
+                    "data": [
+                        {"id": target, "Health_Score": 64, "Account_Status": "Watch"},
+                        {"id": target, "Account_Status": "Unknown"},
+                    ]
+                },
+            )
             codes = [i["code"] for i in result.json()["data"]]
-            console.print(f"5. PUT /crm/v8/Accounts (one valid, one invalid) → HTTP "
-                          f"{result.status_code}, per record: {codes}")
+            console.print(
+                f"5. PUT /crm/v8/Accounts (one valid, one invalid) → HTTP "
+                f"{result.status_code}, per record: {codes}"
+            )
 
             stats = http.get("/__sandbox/stats").json()
             console.print(

@@ -55,9 +55,9 @@ class Sandbox:
 
     def _load_or_seed(self) -> bool:
         """Load the state file if it holds this seed's CRM; else seed (and save) a new one."""
-        if self.store.persistent and self.store.get_meta("version") == STATE_VERSION:
-            if self.store.load():
-                return True
+        stored = self.store.persistent and self.store.get_meta("version") == STATE_VERSION
+        if stored and self.store.load():
+            return True
         self.store.clear()
         seed_store(
             self.store,
@@ -99,9 +99,16 @@ class Sandbox:
         """Back to the seeded state: records, tokens, jobs, limits, stats, faults, clock."""
         self.clock.reset()
         self.faults.update(
-            {"latency_ms": self.config.latency_ms, "latency_jitter_ms": self.config.latency_jitter_ms,
-             "error_rates": {}, "drop_rate": 0, "hang_rate": 0, "paths": [], "targeted": [],
-             "seed": self.config.seed}
+            {
+                "latency_ms": self.config.latency_ms,
+                "latency_jitter_ms": self.config.latency_jitter_ms,
+                "error_rates": {},
+                "drop_rate": 0,
+                "hang_rate": 0,
+                "paths": [],
+                "targeted": [],
+                "seed": self.config.seed,
+            }
         )
         self.faults.injected = 0
         self._init_state()

@@ -88,8 +88,13 @@ class SandboxConfig:
         env = os.environ
         values: dict[str, Any] = {}
         casts: dict[str, Any] = {
-            "seed": int, "accounts": int, "edition": str, "latency_ms": float,
-            "latency_jitter_ms": float, "token_ttl": int, "bulk_job_seconds": float,
+            "seed": int,
+            "accounts": int,
+            "edition": str,
+            "latency_ms": float,
+            "latency_jitter_ms": float,
+            "token_ttl": int,
+            "bulk_job_seconds": float,
         }
         for name, cast in casts.items():
             raw = env.get(f"SERGAS_SANDBOX_{name.upper()}")

@@ -52,8 +52,15 @@ class Faults:
     def update(self, body: dict[str, Any]) -> None:
         """Apply a /__sandbox/faults body; unknown keys are a ValueError."""
         known = {
-            "latency_ms", "latency_jitter_ms", "error_rates", "drop_rate", "hang_rate",
-            "hang_seconds", "paths", "targeted", "seed",
+            "latency_ms",
+            "latency_jitter_ms",
+            "error_rates",
+            "drop_rate",
+            "hang_rate",
+            "hang_seconds",
+            "paths",
+            "targeted",
+            "seed",
         }
         unknown = set(body) - known
         if unknown:
@@ -80,7 +87,9 @@ class Faults:
     def _targeted(raw: dict[str, Any]) -> Targeted:
         action = raw.get("status", 500)
         if not (isinstance(action, int) or action in ("drop", "hang")):
-            raise ValueError(f"targeted status must be an HTTP status, 'drop' or 'hang': {action!r}")
+            raise ValueError(
+                f"targeted status must be an HTTP status, 'drop' or 'hang': {action!r}"
+            )
         return Targeted(str(raw["path"]), action, int(raw.get("count", 1)), raw.get("method"))
 
     def latency(self) -> float:

@@ -13,8 +13,10 @@ from sergas.sandbox.errors import TOKEN_THROTTLE_DESCRIPTION, InvalidToken, OAut
 
 MAX_ACTIVE_ACCESS_TOKENS = 15  # the 16th invalidates the oldest
 GRANT_CODE_TTL = 180.0
-SCOPE = "ZohoCRM.modules.ALL ZohoCRM.settings.ALL ZohoCRM.users.READ ZohoCRM.org.READ " \
-        "ZohoCRM.coql.READ ZohoCRM.bulk.ALL ZohoSearch.securesearch.READ ZohoFiles.files.ALL"
+SCOPE = (
+    "ZohoCRM.modules.ALL ZohoCRM.settings.ALL ZohoCRM.users.READ ZohoCRM.org.READ "
+    "ZohoCRM.coql.READ ZohoCRM.bulk.ALL ZohoSearch.securesearch.READ ZohoFiles.files.ALL"
+)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,14 @@ MAX_WRITE = 100
 SEARCH_LIMIT = 2000
 SORTABLE = ("id", "Created_Time", "Modified_Time")
 SYSTEM_READ_ONLY = frozenset(
-    {"Created_Time", "Modified_Time", "Created_By", "Modified_By", "Last_Activity_Time", "Full_Name"}
+    {
+        "Created_Time",
+        "Modified_Time",
+        "Created_By",
+        "Modified_By",
+        "Last_Activity_Time",
+        "Full_Name",
+    }
 )
 
 Record = dict[str, Any]
@@ -108,7 +115,7 @@ class Records:
 
     # -- GET /crm/v8/{module} --------------------------------------------------------------
 
-    def list(self, module_name: str, params: Mapping[str, str], user_id: str) -> Page | None:
+    def get_records(self, module_name: str, params: Mapping[str, str], user_id: str) -> Page | None:
         module = self.module(module_name)
         fields = self._fields(module, params.get("fields"), required=True)
         per_page = _int_param(params, "per_page", MAX_PER_PAGE)
@@ -134,7 +141,9 @@ class Records:
         if token:
             if params.get("page"):
                 raise E.AmbiguityDuringProcessing(
-                    details={"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]}
+                    details={
+                        "ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]
+                    }
                 )
             offset = self._redeem(token, binding, user_id)
         else:
@@ -192,7 +201,11 @@ class Records:
     ) -> list[Record]:
         if selected is None:
             return self.sb.store.ordered(module.api_name, sort_by, descending)
-        key = (lambda r: int(r["id"])) if sort_by == "id" else (lambda r: (r.get(sort_by) or "", r["id"]))
+        key = (
+            (lambda r: int(r["id"]))
+            if sort_by == "id"
+            else (lambda r: (r.get(sort_by) or "", r["id"]))
+        )
         return sorted(selected, key=key, reverse=descending)
 
     def _binding(self, module: Module, params: Mapping[str, str]) -> str:
@@ -250,14 +263,16 @@ class Records:
         module = self.module(module_name, per_item=True)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise E.InvalidData(
-                "the json body is invalid; expected {\"data\": [records]}",
+                'the json body is invalid; expected {"data": [records]}',
                 {"api_name": "data", "json_path": "$.data"},
                 per_item=True,
             )
         items = body["data"]
         if not items:
             raise E.MandatoryNotFound(
-                "required field not found", {"api_name": "data", "json_path": "$.data"}, per_item=True
+                "required field not found",
+                {"api_name": "data", "json_path": "$.data"},
+                per_item=True,
             )
         if len(items) > MAX_WRITE:
             raise E.LimitExceeded(
@@ -311,7 +326,8 @@ class Records:
             existing = store.get(module.api_name, str(raw_id))
             if existing is None:
                 raise E.InvalidData(
-                    "the id given seems to be invalid", {"api_name": "id", "json_path": f"{path}.id"}
+                    "the id given seems to be invalid",
+                    {"api_name": "id", "json_path": f"{path}.id"},
                 )
         values = self._validate(module, item, path)
         now = iso(self.sb.clock.now())
@@ -320,7 +336,9 @@ class Records:
             record: Record = {f.api_name: None for f in module.fields}
             record.update(values)
             missing = [
-                f.api_name for f in module.fields if f.system_mandatory and not record.get(f.api_name)
+                f.api_name
+                for f in module.fields
+                if f.system_mandatory and not record.get(f.api_name)
             ]
             if missing:
                 raise E.MandatoryNotFound(
@@ -401,8 +419,12 @@ class Records:
         def bad(**extra: Any) -> E.ZohoError:
             return E.InvalidData(
                 "invalid data",
-                {"api_name": field.api_name, "json_path": json_path,
-                 "expected_data_type": field.data_type, **extra},
+                {
+                    "api_name": field.api_name,
+                    "json_path": json_path,
+                    "expected_data_type": field.data_type,
+                    **extra,
+                },
             )
 
         if raw is None:
@@ -497,13 +519,21 @@ class Records:
             if record_id.isdigit() and self.sb.store.delete(module.api_name, record_id):
                 ok += 1
                 items.append(
-                    {"code": "SUCCESS", "details": {"id": record_id},
-                     "message": "record deleted", "status": "success"}
+                    {
+                        "code": "SUCCESS",
+                        "details": {"id": record_id},
+                        "message": "record deleted",
+                        "status": "success",
+                    }
                 )
             else:
                 items.append(
-                    {"code": "INVALID_DATA", "details": {"id": record_id},
-                     "message": "record not deleted", "status": "error"}
+                    {
+                        "code": "INVALID_DATA",
+                        "details": {"id": record_id},
+                        "message": "record not deleted",
+                        "status": "error",
+                    }
                 )
         status = 200 if ok == len(ids) else (400 if ok == 0 else 207)
         return WriteResult(items, status)
@@ -519,9 +549,9 @@ class Records:
         if per_page > MAX_PER_PAGE:
             raise E.LimitExceeded(details={"limit": MAX_PER_PAGE, "param_name": "per_page"})
         page = _int_param(params, "page", 1)
+        predicate: Callable[[Record], bool]
         if params.get("criteria"):
-            criterion = C.parse_criteria(params["criteria"], module)
-            predicate = criterion.matches
+            predicate = C.parse_criteria(params["criteria"], module).matches
         elif params.get("email"):
             email = params["email"]
             predicate = lambda r: C.matches_email(r, module, email)  # noqa: E731
@@ -573,9 +603,7 @@ class Records:
 
         query = body.get("select_query") if isinstance(body, dict) else None
         if not isinstance(query, str) or not query.strip():
-            raise E.MandatoryNotFound(
-                "required field not found", {"api_name": "select_query"}
-            )
+            raise E.MandatoryNotFound("required field not found", {"api_name": "select_query"})
         result = Q.execute(query, self.sb.store, self.sb.modules)
         credits = Q.credits_for_limit(result.limit)
         if not result.rows:

@@ -227,19 +227,44 @@ def build_modules() -> dict[str, Module]:
         _f("Account_Name", "text", system_mandatory=True, length=200),
         _f("Account_Number", "text", length=40),
         _f("Account_Site", "text", length=80),
-        _f("Account_Type", "picklist", picklist=(
-            "Analyst", "Competitor", "Customer", "Distributor", "Integrator",
-            "Investor", "Other", "Partner", "Press", "Prospect", "Reseller", "Supplier",
-        )),
+        _f(
+            "Account_Type",
+            "picklist",
+            picklist=(
+                "Analyst",
+                "Competitor",
+                "Customer",
+                "Distributor",
+                "Integrator",
+                "Investor",
+                "Other",
+                "Partner",
+                "Press",
+                "Prospect",
+                "Reseller",
+                "Supplier",
+            ),
+        ),
         _f("Industry", "picklist", picklist=INDUSTRIES),
         _f("Annual_Revenue", "currency"),
         _f("Employees", "integer"),
-        _f("Rating", "picklist", picklist=(
-            "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"
-        )),
-        _f("Ownership", "picklist", picklist=(
-            "Other", "Private", "Public", "Subsidiary", "Partnership", "Government",
-        )),
+        _f(
+            "Rating",
+            "picklist",
+            picklist=("Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"),
+        ),
+        _f(
+            "Ownership",
+            "picklist",
+            picklist=(
+                "Other",
+                "Private",
+                "Public",
+                "Subsidiary",
+                "Partnership",
+                "Government",
+            ),
+        ),
         _f("Phone", "phone", length=30),
         _f("Website", "website", length=255),
         _f("Ticker_Symbol", "text", length=30),
@@ -248,8 +273,13 @@ def build_modules() -> dict[str, Module]:
         _f("Description", "textarea", length=32000),
         _f("Parent_Account", "lookup", lookup_module="Accounts"),
         _f("Health_Score", "integer", "Health Score", custom_field=True),
-        _f("Account_Status", "picklist", "Account Status", custom_field=True,
-           picklist=ACCOUNT_STATUSES),
+        _f(
+            "Account_Status",
+            "picklist",
+            "Account Status",
+            custom_field=True,
+            picklist=ACCOUNT_STATUSES,
+        ),
         _f("Last_Health_Check", "datetime", "Last Health Check", custom_field=True),
     )
     contacts = _module(

@@ -76,7 +76,9 @@ def _free_socket() -> socket.socket:
 
 
 @contextmanager
-def serve_sandbox(config: SandboxConfig | None = None, **overrides: Any) -> Iterator[RunningSandbox]:
+def serve_sandbox(
+    config: SandboxConfig | None = None, **overrides: Any
+) -> Iterator[RunningSandbox]:
     """Serve a new sandbox on a free loopback port until the block ends."""
     sock = _free_socket()
     port = sock.getsockname()[1]
@@ -107,6 +109,4 @@ def serve_sandbox(config: SandboxConfig | None = None, **overrides: Any) -> Iter
 def asgi_client(app: Starlette, **kwargs: Any) -> httpx2.AsyncClient:
     """An async client bound to the app in process (no socket)."""
     base_url = app.state.sandbox.config.base_url
-    return httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app), base_url=base_url, **kwargs
-    )
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=base_url, **kwargs)

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sergas.sandbox import errors as E
+from sergas.sandbox import mcp_server
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http import control, crm, oauth
@@ -97,8 +98,12 @@ class SandboxMiddleware:
         if cls is not None:
             response = error_response(cls())
         else:
-            body = {"code": "INTERNAL_ERROR", "details": {}, "message": "injected fault",
-                    "status": "error"}
+            body = {
+                "code": "INTERNAL_ERROR",
+                "details": {},
+                "message": "injected fault",
+                "status": "error",
+            }
             response = Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE)
         await response(scope, receive, send)
 
@@ -113,12 +118,10 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return error_response(E.InternalError())
 
 
-def create_app(
-    config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None
-) -> Starlette:
+def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None) -> Starlette:
     """The sandbox ASGI app over a new (or the given) backend."""
     sb = sandbox or Sandbox(config)
-    routes: list[Any] = [*control.ROUTES, *oauth.ROUTES, *crm.ROUTES]
+    routes: list[Any] = [*control.ROUTES, *oauth.ROUTES, *crm.ROUTES, *mcp_server.ROUTES]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -134,5 +137,6 @@ def create_app(
     )
     app.state.sandbox = sb
     app.state.lifespan_hooks = []
+    mcp_server.install(app)
     app.add_middleware(SandboxMiddleware, sandbox=sb)
     return app

@@ -41,7 +41,7 @@ def _not_modified_since(request: Request) -> bool:
 async def list_records(sb: Sandbox, request: Request, access: AccessToken) -> Response:
     params = request.query_params
     sb.limits.charge(3 if params.get("cvid") else 1)
-    page = sb.records.list(request.path_params["module"], params, access.user_id)
+    page = sb.records.get_records(request.path_params["module"], params, access.user_id)
     return no_content() if page is None else json_response({"data": page.data, "info": page.info})
 
 
@@ -58,7 +58,11 @@ def _writer(mode: str, *, path_id: bool = False) -> Callable[[Request], Awaitabl
     @crm(body=True, heavy=many_records, per_item=True)
     async def write(sb: Sandbox, request: Request, access: AccessToken) -> Response:
         body = request.state.json
-        count = len(body["data"]) if isinstance(body, dict) and isinstance(body.get("data"), list) else 1
+        count = (
+            len(body["data"])
+            if isinstance(body, dict) and isinstance(body.get("data"), list)
+            else 1
+        )
         sb.limits.charge(write_credits(count))
         result = sb.records.write(
             request.path_params["module"],
