@@ -215,10 +215,11 @@ def coerce(field: Field, raw: Any) -> Any:
 # -- comparison -----------------------------------------------------------------------------
 
 _Norm = Callable[[Any], Any]
+_MISS: Final = object()
 
 
-def _normaliser(field: Field) -> _Norm:
-    """Record value -> comparable value, None for empty or unconvertible data."""
+def normaliser(field: Field) -> _Norm:
+    """Record value -> comparable value (text casefolded); None if empty or unconvertible."""
     kind = _kind(field)
     convert = _CONVERTERS[kind]
 
@@ -248,7 +249,54 @@ def _normaliser(field: Field) -> _Norm:
 
         return multi
 
+    # Fast paths for the shapes the store holds; anything else goes through the converter.
+    fast: Callable[[Any], Any] | None = None
+    if kind == "int":
+
+        def fast(raw: Any) -> Any:
+            if type(raw) is int:
+                return raw
+            if type(raw) is str and raw.isascii() and raw.isdigit():
+                return int(raw)
+            return _MISS
+
+    elif kind == "float":
+
+        def fast(raw: Any) -> Any:
+            return raw if type(raw) is float or type(raw) is int else _MISS
+
+    elif kind == "datetime":
+
+        def fast(raw: Any) -> Any:
+            if type(raw) is str and raw:
+                try:
+                    value = datetime.fromisoformat(raw)
+                except ValueError:
+                    return None
+                # Aware datetimes compare and hash by instant, whatever their offset.
+                return value if value.tzinfo is not None else None
+            return _MISS
+
+    elif kind == "date":
+
+        def fast(raw: Any) -> Any:
+            if type(raw) is str and _DATE_RE.fullmatch(raw):
+                return date.fromisoformat(raw)
+            return _MISS
+
+    elif kind == "lookup":
+
+        def fast(raw: Any) -> Any:
+            if type(raw) is dict:
+                found = raw.get("id")
+                return found if type(found) is str and found else (None if not found else _MISS)
+            return _MISS
+
     def typed(raw: Any) -> Any:
+        if fast is not None:
+            value = fast(raw)
+            if value is not _MISS:
+                return value
         if is_null(raw):
             return None
         try:
@@ -323,7 +371,7 @@ def compile_condition(field: Field, op: str, operand: Any = None) -> Predicate:
     (not_)between, an iterable for (not_)in, a `%` pattern for (not_)like, nothing for
     is_null / is_not_null. Raises INVALID_QUERY for an unknown operator or a bad operand.
     """
-    norm = _normaliser(field)
+    norm = normaliser(field)
     multi = _kind(field) == "multi"
 
     if op == "is_null":
