@@ -19,7 +19,7 @@ from sergas.sandbox import errors as E
 from sergas.sandbox import mcp_server
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.http import control, crm, oauth
+from sergas.sandbox.http import bulk, control, crm, oauth
 from sergas.sandbox.http.common import JSON_TYPE, error_response
 
 _DIGITS = re.compile(r"/\d{6,}")
@@ -121,7 +121,14 @@ async def _internal(request: Request, exc: Exception) -> Response:
 def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None) -> Starlette:
     """The sandbox ASGI app over a new (or the given) backend."""
     sb = sandbox or Sandbox(config)
-    routes: list[Any] = [*control.ROUTES, *oauth.ROUTES, *crm.ROUTES, *mcp_server.ROUTES]
+    # bulk before crm: POST /crm/v8/upload would otherwise match /crm/v8/{module}.
+    routes: list[Any] = [
+        *control.ROUTES,
+        *oauth.ROUTES,
+        *bulk.ROUTES,
+        *crm.ROUTES,
+        *mcp_server.ROUTES,
+    ]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
