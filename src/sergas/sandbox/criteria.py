@@ -395,13 +395,31 @@ def word_predicate(module: Module, word: str) -> RecordPredicate:
     return test
 
 
+# Callers may test record by record; the compiled predicate is kept for the last few values.
+_RECENT: dict[tuple[str, str, str], tuple[Module, RecordPredicate]] = {}
+
+
+def _cached(
+    kind: str, module: Module, value: str, build: Callable[[Module, str], RecordPredicate]
+) -> RecordPredicate:
+    key = (kind, module.api_name, value)
+    hit = _RECENT.get(key)
+    if hit is not None and hit[0] is module:
+        return hit[1]
+    predicate = build(module, value)
+    if len(_RECENT) >= 64:
+        _RECENT.clear()
+    _RECENT[key] = (module, predicate)
+    return predicate
+
+
 def matches_email(record: Record, module: Module, value: str) -> bool:
-    return email_predicate(module, value)(record)
+    return _cached("email", module, value, email_predicate)(record)
 
 
 def matches_phone(record: Record, module: Module, value: str) -> bool:
-    return phone_predicate(module, value)(record)
+    return _cached("phone", module, value, phone_predicate)(record)
 
 
 def matches_word(record: Record, module: Module, word: str) -> bool:
-    return word_predicate(module, word)(record)
+    return _cached("word", module, word, word_predicate)(record)
