@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 SERVER_NAME = "zoho-crm-sandbox"
 ACCESS_STATE_KEY = "zoho_access"  # where the checked token waits for the tool, in scope["state"]
 SESSION_IDLE_TIMEOUT = 30 * 60.0
+INITIALIZE_MAX_BYTES = 64 * 1024  # larger bodies are never an `initialize`; not inspected
 
 Body = dict[str, Any]
 ToolContext = Context[Any, Any]
@@ -357,7 +358,13 @@ class McpService:
             )(scope, receive, send)
             return
         scope.setdefault("state", {})[ACCESS_STATE_KEY] = access
-        if scope["method"] == "POST" and headers.get(MCP_SESSION_ID_HEADER) is not None:
+        length = headers.get("content-length", "")
+        if (
+            scope["method"] == "POST"
+            and headers.get(MCP_SESSION_ID_HEADER) is not None
+            and length.isdigit()
+            and int(length) <= INITIALIZE_MAX_BYTES
+        ):
             scope, receive = await _fresh_initialize(scope, receive)
         await manager.handle_request(scope, receive, send)
 
