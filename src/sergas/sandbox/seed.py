@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 DAY = 86_400
+# Record ids start at ID_BASE + 1001, so they stay below the user ids for the first ~399,000
+# records (about 45,000 seeded accounts).
 USER_ID_BASE = 5725767000000400001
 USER_DOMAIN = "sergas-sandbox.example"
 ORG_ID = str(ID_BASE + 7)
@@ -415,7 +417,11 @@ def _day_strings(first_day: int, last_day: int) -> list[str]:
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Bulk allocation of container objects without the cyclic collector's full passes."""
+    """Bulk allocation of container objects without the cyclic collector's passes.
+
+    Seeding creates no reference cycles, so nothing is lost; the pause is process-wide but
+    lasts only while the records are built and stored.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -431,8 +437,9 @@ def seed_store(
     """Fill `store` with `accounts` Accounts and their Contacts, Deals and Tasks.
 
     Records carry every schema field of their module, in schema order (None when empty).
-    Everything lies in the past of `now`: accounts were created over the last three years,
-    related records after their account. Ids are handed out in creation order across the
+    Created, modified and activity times lie in the past of `now`: accounts were created
+    over the last three years, related records after their account; closing and due dates
+    also reach ahead of `now`. Ids are handed out in creation order across the
     four modules, so within a module ascending id means ascending Created_Time, and a
     related record's id is above its account's. Health_Score, Account_Status and
     Last_Health_Check stay None for the health sweep to fill.
