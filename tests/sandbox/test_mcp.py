@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
 
+from sergas.sandbox.config import SandboxConfig
+from sergas.sandbox.http.app import create_app
 from sergas.sandbox.testing import RunningSandbox
 
 TOOLS = {
@@ -448,3 +451,16 @@ async def test_without_the_lifespan_the_endpoint_is_unavailable(
     response = await crm_client.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
     assert response.status_code == 503
     assert response.json()["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_building_the_app_leaves_logging_alone() -> None:
+    """MCPServer() configures the root logger; the sandbox undoes that."""
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    root.handlers.clear()
+    try:
+        create_app(SandboxConfig(accounts=5)).state.sandbox.close()
+        assert root.handlers == []
+        assert root.level == level
+    finally:
+        root.handlers[:] = saved

@@ -3,7 +3,8 @@
 Each tool is the MCP twin of a REST call: same backend method, same credits, and the same
 JSON body as structured content (plus a JSON text block). A `ZohoError` becomes a tool
 error (`isError`) whose structured content is Zoho's error JSON, so a client can map codes
-exactly as it does for REST. An empty answer (REST's 204) is `{"data": []}`.
+exactly as it does for REST. An empty answer (REST's 204) is `{"data": []}`, with a
+zero `info` where REST pages.
 
 Transport: stateful streamable HTTP with JSON responses for handshake-era clients (the
 `initialize` handshake and `Mcp-Session-Id`); 2026-era clients are served per request, with
@@ -15,6 +16,7 @@ the stale id is served as a new session rather than refused.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -117,14 +119,21 @@ async def _run(call: Callable[[], Body | CallToolResult]) -> CallToolResult:
 
 def build_server(sb: Sandbox) -> MCPServer[Any]:
     """The MCP server and its tools, bound to one sandbox."""
-    server: MCPServer[Any] = MCPServer(
-        SERVER_NAME,
-        title="Zoho CRM (sandbox)",
-        instructions="Zoho CRM v8 records, search, COQL and field metadata. Tool results are "
-        "Zoho's JSON; failed calls carry Zoho's error JSON (code, message, details).",
-        version="8",
-        log_level="WARNING",
-    )
+    # MCPServer() runs logging.basicConfig (a rich handler on the root logger); building the
+    # sandbox app must leave the process's logging as it found it.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        server: MCPServer[Any] = MCPServer(
+            SERVER_NAME,
+            title="Zoho CRM (sandbox)",
+            instructions="Zoho CRM v8 records, search, COQL and field metadata. Tool results "
+            "are Zoho's JSON; failed calls carry Zoho's error JSON (code, message, details).",
+            version="8",
+        )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
     @server.tool(annotations=READ)
     async def search_records(
