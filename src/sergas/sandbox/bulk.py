@@ -7,7 +7,7 @@ job snapshots the matching records then, a write job applies its rows then. Noth
 the background, and callbacks are validated and echoed but never called.
 
 `BulkJobs` is the facade the backend (`Sandbox.bulk`) and the HTTP layer call; the
-operations live in `bulk_read` and `bulk_write`, what they share in `bulk_common`.
+operations live in `bulk_read`, `bulk_write` and `bulk_apply`, what they share in `bulk_common`.
 """
 
 from __future__ import annotations
@@ -15,17 +15,10 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from sergas.sandbox.bulk_apply import result_archive, run_write, write_json
 from sergas.sandbox.bulk_common import ADDED, COMPLETED, JOB_ID_BASE, Timeline, not_found
 from sergas.sandbox.bulk_read import ReadJob, parse_read, read_json, run_read
-from sergas.sandbox.bulk_write import (
-    UploadedFile,
-    WriteJob,
-    check_upload,
-    parse_write,
-    result_archive,
-    run_write,
-    write_json,
-)
+from sergas.sandbox.bulk_write import UploadedFile, WriteJob, check_upload, parse_write
 from sergas.sandbox.clock import iso
 from sergas.sandbox.limits import BULK_READ_CREDITS, BULK_WRITE_CREDITS
 
