@@ -486,6 +486,14 @@ def test_limit_offset_and_the_comma_form() -> None:
     assert comma.limit == 3
 
 
+def test_offset_without_limit_uses_the_default_limit() -> None:
+    result = run("select Account_Name from Accounts offset 2590", MANY)
+    assert [r["Account_Name"] for r in result.rows] == [
+        f"Account {n:05d}" for n in range(2590, 2600)
+    ]
+    assert (result.limit, result.more_records) == (200, False)
+
+
 def test_more_records_at_the_end() -> None:
     last = run("select id from Accounts limit 2000 offset 600", MANY)
     assert len(last.rows) == 2000
@@ -613,6 +621,18 @@ def test_group_by_lookup_with_order_and_limit() -> None:
         "Large Enterprise",
         "Government/Military",
         None,
+    ]
+
+
+def test_group_by_lookup_keeps_namesakes_apart() -> None:
+    store, named = build_store()
+    twin = {**BEN, "name": "Ana Ruiz", "id": "5725767000000300009"}
+    store.put("Accounts", {**named["a2"], "Owner": twin})
+    rows = run("select Owner, COUNT(id) from Accounts group by Owner", store).rows
+    assert rows == [
+        {"Owner": {"name": "Ana Ruiz", "id": ANA["id"]}, "COUNT(id)": 3},
+        {"Owner": {"name": "Ana Ruiz", "id": twin["id"]}, "COUNT(id)": 1},
+        {"Owner": {"name": "ben Okafor", "id": BEN["id"]}, "COUNT(id)": 1},
     ]
 
 

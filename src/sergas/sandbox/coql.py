@@ -312,6 +312,8 @@ class _Parser:
             query.order_by = self.order_items()
         if self.accept("limit"):
             self.limit_clause(query)
+        elif self.accept("offset"):
+            query.offset = self.offset_value(self.limit_value("offset"))
         self.punct(";")
         if self.token.kind != "eof":
             raise self.fail()
@@ -653,14 +655,17 @@ SortKey = Callable[[Record], Any]
 
 
 def _sort_value(column: _Column) -> Callable[[Record], Any]:
-    """A record's value for ordering: lookups by name, text casefolded, empty values first."""
+    """A record's value for ordering and grouping: lookups by name, text casefolded, empty
+    values first."""
     get = column.get
     if column.field.data_type in LOOKUP_TYPES and column.present is _present_lookup:
 
         def by_name(record: Record) -> Any:
             raw = get(record)
-            name = raw.get("name") if isinstance(raw, dict) and not is_null(raw) else None
-            return (False, "") if not name else (True, str(name).casefold())
+            if not isinstance(raw, dict) or is_null(raw):
+                return (False, "", "")
+            # The id keeps namesakes apart when grouping.
+            return (True, str(raw.get("name") or "").casefold(), str(raw.get("id")))
 
         return by_name
     norm = normaliser(column.field)
@@ -700,6 +705,8 @@ def _sorted_records(
     if hit is not None and hit[0] is base:
         return hit[1]
     result = _sort(base, keys)
+    if len(cache) >= 16:
+        cache.clear()
     cache[cache_key] = (base, result)
     return result
 
