@@ -32,10 +32,10 @@ def test_serve_prints_env_block_and_serves() -> None:
             "7",
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
     )
-    try:
+    with proc:
         assert proc.stdout is not None
         env = {}
         for _ in range(7):
