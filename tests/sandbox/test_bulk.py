@@ -91,7 +91,7 @@ def zipped(rows: list[list[str]], name: str = "Accounts.csv", delimiter: str = "
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter).writerows(rows)
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(name, buffer.getvalue())
     return out.getvalue()
 
@@ -342,6 +342,8 @@ async def test_read_costs_fifty_credits_and_polls_one(
         ({"fields": ["Account_Name"]}, "MANDATORY_NOT_FOUND"),
         ({"module": {"api_name": "Accounts"}, "fields": ["Nope"]}, "FIELD_NOT_AVAILABLE"),
         ({"module": {"api_name": "Accounts"}, "fields": ["Owner.nope"]}, "FIELD_NOT_AVAILABLE"),
+        ({"module": {"api_name": "Accounts"}, "fields": ["Owner."]}, "FIELD_NOT_AVAILABLE"),
+        ({"module": {"api_name": "Accounts"}, "fields": "Owner"}, "INVALID_DATA"),
         ({"module": {"api_name": "Accounts"}, "cvid": "123"}, "CVID_NOT_SUPPORTED"),
         ({"module": {"api_name": "Accounts"}, "page": 0}, "INVALID_DATA"),
         (
@@ -675,6 +677,9 @@ async def test_create_write_errors(client: httpx2.AsyncClient, sb: Sandbox) -> N
         archive.writestr("a.csv", "Account_Name\nA\n")
         archive.writestr("b.csv", "Account_Name\nB\n")
     two = await upload(client, sb, two_csvs.getvalue())
+    corrupt = bytearray(zipped([["Account_Name"], *([f"Name {i}"] for i in range(200))]))
+    corrupt[40:60] = bytes(b ^ 0xFF for b in corrupt[40:60])  # inside the compressed data
+    broken = await upload(client, sb, bytes(corrupt))
     big = await upload(client, sb, zipped([["Account_Name"], *([f"A{i}"] for i in range(25_001))]))
     before = sb.limits.used()
 
@@ -706,6 +711,7 @@ async def test_create_write_errors(client: httpx2.AsyncClient, sb: Sandbox) -> N
     assert_error(await post(job(file_id=bad_header)), 400, "INVALID_DATA")
     assert_error(await post(job(file_id=two)), 400, "FILE_NOT_SUPPORTED")
     assert_error(await post(job(file_id=big)), 400, "LIMIT_EXCEEDED")
+    assert_error(await post(job(file_id=broken)), 400, "FILE_NOT_SUPPORTED")
     response = await client.post(
         "/crm/bulk/v8/write", content=b"{oops", headers={"content-type": "application/json"}
     )

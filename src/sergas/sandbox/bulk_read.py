@@ -196,7 +196,7 @@ def _columns(sb: Sandbox, module: Module, raw: Any) -> list[str]:
     for name in raw:
         base, _, sub = name.partition(".")
         fld = module.field(base)
-        ok = fld is not None and not sub
+        ok = fld is not None and "." not in name
         if fld is not None and sub:
             if fld.data_type in ("ownerlookup", "userlookup"):
                 ok = sub in USER_COLUMNS

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -272,6 +273,7 @@ def _read_csv(
         zipfile.BadZipFile,
         NotImplementedError,
         RuntimeError,
+        zlib.error,
         UnicodeDecodeError,
         csv.Error,
         OSError,

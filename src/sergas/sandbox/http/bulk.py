@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -79,7 +80,7 @@ async def upload(sb: Sandbox, request: Request, access: AccessToken) -> Response
                 name, size = part.filename, part.size or 0
                 # Starlette has spooled the part; a huge one is refused without loading it.
                 data = b"" if size > MAX_UPLOAD else await part.read()
-    except HTTPException:
+    except (HTTPException, MultiPartException):
         raise E.InvalidFileFormat(details={"api_name": "file"}) from None
     body = sb.bulk.upload(
         data,
