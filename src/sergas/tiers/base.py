@@ -1,0 +1,137 @@
+"""The one async interface every tier implements, and the results it returns.
+
+Records are plain dicts in Zoho's JSON shape: ids are strings, lookups `{"name","id"}`
+(owners also carry `email`), datetimes ISO 8601 strings with an offset (`+00:00`), dates
+`yyyy-MM-dd`, currency and decimals floats, integers ints. The same record fetched through
+any tier compares equal.
+
+`module` is a parameter of every operation (default "Accounts"), so the names say
+"accounts" only because that is what Sergas mostly works on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from sergas.query import Criteria, CoqlQuery
+
+Record = dict[str, Any]
+TierName = Literal["mcp", "sdk", "rest"]
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """One record's outcome in a write: Zoho's per-record success item or error."""
+
+    id: str | None
+    ok: bool
+    code: str
+    message: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    index: int = 0  # position in the caller's input
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """Every record's outcome, in input order: nothing is dropped silently."""
+
+    results: tuple[RecordResult, ...]
+
+    @property
+    def succeeded(self) -> list[RecordResult]:
+        return [r for r in self.results if r.ok]
+
+    @property
+    def failed(self) -> list[RecordResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+
+@dataclass(frozen=True)
+class HealthStatus:
+    tier: TierName
+    healthy: bool
+    latency_ms: float
+    detail: str = ""
+
+
+@runtime_checkable
+class ZohoTier(Protocol):
+    """What ZohoIntegrationManager routes between. Errors are `sergas.errors` classes only."""
+
+    name: TierName
+
+    async def get_accounts(
+        self,
+        *,
+        limit: int = 200,
+        page: int = 1,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+    ) -> list[Record]:
+        """One page (limit ≤ 200) of records, as Zoho's GET /{module} returns them."""
+        ...
+
+    def iter_accounts(
+        self,
+        *,
+        criteria: Criteria | None = None,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+    ) -> AsyncIterator[Record]:
+        """Every matching record, page tokens past 2,000 handled."""
+        ...
+
+    async def get_account(
+        self, record_id: str, *, fields: Sequence[str] | None = None, module: str = "Accounts"
+    ) -> Record:
+        """One record; NotFoundError when it does not exist."""
+        ...
+
+    async def update_account(
+        self, record_id: str, data: Mapping[str, Any], *, module: str = "Accounts"
+    ) -> RecordResult:
+        """Update one record; a rejected record raises (InvalidDataError, NotFoundError, …)."""
+        ...
+
+    async def bulk_read_accounts(
+        self,
+        *,
+        criteria: Criteria | None = None,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+    ) -> list[Record]:
+        """A large set, read the cheapest way for its size (pages, COQL or a Bulk Read job)."""
+        ...
+
+    async def bulk_update_accounts(
+        self, records: Sequence[Mapping[str, Any]], *, module: str = "Accounts"
+    ) -> BulkResult:
+        """Any number of updates (each with "id"); one outcome per input record."""
+        ...
+
+    async def search_accounts(
+        self,
+        criteria: Criteria,
+        *,
+        limit: int = 200,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+    ) -> list[Record]:
+        """Zoho's search API (at most 2,000 results)."""
+        ...
+
+    async def coql(self, query: str | CoqlQuery) -> list[Record]:
+        """A COQL SELECT; a CoqlQuery is rendered with every value escaped."""
+        ...
+
+    async def health_check(self) -> HealthStatus: ...
+
+    async def aclose(self) -> None: ...
