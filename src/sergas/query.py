@@ -5,7 +5,8 @@ No caller string is ever pasted into a query: values go through `_search_value`,
 
     from sergas.query import F, CoqlQuery
     at_risk = (F("Account_Status") == "At Risk") & (F("Annual_Revenue") > 1_000_000)
-    at_risk.to_search()   # ((Account_Status:equals:At Risk)and(Annual_Revenue:greater_than:1000000))
+    at_risk.to_search()
+    # ((Account_Status:equals:At Risk)and(Annual_Revenue:greater_than:1000000))
     at_risk.to_coql()     # (Account_Status = 'At Risk' and Annual_Revenue > 1000000)
     at_risk.to_bulk()     # {"group_operator": "and", "group": [...]}
     CoqlQuery("Accounts", ["Account_Name"], where=at_risk, limit=2000).render()

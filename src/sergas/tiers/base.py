@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from sergas.query import Criteria, CoqlQuery
+from sergas.query import CoqlQuery, Criteria
 
 Record = dict[str, Any]
 TierName = Literal["mcp", "sdk", "rest"]
