@@ -1,0 +1,294 @@
+"""TokenStore on SQLAlchemy: PostgreSQL (row lock: SELECT ... FOR UPDATE) or SQLite (BEGIN
+IMMEDIATE, which locks the whole database file for writers)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, delete, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sergas.auth.clock import Clock, SystemClock
+from sergas.auth.store import AuditEntry, Outcome, StoredToken, TokenKey, fingerprint
+from sergas.crypto import TokenCipher
+from sergas.db.engine import database_errors, write_transaction
+from sergas.db.models import TokenRefreshAudit, ZohoToken
+
+__all__ = ["SqlTokenStore"]
+
+TOKENS: Table = ZohoToken.__table__  # type: ignore[assignment]
+AUDIT: Table = TokenRefreshAudit.__table__  # type: ignore[assignment]
+_KEY_COLUMNS = ["accounts_url", "client_id", "user_name"]
+
+
+def _key_values(key: TokenKey) -> dict[str, str]:
+    return {"accounts_url": key.accounts_url, "client_id": key.client_id, "user_name": key.user}
+
+
+def _where_key(table: Table, key: TokenKey) -> ColumnElement[bool]:
+    return and_(*(table.c[name] == value for name, value in _key_values(key).items()))
+
+
+class SqlTokenStore:
+    """The token store on the engine's database. Tokens are encrypted with `cipher`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cipher: TokenCipher,
+        clock: Clock | None = None,
+        *,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        self.engine = engine
+        self.cipher = cipher
+        self.clock = clock or SystemClock()
+        self.lock_timeout = lock_timeout
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def __repr__(self) -> str:
+        return f"SqlTokenStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get(self, key: TokenKey) -> StoredToken | None:
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                result = await conn.execute(select(TOKENS).where(_where_key(TOKENS, key)))
+                row = result.mappings().first()
+        return self._decode(row) if row is not None else None
+
+    async def keys(self) -> list[TokenKey]:
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                result = await conn.execute(select(*(TOKENS.c[c] for c in _KEY_COLUMNS)))
+                rows = result.all()
+        return sorted(TokenKey(*row) for row in rows)
+
+    async def recent_audit(self, key: TokenKey, limit: int = 10) -> list[AuditEntry]:
+        stmt = (
+            select(AUDIT)
+            .where(_where_key(AUDIT, key))
+            .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
+            .limit(limit)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(stmt)).mappings().all()
+        return [_audit_entry(r) for r in rows]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def put(
+        self,
+        key: TokenKey,
+        *,
+        refresh_token: str,
+        access_token: str | None = None,
+        expires_at: datetime | None = None,
+        api_domain: str | None = None,
+    ) -> StoredToken:
+        now = self.clock.now()
+        values: dict[str, Any] = {
+            "refresh_token": self.cipher.encrypt(refresh_token),
+            "refresh_token_fp": fingerprint(refresh_token),
+            "access_token": self.cipher.encrypt(access_token) if access_token else None,
+            "expires_at": expires_at if access_token else None,
+            "api_domain": api_domain,
+            "updated_at": now,
+        }
+        insert = self._insert().values(
+            **_key_values(key), **values, generation=1 if access_token else 0, created_at=now
+        )
+        stmt = insert.on_conflict_do_update(
+            index_elements=_KEY_COLUMNS,
+            set_={**values, "generation": TOKENS.c.generation + 1},
+        )
+        async with write_transaction(self.engine) as conn:
+            await conn.execute(stmt)
+            row = (
+                (await conn.execute(select(TOKENS).where(_where_key(TOKENS, key)))).mappings().one()
+            )
+        return self._decode(row)
+
+    async def seed(self, key: TokenKey, refresh_token: str) -> bool:
+        now = self.clock.now()
+        stmt = (
+            self._insert()
+            .values(
+                **_key_values(key),
+                refresh_token=self.cipher.encrypt(refresh_token),
+                refresh_token_fp=fingerprint(refresh_token),
+                generation=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
+        )
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount)
+
+    async def delete(self, key: TokenKey) -> bool:
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(delete(TOKENS).where(_where_key(TOKENS, key)))
+        return bool(result.rowcount)
+
+    @asynccontextmanager
+    async def locked(self, key: TokenKey) -> AsyncIterator[_SqlLockedToken]:
+        async with write_transaction(self.engine) as conn:
+            stmt = select(TOKENS).where(_where_key(TOKENS, key))
+            if self._postgres:
+                # Bound the wait: a holder stuck longer than this is a fault, not a queue.
+                ms = int(self.lock_timeout * 1000)
+                await conn.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+                stmt = stmt.with_for_update()
+            row = (await conn.execute(stmt)).mappings().first()
+            yield _SqlLockedToken(self, conn, key, self._decode(row) if row else None, row)
+
+    async def rotate_key(self, new_cipher: TokenCipher) -> int:
+        """Re-encrypt every row under `new_cipher`, in one transaction. Returns the row count."""
+        async with write_transaction(self.engine) as conn:
+            stmt = select(TOKENS.c.id, TOKENS.c.refresh_token, TOKENS.c.access_token)
+            if self._postgres:
+                stmt = stmt.with_for_update()
+            rows = (await conn.execute(stmt)).all()
+            for row_id, refresh, access in rows:
+                await conn.execute(
+                    update(TOKENS)
+                    .where(TOKENS.c.id == row_id)
+                    .values(
+                        refresh_token=new_cipher.encrypt(self.cipher.decrypt(refresh)),
+                        access_token=(
+                            new_cipher.encrypt(self.cipher.decrypt(access)) if access else None
+                        ),
+                    )
+                )
+        self.cipher = new_cipher
+        return len(rows)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _insert(self) -> Any:
+        dialect = postgresql if self._postgres else sqlite
+        return dialect.insert(TOKENS)
+
+    def _decode(self, row: RowMapping) -> StoredToken:
+        access = row["access_token"]
+        return StoredToken(
+            key=TokenKey(row["accounts_url"], row["client_id"], row["user_name"]),
+            refresh_token=self.cipher.decrypt(row["refresh_token"]),
+            access_token=self.cipher.decrypt(access) if access else None,
+            expires_at=row["expires_at"],
+            api_domain=row["api_domain"],
+            generation=row["generation"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+class _SqlLockedToken:
+    def __init__(
+        self,
+        store: SqlTokenStore,
+        conn: AsyncConnection,
+        key: TokenKey,
+        token: StoredToken | None,
+        row: RowMapping | None,
+    ) -> None:
+        self._store = store
+        self._conn = conn
+        self._key = key
+        self._token = token
+        self._row_id: int | None = row["id"] if row is not None else None
+
+    @property
+    def token(self) -> StoredToken | None:
+        return self._token
+
+    async def save_access(
+        self, access_token: str, expires_at: datetime, api_domain: str | None
+    ) -> StoredToken:
+        if self._token is None or self._row_id is None:
+            raise LookupError(f"no token row for {self._key}")
+        now = self._store.clock.now()
+        generation = self._token.generation + 1
+        with database_errors(self._store.engine.url):
+            await self._conn.execute(
+                update(TOKENS)
+                .where(TOKENS.c.id == self._row_id)
+                .values(
+                    access_token=self._store.cipher.encrypt(access_token),
+                    expires_at=expires_at,
+                    api_domain=api_domain,
+                    generation=generation,
+                    updated_at=now,
+                )
+            )
+        self._token = StoredToken(
+            key=self._key,
+            refresh_token=self._token.refresh_token,
+            access_token=access_token,
+            expires_at=expires_at,
+            api_domain=api_domain,
+            generation=generation,
+            created_at=self._token.created_at,
+            updated_at=now,
+        )
+        return self._token
+
+    async def audit(
+        self,
+        reason: str,
+        outcome: Outcome,
+        *,
+        latency_ms: float | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        values = {
+            **_key_values(self._key),
+            "token_id": self._row_id,
+            "refresh_token_fp": self._token.refresh_fp if self._token else "",
+            "at": self._store.clock.now(),
+            "host": socket.gethostname()[:255],
+            "pid": os.getpid(),
+            "reason": reason[:255],
+            "outcome": outcome.value,
+            "latency_ms": latency_ms,
+            "error_code": error_code[:64] if error_code else None,
+        }
+        with database_errors(self._store.engine.url):
+            await self._conn.execute(AUDIT.insert().values(**values))
+
+    async def attempts_since(self, since: datetime) -> list[AuditEntry]:
+        if self._token is None:
+            return []
+        stmt = (
+            select(AUDIT)
+            .where(AUDIT.c.refresh_token_fp == self._token.refresh_fp, AUDIT.c.at >= since)
+            .order_by(AUDIT.c.at, AUDIT.c.id)
+        )
+        with database_errors(self._store.engine.url):
+            rows = (await self._conn.execute(stmt)).mappings().all()
+        return [_audit_entry(r) for r in rows]
+
+
+def _audit_entry(row: RowMapping) -> AuditEntry:
+    return AuditEntry(
+        at=row["at"],
+        user=row["user_name"],
+        host=row["host"],
+        pid=row["pid"],
+        reason=row["reason"],
+        outcome=Outcome(row["outcome"]),
+        latency_ms=row["latency_ms"],
+        error_code=row["error_code"],
+        refresh_fp=row["refresh_token_fp"],
+    )
