@@ -1,0 +1,64 @@
+"""The auth hook of the HTTP client: `Authorization: Zoho-oauthtoken …`, and one de-duplicated
+refresh plus one resend when Zoho answers 401 INVALID_TOKEN.
+
+Locks live inside TokenManager calls; none is held while the request is in flight (across a
+`yield`), so one slow request never stalls the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+
+import httpx2
+
+from sergas.auth.manager import TokenManager
+
+__all__ = ["HEADER_PREFIX", "ZohoAuth", "is_invalid_token"]
+
+HEADER_PREFIX = "Zoho-oauthtoken "
+
+
+def is_invalid_token(response: httpx2.Response) -> bool:
+    """True for Zoho's 401 INVALID_TOKEN answer (the body must have been read)."""
+    if response.status_code != 401:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") in ("INVALID_TOKEN", "INVALID_OAUTHTOKEN")
+
+
+class ZohoAuth(httpx2.Auth):
+    """`httpx2.AsyncClient(auth=ZohoAuth(manager))`. Async clients only: the token manager is
+    async (a sync client raises TypeError)."""
+
+    requires_request_body = True  # a resend needs the body again
+
+    def __init__(self, manager: TokenManager, user: str | None = None) -> None:
+        self.manager = manager
+        self.user = user
+
+    def __repr__(self) -> str:
+        return f"ZohoAuth(user={self.user or self.manager.user!r})"
+
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        await request.aread()
+        token = await self.manager.get_access_token(self.user)
+        request.headers["Authorization"] = HEADER_PREFIX + token
+        response = yield request
+        if response.status_code != 401:
+            return
+        await response.aread()
+        if not is_invalid_token(response):
+            return
+        fresh = await self.manager.force_refresh("401 INVALID_TOKEN", token, self.user)
+        request.headers["Authorization"] = HEADER_PREFIX + fresh
+        yield request
+
+    def sync_auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        raise TypeError("ZohoAuth works with httpx2.AsyncClient only")
