@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -863,24 +862,3 @@ def test_errors_render_as_zoho_json() -> None:
         "message": "unsupported column",
         "status": "error",
     }
-
-
-# -- performance ---------------------------------------------------------------------------------
-
-
-def test_pages_of_a_large_module_are_fast() -> None:
-    store = _many(30_000)
-
-    def best(query: str) -> float:
-        timings = []
-        for _ in range(5):
-            start = time.perf_counter()
-            result = execute(query, store, MODULES)
-            timings.append(time.perf_counter() - start)
-        assert len(result.rows) == 2000
-        return min(timings)
-
-    assert best("select Account_Name, Employees from Accounts limit 2000 offset 20000") < 0.05
-    assert best("select Account_Name from Accounts order by id desc limit 2000") < 0.05
-    # A sorted page is computed once per store version, then sliced.
-    assert best("select Account_Name from Accounts order by Account_Name desc limit 2000") < 0.05

@@ -16,14 +16,7 @@ ADDED, IN_PROGRESS, COMPLETED = "ADDED", "IN PROGRESS", "COMPLETED"
 QUEUED_FRACTION = 0.1  # share of the job's duration spent in ADDED
 
 
-def _error(code: str, status: int, message: str) -> type[E.ZohoError]:
-    """A Zoho error code that only the bulk APIs use."""
-    name = code.title().replace("_", "") + "Error"
-    return type(
-        name,
-        (E.ZohoError,),
-        {"code": code, "http_status": status, "default_message": message, "__module__": __name__},
-    )
+_error = E.zoho_error  # Zoho error codes that only the bulk APIs use
 
 
 FieldNotAvailable = _error("FIELD_NOT_AVAILABLE", 400, "the field is not available")

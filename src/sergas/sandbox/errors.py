@@ -42,7 +42,8 @@ class ZohoError(Exception):
         }
 
 
-def _error(code: str, status: int, message: str) -> type[ZohoError]:
+def zoho_error(code: str, status: int, message: str) -> type[ZohoError]:
+    """A class for one Zoho error code: they differ only in code, status and message."""
     return type(
         code.title().replace("_", "") + "Error",
         (ZohoError,),
@@ -51,64 +52,64 @@ def _error(code: str, status: int, message: str) -> type[ZohoError]:
 
 
 # One class per Zoho code. Declared as data: they differ only in code, status and message.
-InvalidToken = _error("INVALID_TOKEN", 401, "invalid oauth token")
-AuthenticationFailure = _error("AUTHENTICATION_FAILURE", 401, "Authentication failed")
-OAuthScopeMismatch = _error("OAUTH_SCOPE_MISMATCH", 401, "Unauthorized")
-NoPermission = _error("NO_PERMISSION", 403, "permission denied")
-InvalidUrlPattern = _error(
+InvalidToken = zoho_error("INVALID_TOKEN", 401, "invalid oauth token")
+AuthenticationFailure = zoho_error("AUTHENTICATION_FAILURE", 401, "Authentication failed")
+OAuthScopeMismatch = zoho_error("OAUTH_SCOPE_MISMATCH", 401, "Unauthorized")
+NoPermission = zoho_error("NO_PERMISSION", 403, "permission denied")
+InvalidUrlPattern = zoho_error(
     "INVALID_URL_PATTERN", 404, "Please check if the URL trying to access is a correct one"
 )
-InvalidRequestMethod = _error(
+InvalidRequestMethod = zoho_error(
     "INVALID_REQUEST_METHOD", 400, "The http request method type is not a valid one"
 )
-InvalidModule = _error("INVALID_MODULE", 400, "the module name given seems to be invalid")
-RequiredParamMissing = _error("REQUIRED_PARAM_MISSING", 400, "required param is missing")
-ExpectedParamMissing = _error(
+InvalidModule = zoho_error("INVALID_MODULE", 400, "the module name given seems to be invalid")
+RequiredParamMissing = zoho_error("REQUIRED_PARAM_MISSING", 400, "required param is missing")
+ExpectedParamMissing = zoho_error(
     "EXPECTED_PARAM_MISSING", 400, "One of the expected parameter is missing"
 )
-InvalidData = _error("INVALID_DATA", 400, "invalid data")
-MandatoryNotFound = _error("MANDATORY_NOT_FOUND", 400, "required field not found")
-DuplicateData = _error("DUPLICATE_DATA", 400, "duplicate data")
-LimitExceeded = _error("LIMIT_EXCEEDED", 400, "limit exceeded")
-LimitReached = _error("LIMIT_REACHED", 400, "maximum response iteration limit reached")
-DiscretePaginationLimitExceeded = _error(
+InvalidData = zoho_error("INVALID_DATA", 400, "invalid data")
+MandatoryNotFound = zoho_error("MANDATORY_NOT_FOUND", 400, "required field not found")
+DuplicateData = zoho_error("DUPLICATE_DATA", 400, "duplicate data")
+LimitExceeded = zoho_error("LIMIT_EXCEEDED", 400, "limit exceeded")
+LimitReached = zoho_error("LIMIT_REACHED", 400, "maximum response iteration limit reached")
+DiscretePaginationLimitExceeded = zoho_error(
     "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
     400,
     "You can only get the first 2000 records without using page_token param",
 )
-PaginationLimitExceeded = _error(
+PaginationLimitExceeded = zoho_error(
     "PAGINATION_LIMIT_EXCEEDED", 400, "You can only get upto 100000 records using page_token param"
 )
-TokenBoundDataMismatch = _error(
+TokenBoundDataMismatch = zoho_error(
     "TOKEN_BOUND_DATA_MISMATCH", 400, "The given page_token does not match the request"
 )
-ExpiredValue = _error("EXPIRED_VALUE", 400, "Page token expired")
-AmbiguityDuringProcessing = _error(
+ExpiredValue = zoho_error("EXPIRED_VALUE", 400, "Page token expired")
+AmbiguityDuringProcessing = zoho_error(
     "AMBIGUITY_DURING_PROCESSING", 400, "ambiguity while processing the request"
 )
-InvalidQuery = _error("INVALID_QUERY", 400, "invalid query formed")
-SyntaxErrorCoql = _error("SYNTAX_ERROR", 400, "error occured while parsing the query")
-CriteriaLimitExceeded = _error(
+InvalidQuery = zoho_error("INVALID_QUERY", 400, "invalid query formed")
+SyntaxErrorCoql = zoho_error("SYNTAX_ERROR", 400, "error occured while parsing the query")
+CriteriaLimitExceeded = zoho_error(
     "CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 15"
 )
-NotSupported = _error("NOT_SUPPORTED", 400, "The given module is not supported in API")
-TooManyRequests = _error("TOO_MANY_REQUESTS", 429, "too many requests")
-InternalError = _error("INTERNAL_ERROR", 500, "Internal Server Error")
-ServiceUnavailable = _error("SERVICE_UNAVAILABLE", 503, "Service temporarily unavailable")
-ResourceNotFound = _error("RESOURCE_NOT_FOUND", 404, "the requested resource was not found")
-MediaTypeNotSupported = _error(
+NotSupported = zoho_error("NOT_SUPPORTED", 400, "The given module is not supported in API")
+TooManyRequests = zoho_error("TOO_MANY_REQUESTS", 429, "too many requests")
+InternalError = zoho_error("INTERNAL_ERROR", 500, "Internal Server Error")
+ServiceUnavailable = zoho_error("SERVICE_UNAVAILABLE", 503, "Service temporarily unavailable")
+ResourceNotFound = zoho_error("RESOURCE_NOT_FOUND", 404, "the requested resource was not found")
+MediaTypeNotSupported = zoho_error(
     "MEDIA_TYPE_NOT_SUPPORTED", 415, "The Content-Type of the request is not supported"
 )
-InvalidRequest = _error("INVALID_REQUEST", 400, "the request is invalid")
-FileTooLarge = _error("FILE_TOO_LARGE", 413, "file size exceeds the limit of 25 MB")
-InvalidFileFormat = _error(
+InvalidRequest = zoho_error("INVALID_REQUEST", 400, "the request is invalid")
+FileTooLarge = zoho_error("FILE_TOO_LARGE", 413, "file size exceeds the limit of 25 MB")
+InvalidFileFormat = zoho_error(
     "INVALID_FILE_FORMAT", 400, "invalid file format. only zip format is supported"
 )
-NotSupportedFeature = _error("NOT_SUPPORTED_FEATURE", 400, "Feature is not supported")
-FileNotFound = _error("FILE_NOT_FOUND", 400, "the file id given seems to be invalid")
-MissingRequiredKey = _error("MISSING_REQUIRED_KEY", 400, "required key is missing")
-ModuleNotAvailable = _error("MODULE_NOT_AVAILABLE", 400, "the module is not available")
-InvalidCriteria = _error("INVALID_CRITERIA", 400, "the criteria given seems to be invalid")
+NotSupportedFeature = zoho_error("NOT_SUPPORTED_FEATURE", 400, "Feature is not supported")
+FileNotFound = zoho_error("FILE_NOT_FOUND", 400, "the file id given seems to be invalid")
+MissingRequiredKey = zoho_error("MISSING_REQUIRED_KEY", 400, "required key is missing")
+ModuleNotAvailable = zoho_error("MODULE_NOT_AVAILABLE", 400, "the module is not available")
+InvalidCriteria = zoho_error("INVALID_CRITERIA", 400, "the criteria given seems to be invalid")
 
 
 class OAuthError(Exception):

@@ -553,14 +553,11 @@ class Records:
         if params.get("criteria"):
             predicate = C.parse_criteria(params["criteria"], module).matches
         elif params.get("email"):
-            email = params["email"]
-            predicate = lambda r: C.matches_email(r, module, email)  # noqa: E731
+            predicate = C.email_predicate(module, params["email"])
         elif params.get("phone"):
-            phone = params["phone"]
-            predicate = lambda r: C.matches_phone(r, module, phone)  # noqa: E731
+            predicate = C.phone_predicate(module, params["phone"])
         elif params.get("word"):
-            word = params["word"]
-            predicate = lambda r: C.matches_word(r, module, word)  # noqa: E731
+            predicate = C.word_predicate(module, params["word"])
         else:
             raise E.ExpectedParamMissing(
                 details={"param_names": ["criteria", "email", "phone", "word"]}
