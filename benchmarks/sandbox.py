@@ -2,7 +2,7 @@
 
 10 concurrent clients, latency injection off, the sandbox in its own process.
 Target: at least 20,000 records/s, so the sandbox is never the bottleneck of the other
-benchmarks. Run: `.venv/bin/python benchmarks/sandbox.py`.
+benchmarks. Run: `.venv/bin/python -m benchmarks.sandbox`.
 """
 
 from __future__ import annotations
