@@ -10,7 +10,10 @@ import os
 
 import typer
 
+from sergas.cli import auth as auth_cli
+from sergas.cli import db as db_cli
 from sergas.cli import sandbox as sandbox_cli
+from sergas.cli import tokens as tokens_cli
 from sergas.cli._common import run_app
 
 app = typer.Typer(
@@ -21,6 +24,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(sandbox_cli.app, name="sandbox")
+app.add_typer(db_cli.app, name="db")
+app.add_typer(auth_cli.app, name="auth")
+app.add_typer(tokens_cli.app, name="tokens")
 
 
 @app.callback()
