@@ -98,6 +98,19 @@ class Settings(BaseSettings):
     zoho_mcp_url: str | None = Field(None, validation_alias="ZOHO_MCP_URL")
     zoho_user: str = Field("default", min_length=1, validation_alias="ZOHO_USER")
 
+    # Tiers: HTTP, retries (sergas.tiers.retry) and the bulk strategy thresholds
+    zoho_concurrency: int = Field(10, ge=1, validation_alias="ZOHO_CONCURRENCY")
+    http_timeout: float = Field(30.0, gt=0, validation_alias="SERGAS_HTTP_TIMEOUT")
+    retry_attempts: int = Field(4, ge=1, validation_alias="SERGAS_RETRY_ATTEMPTS")
+    retry_wait_initial: float = Field(0.5, ge=0, validation_alias="SERGAS_RETRY_WAIT_INITIAL")
+    retry_wait_max: float = Field(10.0, ge=0, validation_alias="SERGAS_RETRY_WAIT_MAX")
+    retry_timeout: float = Field(120.0, gt=0, validation_alias="SERGAS_RETRY_TIMEOUT")
+    bulk_read_threshold: int = Field(50_000, ge=0, validation_alias="SERGAS_BULK_READ_THRESHOLD")
+    bulk_write_threshold: int = Field(10_000, ge=0, validation_alias="SERGAS_BULK_WRITE_THRESHOLD")
+    bulk_poll_initial: float = Field(1.0, gt=0, validation_alias="SERGAS_BULK_POLL_INITIAL")
+    bulk_poll_max: float = Field(30.0, gt=0, validation_alias="SERGAS_BULK_POLL_MAX")
+    bulk_timeout: float = Field(3600.0, gt=0, validation_alias="SERGAS_BULK_TIMEOUT")
+
     # Behaviour
     token_refresh_timeout: float = Field(
         10.0, gt=0, validation_alias="SERGAS_TOKEN_REFRESH_TIMEOUT"
