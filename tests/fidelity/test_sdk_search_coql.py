@@ -137,7 +137,6 @@ def test_malformed_criteria_is_an_api_exception(sdk: SDKSession) -> None:
     assert isinstance(error, APIException)
     assert error.get_status().get_value() == "error"
     assert error.get_code().get_value() == "INVALID_QUERY"
-    assert error.get_message().get_value() == "invalid query formed"
 
 
 # -- COQL --------------------------------------------------------------------------------------
