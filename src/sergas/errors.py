@@ -3,7 +3,8 @@
 ```
 SergasError                      code, http_status, details, retryable, tier_health, message
 ├── AuthError                    credentials, scopes or permissions were refused
-│   └── TokenExpiredError        the access token is invalid or expired (refresh and resend)
+│   ├── TokenExpiredError        the access token is invalid or expired (refresh and resend)
+│   └── PermissionDeniedError    the caller's context forbids the operation; nothing was sent
 ├── RateLimitError               Zoho said "slow down" (API credits, concurrency, token throttle)
 ├── NotFoundError                the module, record or job does not exist
 ├── InvalidDataError             Zoho rejected the request's content
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidDataError",
     "LimitExceededError",
     "NotFoundError",
+    "PermissionDeniedError",
     "RateLimitError",
     "SergasError",
     "ServerError",
@@ -55,10 +57,11 @@ __all__ = [
 ]
 
 # Zoho tokens look like `1000.<hex>.<hex>`; anything shaped like one, or like a header value
-# carrying one, is replaced before it can reach a message.
+# carrying one, is replaced before it can reach a message. Client ids (`1000.` and upper-case
+# letters and digits) are not secret and stay readable: a token has a lower-case letter.
 _TOKEN_PATTERNS = (
     re.compile(r"(?i)(zoho-oauthtoken|bearer)\s+\S+"),
-    re.compile(r"\b1000\.[A-Za-z0-9._-]{12,}"),
+    re.compile(r"\b1000\.(?=[A-Za-z0-9._-]*[a-z])[A-Za-z0-9._-]{12,}"),
 )
 REDACTED = "[redacted]"
 
@@ -120,6 +123,13 @@ class AuthError(SergasError):
 class TokenExpiredError(AuthError):
     default_code = "INVALID_TOKEN"
     default_retryable = True
+
+
+class PermissionDeniedError(AuthError):
+    """Refused by Sergas before any call (e.g. a read-only MCP context asked to update):
+    not Zoho's answer, so it says nothing about the tier's health."""
+
+    default_code = "PERMISSION_DENIED"
 
 
 class RateLimitError(SergasError):

@@ -109,3 +109,8 @@ def test_hierarchy() -> None:
     assert issubclass(TokenExpiredError, AuthError)
     bulk = errors.BulkOperationError("2 of 3 failed", results=[{"status": "success"}])
     assert bulk.results == [{"status": "success"}]
+
+
+def test_client_ids_stay_readable() -> None:
+    assert redact("client 1000.SERGASSANDBOXCLIENT") == "client 1000.SERGASSANDBOXCLIENT"
+    assert redact("rt 1000.sergas-sandbox-refresh-token") == "rt [redacted]"
