@@ -83,7 +83,18 @@ class AccountsClient:
         }
         if redirect_uri:
             data["redirect_uri"] = redirect_uri
-        grant = _grant(await self._post(self.token_url, data, what="the grant code"))
+        try:
+            body = await self._post(self.token_url, data, what="the grant code")
+        except errors.AuthError as exc:
+            if exc.code != "invalid_code":
+                raise
+            raise errors.AuthError(
+                "Zoho rejected the grant code (invalid_code): it was already used, has expired "
+                "(grant codes live 3 minutes unless chosen longer) or belongs to another "
+                "client; generate a new one in Zoho's API console",
+                code="invalid_code",
+            ) from None
+        grant = _grant(body)
         if not grant.refresh_token:
             raise errors.AuthError(
                 "Zoho Accounts returned no refresh_token for the grant code; create a new "
