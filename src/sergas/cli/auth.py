@@ -104,7 +104,7 @@ def status(
     for a in report["recent_refreshes"]:
         latency = f"{a['latency_ms']} ms" if a["latency_ms"] is not None else ""
         table.add_row(
-            a["at"],
+            a["at"][:19].replace("T", " "),
             a["host"],
             str(a["pid"]),
             a["reason"],
