@@ -15,6 +15,17 @@ from sergas.errors import redact
 __all__ = ["configure_logging", "redact_processor"]
 
 
+class _StreamFactory:
+    """PrintLoggers on `stream`, or on whatever sys.stderr is at the time of each log call
+    (test runners and CLI harnesses swap it)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+
+    def __call__(self, *_args: Any) -> structlog.PrintLogger:
+        return structlog.PrintLogger(self.stream or sys.stderr)
+
+
 def redact_processor(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
     """Replace token-shaped values, and values of keys named like secrets."""
     return redact(dict(event))
@@ -39,6 +50,6 @@ def configure_logging(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=_StreamFactory(stream),
         cache_logger_on_first_use=False,
     )
