@@ -6,6 +6,7 @@ starts from `reset(records=False)`: tokens, refresh limits, credits, stats, faul
 are back to their seeded state; records keep what earlier tests wrote. A test that must see
 the seeded records exactly takes `seeded_sandbox` instead, which reseeds them.
 
+Retries never sleep here (stamina's testing mode, attempts as configured).
 `make_tier(name, **settings)` builds further tiers (e.g. a short `SERGAS_HTTP_TIMEOUT`); every
 tier it builds, and `tier` itself, is closed after the test.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import stamina
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import isolated_settings
@@ -59,6 +61,14 @@ def _tier_param(name: TierName) -> Any:
 
 # Tiers whose module has landed; the matrix runs every one of them.
 AVAILABLE_TIERS: tuple[TierName, ...] = tuple(t for t in TIERS if _importable(t))
+
+
+@pytest.fixture(autouse=True)
+def no_retry_sleeps() -> Iterator[None]:
+    """Retries happen as configured (SERGAS_RETRY_ATTEMPTS) but never sleep. A test that
+    measures backoff turns this off with `stamina.set_testing(False)`."""
+    with stamina.set_testing(True, attempts=100, cap=True):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +156,15 @@ async def make_tier(
 def tier_name(request: pytest.FixtureRequest) -> TierName:
     name: TierName = request.param
     return name
+
+
+# Where each tier's calls arrive at the sandbox, for targeted faults.
+FAULT_PATHS: dict[TierName, str] = {"rest": "/crm/v8/", "sdk": "/crm/v8/", "mcp": "/mcp"}
+
+
+@pytest.fixture
+def fault_path(tier_name: TierName) -> str:
+    return FAULT_PATHS[tier_name]
 
 
 @pytest.fixture
