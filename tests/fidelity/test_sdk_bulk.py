@@ -281,7 +281,9 @@ def test_upload_without_org_header_is_an_api_exception(
 
 def test_bulk_write_unknown_job_is_resource_not_found(sdk: SDKSession) -> None:
     response = called(bw.BulkWriteOperations().get_bulk_write_job_details("5725767000000000001"))
-    assert response.get_status_code() == 404
+    # The SDK parses either; which status Zoho uses is tests/conformance's business
+    # (bulk_write.json documents 400, the sandbox sends 404).
+    assert response.get_status_code() in (400, 404)
     error = response.get_object()
     assert isinstance(error, bw.APIException)
     assert error.get_code().get_value() == "RESOURCE_NOT_FOUND"
