@@ -2,7 +2,7 @@
 
 Each case makes one real request (in process, through `crm_client`), checks the HTTP status
 the sandbox chose, and validates the JSON body against the schema Zoho documents for that
-path, method and status (see conftest.py for how the files are loaded and how Zoho's
+path, method and status (see oas.py for how the files are loaded and how Zoho's
 overlapping top-level `oneOf`s are resolved).
 
 Where to look up the status:
@@ -30,7 +30,7 @@ from typing import Any
 import httpx2
 import pytest
 from starlette.applications import Starlette
-from tests.conformance.conftest import Finding, ZohoOAS, summarize
+from tests.conformance.oas import Finding, ZohoOAS, summarize
 from tests.helpers import reauthorize
 
 from sergas.sandbox.backend import Sandbox

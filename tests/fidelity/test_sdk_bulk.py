@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fidelity.conftest import SDKSession
+from tests.fidelity.sdk import SDKSession
 from zohocrmsdk.src.com.zoho.crm.api import bulk_read as br
 from zohocrmsdk.src.com.zoho.crm.api import bulk_write as bw
 from zohocrmsdk.src.com.zoho.crm.api.fields import MinifiedField

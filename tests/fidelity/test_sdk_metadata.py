@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.fidelity.conftest import SDKSession, sdk_session
+from tests.fidelity.sdk import SDKSession, sdk_session
 from zohocrmsdk.src.com.zoho.crm.api import fields as zfields
 from zohocrmsdk.src.com.zoho.crm.api import modules as zmodules
 from zohocrmsdk.src.com.zoho.crm.api import org as zorg

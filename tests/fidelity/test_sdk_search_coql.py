@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.fidelity.conftest import SDKSession
+from tests.fidelity.sdk import SDKSession
 from zohocrmsdk.src.com.zoho.crm.api import coql
 from zohocrmsdk.src.com.zoho.crm.api.parameter_map import ParameterMap
 from zohocrmsdk.src.com.zoho.crm.api.record import (
