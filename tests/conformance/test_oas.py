@@ -7,11 +7,12 @@ overlapping top-level `oneOf`s are resolved).
 
 Where to look up the status:
 - the status itself, when Zoho documents it for the operation;
-- record.json documents every outcome of its operations (201, 207, 400, 401 ...) under
-  "200", as a union of the success and API_Exception shapes; a status record.json does not
-  list is validated against that union;
+- where an operation documents only "200" (record.json, org.json, the bulk-write upload),
+  that schema is a union of the success and error shapes meant for every outcome
+  (201, 207, 400, 401 ...), and any status is validated against it;
 - otherwise the case fails as an undocumented status, unless a `StatusGap` says that Zoho's
-  own examples use that status (and then it is skipped with the reason).
+  own example uses that status: the body is then validated against the status Zoho's schema
+  pairs it with, and the case skipped with the reason.
 
 A case whose only findings are places where Zoho's schema contradicts Zoho's own documented
 examples (`KNOWN_GAPS`, each citing the example) is skipped with those reasons; any other
