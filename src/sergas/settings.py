@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sergas.errors import ConfigError
@@ -88,9 +88,17 @@ class Settings(BaseSettings):
     db_pool_recycle: int = Field(1800, ge=-1, validation_alias="SERGAS_DB_POOL_RECYCLE")
 
     # Zoho
-    zoho_client_id: str | None = Field(None, validation_alias="ZOHO_CLIENT_ID")
-    zoho_client_secret: SecretStr | None = Field(None, validation_alias="ZOHO_CLIENT_SECRET")
-    zoho_refresh_token: SecretStr | None = Field(None, validation_alias="ZOHO_REFRESH_TOKEN")
+    # One OAuth client serves every tier (one token, one refresh). The older separate SDK set
+    # (ZOHO_SDK_*) is accepted as an alias; sergas.manager.config rejects the two disagreeing.
+    zoho_client_id: str | None = Field(
+        None, validation_alias=AliasChoices("ZOHO_CLIENT_ID", "ZOHO_SDK_CLIENT_ID")
+    )
+    zoho_client_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ZOHO_CLIENT_SECRET", "ZOHO_SDK_CLIENT_SECRET")
+    )
+    zoho_refresh_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ZOHO_REFRESH_TOKEN", "ZOHO_SDK_REFRESH_TOKEN")
+    )
     zoho_region: Region = Field("us", validation_alias="ZOHO_REGION")
     zoho_accounts_url: str | None = Field(None, validation_alias="ZOHO_ACCOUNTS_URL")
     zoho_api_domain: str | None = Field(None, validation_alias="ZOHO_API_DOMAIN")
@@ -110,6 +118,7 @@ class Settings(BaseSettings):
     bulk_poll_initial: float = Field(1.0, gt=0, validation_alias="SERGAS_BULK_POLL_INITIAL")
     bulk_poll_max: float = Field(30.0, gt=0, validation_alias="SERGAS_BULK_POLL_MAX")
     bulk_timeout: float = Field(3600.0, gt=0, validation_alias="SERGAS_BULK_TIMEOUT")
+    sdk_threads: int = Field(8, ge=1, le=64, validation_alias="SERGAS_SDK_THREADS")
 
     # Behaviour
     token_refresh_timeout: float = Field(
