@@ -1,18 +1,38 @@
 """structlog setup: contextvars first, then redaction of anything token-shaped, then JSON (for
-services) or console output (for the CLI), always on stderr so stdout stays for data."""
+services) or console output (for the CLI), always on stderr so stdout stays for data.
+
+A correlation id ties together everything one manager operation logs and sends:
+`correlation_scope()` binds it (key "correlation_id") in structlog's contextvars, where every
+log line picks it up and the tiers read it (`current_correlation_id()`) to send
+X-Correlation-ID.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
-from typing import Any, TextIO
+import uuid
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
 from sergas.errors import redact
 
-__all__ = ["configure_logging", "redact_processor"]
+if TYPE_CHECKING:
+    from sergas.settings import Settings
+
+__all__ = [
+    "CORRELATION_ID",
+    "configure_logging",
+    "configure_logging_from",
+    "correlation_scope",
+    "current_correlation_id",
+    "redact_processor",
+]
+
+CORRELATION_ID = "correlation_id"
 
 
 class _StreamFactory:
@@ -44,6 +64,7 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,  # tracebacks become text, then get redacted
             redact_processor,
             renderer,
         ],
@@ -53,3 +74,23 @@ def configure_logging(
         logger_factory=_StreamFactory(stream),
         cache_logger_on_first_use=False,
     )
+
+
+def configure_logging_from(settings: Settings, stream: TextIO | None = None) -> None:
+    """configure_logging() with SERGAS_LOG_FORMAT and SERGAS_LOG_LEVEL."""
+    configure_logging(settings.log_format, settings.log_level, stream)
+
+
+def current_correlation_id() -> str | None:
+    """The correlation id bound for the current task or thread, if any."""
+    value = structlog.contextvars.get_contextvars().get(CORRELATION_ID)
+    return str(value) if value is not None else None
+
+
+@contextmanager
+def correlation_scope(correlation_id: str | None = None) -> Iterator[str]:
+    """Bind a correlation id for the block: the given one, else the one already bound (a
+    service request's), else a new uuid4."""
+    cid = correlation_id or current_correlation_id() or uuid.uuid4().hex
+    with structlog.contextvars.bound_contextvars(**{CORRELATION_ID: cid}):
+        yield cid
