@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from sergas.cli import app
 from sergas.crypto import TokenCipher
+from sergas.db import head
 from sergas.sandbox.testing import RunningSandbox
 from sergas.settings import reset_settings
 
@@ -44,7 +45,7 @@ def issued_tokens(sandbox: RunningSandbox) -> list[str]:
 def test_db_commands_on_the_embedded_default(
     cli_env: RunningSandbox, isolated_settings: Path
 ) -> None:
-    assert "0001_tokens" in sergas("db", "upgrade").stdout
+    assert head() in sergas("db", "upgrade").stdout
     assert (isolated_settings / "sergas.db").exists()
     assert "(at head)" in sergas("db", "current").stdout
 

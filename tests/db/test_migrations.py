@@ -33,8 +33,15 @@ async def test_upgrade_downgrade_upgrade(engine: AsyncEngine) -> None:
 
 
 async def test_downgrade_one_step_from_head(engine: AsyncEngine) -> None:
+    from alembic.script import ScriptDirectory
+
+    from sergas.db.migrate import alembic_config
+
+    previous = ScriptDirectory.from_config(alembic_config()).get_revision(head()).down_revision
     await downgrade(engine)  # default: -1
-    assert await current(engine) is None
+    assert await current(engine) == previous
+    await upgrade(engine)
+    assert await current(engine) == head()
 
 
 async def test_schema_status_and_reset(engine: AsyncEngine) -> None:
