@@ -1,0 +1,433 @@
+"""ZohoIntegrationManager: one async API over the three tiers, routed, guarded and measured.
+
+For each operation: bind a correlation id → `route()` picks the tier order → for each tier:
+its breaker admits the call (or rejects it at once) → the call runs under the tier's deadline
+→ the outcome goes to the breaker and, as a `CallEvent`, to the hooks (metrics, Prometheus).
+A tier-health error moves on to the next tier (`FailoverEvent`) when failover is enabled;
+any other error (NotFound, InvalidData, …) is raised at once, from the tier that answered.
+
+The tiers know nothing of this: they are plain `ZohoTier`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import structlog
+
+from sergas import errors
+from sergas.errors import CircuitOpenError, SergasError
+from sergas.log import correlation_scope
+from sergas.manager.breaker import CircuitBreaker, StateChange
+from sergas.manager.config import TIER_ENV as _ENV
+from sergas.manager.config import IntegrationConfig, RoutingContext
+from sergas.manager.events import (
+    BreakerStateEvent,
+    CallEvent,
+    CreditsEvent,
+    Event,
+    FailoverEvent,
+    Hook,
+    Outcome,
+)
+from sergas.manager.health import probe
+from sergas.manager.metrics import MetricsCollector
+from sergas.manager.prometheus import prometheus_metrics
+from sergas.manager.routing import TierView, route
+from sergas.query import CoqlQuery, Criteria
+from sergas.tiers.base import BulkResult, Record, RecordResult, TierName, ZohoTier
+
+if TYPE_CHECKING:
+    from sergas.auth.manager import TokenManager
+    from sergas.settings import Settings
+
+__all__ = ["ZohoIntegrationManager"]
+
+T = TypeVar("T")
+log = structlog.get_logger("sergas.manager")
+
+TIER_NAMES: tuple[TierName, ...] = ("mcp", "sdk", "rest")
+# Bulk operations run Zoho jobs with deadlines of their own; the tier timeout would cut them.
+_NO_DEADLINE = frozenset({"bulk_read_accounts", "bulk_update_accounts"})
+# Zoho's documented credit cost of single calls (one API request each on REST and the SDK).
+_CREDITS = {"get_account": 1, "get_accounts": 1, "search_accounts": 1, "update_account": 1}
+
+
+class ZohoIntegrationManager:
+    """Routes each call to a tier, fails over on tier-health errors, and keeps the score.
+
+    `tiers` are the built tiers (a tier missing here is treated as disabled). Build one from
+    settings with `from_settings()`; close it with `aclose()` or `async with`.
+    """
+
+    def __init__(
+        self,
+        tiers: Mapping[TierName, ZohoTier],
+        config: IntegrationConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        hooks: Iterable[Hook] = (),
+        prometheus: Hook | None = None,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.config = config or IntegrationConfig()
+        self._tiers = dict(tiers)
+        self._on_close = on_close
+        self._clock = clock
+        self.metrics: MetricsCollector | None = None
+        self._hooks: list[Hook] = []
+        if self.config.enable_metrics:
+            self.metrics = MetricsCollector(TIER_NAMES)
+            self._hooks += [self.metrics, prometheus or prometheus_metrics()]
+        self._hooks += list(hooks)
+        self._breakers = {name: self._breaker(name) for name in TIER_NAMES}
+        for name in TIER_NAMES:
+            self._emit(BreakerStateEvent(name, "closed"))
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        config: IntegrationConfig | None = None,
+        *,
+        tokens: TokenManager | None = None,
+        **kwargs: Any,
+    ) -> ZohoIntegrationManager:
+        """Build the enabled tiers with `build_tier`, sharing one TokenManager.
+
+        Without `tokens`, a TokenManager and its database engine are created here and closed
+        by `aclose()`. Bad settings raise ConfigError naming the variable.
+        """
+        from sergas.auth.factory import token_manager
+        from sergas.db.engine import create_engine
+        from sergas.settings import get_settings
+        from sergas.tiers.factory import build_tier
+
+        settings = settings or get_settings()
+        config = config or IntegrationConfig.from_env()
+        engine = None
+        if tokens is None:
+            settings.require_client()
+            engine = create_engine(settings=settings)
+            tokens = token_manager(settings, engine=engine)
+        owned_tokens = tokens if engine is not None else None
+
+        async def close() -> None:
+            if owned_tokens is not None:
+                await owned_tokens.aclose()
+            if engine is not None:
+                await engine.dispose()
+
+        built: dict[TierName, ZohoTier] = {}
+        for name in config.enabled_tiers:
+            try:
+                built[name] = build_tier(name, settings, tokens)
+            except ImportError as exc:
+                raise errors.ConfigError(
+                    f"tier {name} is enabled but cannot be loaded ({exc}); "
+                    f"set ENABLE_{_ENV[name]}=false to run without it",
+                    details={"settings": [f"ENABLE_{_ENV[name]}"]},
+                ) from None
+        return cls(built, config, on_close=close, **kwargs)
+
+    async def aclose(self) -> None:
+        """Close every tier, then what `from_settings()` opened."""
+        for name, tier in self._tiers.items():
+            try:
+                await tier.aclose()
+            except Exception:
+                log.exception("closing a tier failed", tier=name)
+        if self._on_close is not None:
+            await self._on_close()
+            self._on_close = None
+
+    async def __aenter__(self) -> ZohoIntegrationManager:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # Operations: each is one routed, guarded call.
+
+    async def get_account(
+        self,
+        record_id: str,
+        *,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+    ) -> Record:
+        return await self._execute(
+            "get_account", context, lambda t: t.get_account(record_id, fields=fields, module=module)
+        )
+
+    async def get_accounts(
+        self,
+        *,
+        limit: int = 200,
+        page: int = 1,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+    ) -> list[Record]:
+        return await self._execute(
+            "get_accounts",
+            context,
+            lambda t: t.get_accounts(
+                limit=limit,
+                page=page,
+                sort_by=sort_by,
+                sort_order=sort_order,
+                fields=fields,
+                module=module,
+            ),
+        )
+
+    async def update_account(
+        self,
+        record_id: str,
+        data: Mapping[str, Any],
+        *,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+    ) -> RecordResult:
+        return await self._execute(
+            "update_account", context, lambda t: t.update_account(record_id, data, module=module)
+        )
+
+    async def bulk_read_accounts(
+        self,
+        *,
+        criteria: Criteria | None = None,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+    ) -> list[Record]:
+        return await self._execute(
+            "bulk_read_accounts",
+            context,
+            lambda t: t.bulk_read_accounts(criteria=criteria, fields=fields, module=module),
+        )
+
+    async def bulk_update_accounts(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+    ) -> BulkResult:
+        ctx = context or RoutingContext(
+            operation_type="bulk_update_accounts", record_count=len(records)
+        )
+        return await self._execute(
+            "bulk_update_accounts", ctx, lambda t: t.bulk_update_accounts(records, module=module)
+        )
+
+    async def search_accounts(
+        self,
+        criteria: Criteria,
+        *,
+        limit: int = 200,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+    ) -> list[Record]:
+        return await self._execute(
+            "search_accounts",
+            context,
+            lambda t: t.search_accounts(criteria, limit=limit, fields=fields, module=module),
+        )
+
+    async def coql(
+        self, query: str | CoqlQuery, *, context: RoutingContext | None = None
+    ) -> list[Record]:
+        return await self._execute("coql", context, lambda t: t.coql(query))
+
+    # Health, metrics, breakers.
+
+    async def get_tier_health(self) -> dict[TierName, dict[str, Any]]:
+        """Run every built tier's health check now (concurrently); breaker state included.
+
+        Health checks are measured (operation "health_check") but do not move the breakers.
+        """
+        with correlation_scope():
+            names = list(self._tiers)
+            results = await asyncio.gather(
+                *(
+                    probe(name, self._tiers[name], self.config.tiers[name].timeout, self._emit)
+                    for name in names
+                )
+            )
+        report: dict[TierName, dict[str, Any]] = {}
+        for name in TIER_NAMES:
+            entry: dict[str, Any] = {"tier": name, "enabled": name in self._tiers}
+            if name in names:
+                entry.update(results[names.index(name)])
+            entry["circuit_breaker"] = self._breakers[name].status()
+            report[name] = entry
+        return report
+
+    def get_tier_metrics(self) -> dict[TierName, dict[str, Any]]:
+        """Per tier: counts, success rate, avg/p50/p95/p99 (ms), top errors, breaker status."""
+        snapshot = self.metrics.snapshot() if self.metrics else {}
+        return {
+            name: {
+                **snapshot.get(name, {"tier": name}),
+                "enabled": name in self._tiers,
+                "circuit_breaker": self._breakers[name].status(),
+            }
+            for name in TIER_NAMES
+        }
+
+    def reset_circuit_breakers(self, tier: TierName | None = None) -> None:
+        """Close one tier's breaker, or all of them."""
+        for name in [tier] if tier else TIER_NAMES:
+            self._breakers[name].reset()
+
+    def breaker(self, tier: TierName) -> CircuitBreaker:
+        return self._breakers[tier]
+
+    # The engine room.
+
+    async def _execute(
+        self,
+        operation: str,
+        context: RoutingContext | None,
+        call: Callable[[ZohoTier], Awaitable[T]],
+    ) -> T:
+        ctx = context or RoutingContext(operation_type=operation)
+        with correlation_scope():
+            order = self._order(operation, ctx)
+            last: SergasError | None = None
+            previous: TierName | None = None
+            for name in order:
+                if previous is not None and last is not None:
+                    self._failover(operation, previous, name, last)
+                try:
+                    return await self._on_tier(name, operation, call)
+                except CircuitOpenError as exc:
+                    last = exc  # rejected without being tried: the next tier may take it
+                except SergasError as exc:
+                    if not exc.tier_health:
+                        raise
+                    last = exc
+                previous = name
+            if last is None:
+                raise self._nothing_to_try(operation)
+            raise last
+
+    def _order(self, operation: str, ctx: RoutingContext) -> list[TierName]:
+        views = [
+            TierView(
+                name,
+                enabled=name in self._tiers and cfg.enabled,
+                priority=cfg.priority,
+                open=self.config.enable_failover and self._breakers[name].is_open(),
+            )
+            for name, cfg in self.config.tiers.items()
+        ]
+        order = route(operation, ctx, views)
+        # Without failover only the first choice is tried; if its breaker is open, the call
+        # is rejected there rather than quietly sent elsewhere.
+        return order if self.config.enable_failover else order[:1]
+
+    async def _on_tier(
+        self, name: TierName, operation: str, call: Callable[[ZohoTier], Awaitable[T]]
+    ) -> T:
+        tier, breaker = self._tiers[name], self._breakers[name]
+        cfg = self.config.tiers[name]
+        timeout = None if operation in _NO_DEADLINE else cfg.timeout
+        for attempt in range(cfg.max_retries + 1):
+            try:
+                ticket = breaker.acquire()
+            except CircuitOpenError:
+                self._emit(CallEvent(name, operation, "rejected", 0.0, "CIRCUIT_OPEN"))
+                raise
+            start = time.perf_counter()
+            try:
+                async with asyncio.timeout(timeout):
+                    result = await call(tier)
+            except TimeoutError:
+                exc: SergasError = errors.TimeoutError(
+                    f"tier {name}: {operation} took longer than {timeout}s",
+                    details={"tier": name, "timeout": timeout},
+                )
+            except SergasError as caught:
+                exc = caught
+            except Exception as caught:  # a tier broke its contract: report, do not judge it
+                breaker.release(ticket)
+                self._emit(
+                    CallEvent(name, operation, "error", _since(start), type(caught).__name__)
+                )
+                raise
+            except BaseException:  # cancelled
+                breaker.release(ticket)
+                raise
+            else:
+                breaker.record_success(ticket)
+                self._emit(CallEvent(name, operation, "success", _since(start)))
+                if operation in _CREDITS and name != "mcp":
+                    self._emit(CreditsEvent(name, operation, _CREDITS[operation]))
+                return result
+            breaker.record_failure(ticket, exc)
+            outcome: Outcome = "failure" if exc.tier_health else "error"
+            self._emit(CallEvent(name, operation, outcome, _since(start), exc.code))
+            if not (exc.tier_health and exc.retryable and attempt < cfg.max_retries):
+                raise exc
+            log.info("retrying on the same tier", tier=name, operation=operation, code=exc.code)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failover(
+        self, operation: str, source: TierName, target: TierName, exc: SergasError
+    ) -> None:
+        log.warning(
+            "failing over",
+            operation=operation,
+            from_tier=source,
+            to_tier=target,
+            code=exc.code,
+            error=exc.message,
+        )
+        self._emit(FailoverEvent(operation, source, target, exc.code))
+
+    def _nothing_to_try(self, operation: str) -> SergasError:
+        open_tiers = [n for n in self._tiers if self._breakers[n].is_open()]
+        if open_tiers:
+            return CircuitOpenError(
+                f"{operation}: every enabled tier's circuit is open ({', '.join(open_tiers)})",
+                details={"tiers": open_tiers},
+            )
+        return errors.ConfigError(
+            f"{operation}: no tier is enabled; set ENABLE_TIER1_MCP, ENABLE_TIER2_SDK or "
+            "ENABLE_TIER3_REST",
+            details={"settings": [f"ENABLE_{v}" for v in _ENV.values()]},
+        )
+
+    def _breaker(self, name: TierName) -> CircuitBreaker:
+        def announce(change: StateChange) -> None:
+            self._emit(BreakerStateEvent(name, change.new.value, change.old.value))
+
+        return CircuitBreaker(
+            name,
+            failure_threshold=self.config.circuit_breaker_threshold,
+            recovery_timeout=self.config.circuit_breaker_timeout,
+            success_threshold=self.config.success_threshold,
+            clock=self._clock,
+            listeners=[announce],
+        )
+
+    def _emit(self, event: Event) -> None:
+        for hook in self._hooks:
+            try:
+                hook(event)
+            except Exception:  # a hook must never break a call
+                log.exception("metrics hook failed", hook=repr(hook))
+
+
+def _since(start: float) -> float:
+    return time.perf_counter() - start

@@ -1,0 +1,126 @@
+"""A blocking facade over ZohoIntegrationManager, for scripts and worker processes.
+
+It runs the async manager on an event loop of its own, in one background thread (anyio's
+blocking portal), for its whole life. Not `asyncio.run()` per call: the manager's resources
+belong to one loop (HTTP connection pools, the TokenManager's locks and database engine, the
+SDK tier's bridge back to that loop), so a loop per call would rebuild them all, and drop the
+cached access token, every time.
+
+Inside a running event loop a blocking call would stall that loop, so every method refuses
+there with `EventLoopRunningError`, which names the async method to await instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from sergas.manager.config import IntegrationConfig
+from sergas.manager.manager import ZohoIntegrationManager
+from sergas.query import CoqlQuery, Criteria
+from sergas.tiers.base import BulkResult, Record, RecordResult, TierName
+
+if TYPE_CHECKING:
+    from sergas.settings import Settings
+
+__all__ = ["EventLoopRunningError", "SyncZohoIntegrationManager"]
+
+T = TypeVar("T")
+
+
+class EventLoopRunningError(RuntimeError):
+    """A blocking method was called from inside a running event loop."""
+
+
+def _refuse_in_loop(method: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise EventLoopRunningError(
+        f"SyncZohoIntegrationManager.{method}() blocks and was called inside a running event "
+        f"loop; use `await ZohoIntegrationManager.{method}(...)` there instead"
+    )
+
+
+class SyncZohoIntegrationManager:
+    """The manager's API, blocking. Use it as a context manager, or call `close()`."""
+
+    def __init__(self, factory: Callable[[], ZohoIntegrationManager]) -> None:
+        """`factory` builds the async manager; it runs on the facade's own loop."""
+        _refuse_in_loop("__init__")
+        self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+        try:
+            self.manager: ZohoIntegrationManager = self._portal.call(factory)
+        except BaseException:
+            self._portal_cm.__exit__(None, None, None)
+            raise
+        self._closed = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        config: IntegrationConfig | None = None,
+        **kwargs: Any,
+    ) -> SyncZohoIntegrationManager:
+        return cls(lambda: ZohoIntegrationManager.from_settings(settings, config, **kwargs))
+
+    def close(self) -> None:
+        """Close the manager, then stop the loop and its thread. Idempotent."""
+        if self._closed:
+            return
+        _refuse_in_loop("aclose")
+        self._closed = True
+        try:
+            self._portal.call(self.manager.aclose)
+        finally:
+            self._portal_cm.__exit__(None, None, None)
+
+    def __enter__(self) -> SyncZohoIntegrationManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, method: str, func: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+        _refuse_in_loop(method)
+        if self._closed:
+            raise RuntimeError("this SyncZohoIntegrationManager is closed")
+        return self._portal.call(functools.partial(func, *args, **kw))
+
+    def get_account(self, record_id: str, **kw: Any) -> Record:
+        return self._run("get_account", self.manager.get_account, record_id, **kw)
+
+    def get_accounts(self, **kw: Any) -> list[Record]:
+        return self._run("get_accounts", self.manager.get_accounts, **kw)
+
+    def update_account(self, record_id: str, data: Mapping[str, Any], **kw: Any) -> RecordResult:
+        return self._run("update_account", self.manager.update_account, record_id, data, **kw)
+
+    def bulk_read_accounts(self, **kw: Any) -> list[Record]:
+        return self._run("bulk_read_accounts", self.manager.bulk_read_accounts, **kw)
+
+    def bulk_update_accounts(self, records: Sequence[Mapping[str, Any]], **kw: Any) -> BulkResult:
+        return self._run("bulk_update_accounts", self.manager.bulk_update_accounts, records, **kw)
+
+    def search_accounts(self, criteria: Criteria, **kw: Any) -> list[Record]:
+        return self._run("search_accounts", self.manager.search_accounts, criteria, **kw)
+
+    def coql(self, query: str | CoqlQuery, **kw: Any) -> list[Record]:
+        return self._run("coql", self.manager.coql, query, **kw)
+
+    def get_tier_health(self) -> dict[TierName, dict[str, Any]]:
+        return self._run("get_tier_health", self.manager.get_tier_health)
+
+    def get_tier_metrics(self) -> dict[TierName, dict[str, Any]]:
+        return self.manager.get_tier_metrics()  # thread-safe, no I/O
+
+    def reset_circuit_breakers(self, tier: TierName | None = None) -> None:
+        self.manager.reset_circuit_breakers(tier)  # thread-safe, no I/O
