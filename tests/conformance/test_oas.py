@@ -798,6 +798,17 @@ KNOWN_GAPS: list[Gap] = [
         equals("2000"),
         cases=frozenset({"record.search_records.past_2000_records"}),
     ),
+    Gap(
+        f"{R}: API_Exception.message's enum has 'invalid query formed', while "
+        "module_search.json#/components/schemas/InvalidQuery (the same search endpoint) only "
+        "admits 'Invalid query formed', the casing Zoho's examples use (e.g. "
+        f"{CRM_OAS}/coql/operations/executeCOQLQuery/examples/"
+        "response-400-invalidqueryinvalidoperator.md)",
+        R,
+        r"\$\.message",
+        "enum",
+        equals("Invalid query formed"),
+    ),
     # coql.json
     Gap(
         "coql.json: no 400 branch admits SYNTAX_ERROR with details {near} and the message "
@@ -902,6 +913,24 @@ KNOWN_GAPS: list[Gap] = [
         r"\$\.fields\[\d+\]",
         "required",
         missing=lambda key: key not in FIELD_EXAMPLE_KEYS,
+    ),
+    Gap(
+        "modules.json: modules[].modified_by is a non-nullable object, but Zoho's getModules "
+        "example (response-200-allmoduleswithvariations.md) returns \"modified_by\": null",
+        "modules.json",
+        r"\$\.modules\[\d+\]\.modified_by",
+        "type",
+        lambda instance: instance is None,
+    ),
+    Gap(
+        "fields.json: associated_module, association_details, crypt, external, "
+        "hipaa_compliance, history_tracking and tooltip are non-nullable objects, but Zoho's "
+        "getFields example (response-200-fullexample.md) returns them as null",
+        "fields.json",
+        r"\$\.fields\[\d+\]\.(associated_module|association_details|crypt|external"
+        r"|hipaa_compliance|history_tracking|tooltip)",
+        "type",
+        lambda instance: instance is None,
     ),
     # bulk_read.json
     Gap(
