@@ -83,7 +83,7 @@ def tier_sandbox(served_sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
     """The module's sandbox with tokens, limits, stats, faults and clock reset for this test."""
     served_sandbox.reset(records=False)
     yield served_sandbox
-    served_sandbox.set_faults(targeted=[], hang_rate=0, drop_rate=0, error_rates={})
+    served_sandbox.set_faults(targeted=[], latency_ms=0, hang_rate=0, drop_rate=0, error_rates={})
 
 
 @pytest.fixture
