@@ -1,0 +1,227 @@
+"""Where Sergas meets the `mcp` and httpx2 libraries: bearer auth, what the HTTP layer saw
+per call, and the one translation of their failures into Sergas errors.
+
+HTTP requests run in the caller's context (the `mcp` transport copies it per message), so
+the event hooks see the caller's context variables: a per-call `Trace` records the HTTP status
+and Zoho's error JSON (the transport itself reports any non-JSON-RPC answer only as "Server
+returned an error response"), and structlog's bound `correlation_id` goes out as
+`X-Correlation-ID` on that call's requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import orjson
+import structlog
+from mcp.client.streamable_http import MCP_SESSION_ID
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent
+from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
+
+from sergas import errors
+from sergas.auth.hook import is_invalid_token
+from sergas.auth.manager import TokenManager
+from sergas.errors import SergasError, error_from_zoho
+
+__all__ = [
+    "CLOSED",
+    "CORRELATION_HEADER",
+    "SESSION_LOST",
+    "TRACE",
+    "BearerAuth",
+    "Trace",
+    "event_hooks",
+    "tool_body",
+    "translate",
+]
+
+CORRELATION_HEADER = "X-Correlation-ID"
+SESSION_LOST = "MCP_SESSION_LOST"
+CLOSED = "MCP_CONNECTION_CLOSED"
+
+
+class BearerAuth(httpx2.Auth):
+    """`Authorization: Bearer <access token>`; on 401 INVALID_TOKEN one de-duplicated
+    refresh (with the refused token) and one resend. No lock is held across a request."""
+
+    requires_request_body = True
+
+    def __init__(self, tokens: TokenManager, user: str | None = None) -> None:
+        self.tokens = tokens
+        self.user = user
+
+    def __repr__(self) -> str:
+        return f"BearerAuth(user={self.user or self.tokens.user!r})"
+
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        token = await self.tokens.get_access_token(self.user)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        await response.aread()
+        if not is_invalid_token(response):
+            return
+        fresh = await self.tokens.force_refresh("MCP 401 INVALID_TOKEN", token, self.user)
+        request.headers["Authorization"] = f"Bearer {fresh}"
+        yield request
+
+    def sync_auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        raise TypeError("BearerAuth works with httpx2.AsyncClient only")
+
+
+# -- what the HTTP layer saw, per call -------------------------------------------------
+
+
+@dataclass
+class Trace:
+    status: int | None = None
+    zoho_error: dict[str, Any] | None = None  # Zoho's error JSON from a non-2xx answer
+    in_session: bool = False  # the request carried a session id
+    session_id: str | None = None  # the last session id a response assigned
+
+
+TRACE: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
+    "sergas_mcp_trace", default=None
+)
+
+
+def event_hooks() -> dict[str, list[Any]]:
+    """The httpx2 client's hooks: correlation id and trace on requests, trace on responses."""
+    return {"request": [_on_request], "response": [_on_response]}
+
+
+async def _on_request(request: httpx2.Request) -> None:
+    correlation = structlog.contextvars.get_contextvars().get("correlation_id")
+    if correlation is not None:
+        request.headers[CORRELATION_HEADER] = str(correlation)
+    trace = TRACE.get()
+    if trace is not None:
+        trace.in_session = MCP_SESSION_ID in request.headers
+
+
+async def _on_response(response: httpx2.Response) -> None:
+    trace = TRACE.get()
+    if trace is None:
+        return
+    trace.status, trace.zoho_error = response.status_code, None
+    trace.session_id = response.headers.get(MCP_SESSION_ID) or trace.session_id
+    if response.status_code >= 400:
+        await response.aread()  # small error bodies; the transport reads the cached copy
+        trace.zoho_error = _zoho_json(response.content)
+
+
+def _zoho_json(raw: bytes) -> dict[str, Any] | None:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("code"), str) and "jsonrpc" not in body:
+        return body
+    return None
+
+
+# -- the boundary -------------------------------------------------------------------------
+
+
+def translate(exc: BaseException, trace: Trace | None = None) -> SergasError:
+    """Every foreign exception of an MCP call, as a Sergas error. Causes are named in
+    `details["cause"]`, never chained: HTTP errors hold requests, and requests hold tokens."""
+    if isinstance(exc, SergasError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        leaf = _first_leaf(exc)
+        return translate(leaf, trace) if leaf else errors.ConnectionError("MCP session failed")
+    cause = {"cause": f"{type(exc).__name__}: {exc}"}
+    if isinstance(exc, httpx2.TimeoutException):
+        return errors.TimeoutError("the MCP endpoint did not answer in time", details=cause)
+    if isinstance(exc, httpx2.HTTPError):
+        return errors.ConnectionError("the MCP endpoint could not be reached", details=cause)
+    if isinstance(exc, MCPError):
+        return _from_mcp_error(exc, trace)
+    # Malformed results (pydantic), unexpected protocol turns: the server misbehaved.
+    return errors.ServerError(
+        "the MCP endpoint answered outside the protocol", code="MCP_PROTOCOL_ERROR", details=cause
+    )
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            found = _first_leaf(exc)
+            if found is not None:
+                return found
+        elif not isinstance(exc, asyncio.CancelledError):
+            return exc
+    return None
+
+
+def _from_mcp_error(exc: MCPError, trace: Trace | None) -> SergasError:
+    details = {"mcp_code": exc.code, "mcp_message": exc.message}
+    status = trace.status if trace is not None else None
+    if trace is not None and status is not None and status >= 400:
+        body = trace.zoho_error
+        if body is not None:
+            found = body.get("details")
+            return error_from_zoho(
+                body["code"], status, str(body.get("message", "")), found if found else {}
+            )
+        if status == 404 and trace.in_session:
+            return errors.ConnectionError(
+                "the MCP session is gone (the server restarted or expired it)",
+                code=SESSION_LOST,
+                http_status=404,
+                details=details,
+            )
+        return error_from_zoho(None, status, f"the MCP endpoint answered HTTP {status}", details)
+    if exc.code == CONNECTION_CLOSED:
+        return errors.ConnectionError("the MCP connection closed", code=CLOSED, details=details)
+    if exc.code == REQUEST_TIMEOUT:
+        return errors.TimeoutError("the MCP call timed out", details=details)
+    if exc.code == INVALID_PARAMS:
+        return errors.InvalidDataError(exc.message, code="MCP_INVALID_PARAMS", details=details)
+    if exc.code == INTERNAL_ERROR:
+        return errors.ServerError(exc.message, code="MCP_INTERNAL_ERROR", details=details)
+    return SergasError(exc.message, code=f"MCP_ERROR_{exc.code}", details=details)
+
+
+def tool_body(result: CallToolResult) -> dict[str, Any]:
+    """A tool's Zoho JSON (structured content, else its JSON text); a tool error raises the
+    Sergas error for Zoho's code."""
+    body = result.structured_content
+    if body is None:
+        body = _text_json(result)
+    if result.is_error:
+        if body is not None and isinstance(body.get("code"), str):
+            found = body.get("details")
+            details = found if isinstance(found, dict) else {}
+            raise error_from_zoho(body["code"], None, str(body.get("message", "")), details)
+        text = " ".join(b.text for b in result.content if isinstance(b, TextContent))
+        raise SergasError(text[:500] or "the MCP tool failed", code="MCP_TOOL_ERROR")
+    if body is None:
+        raise errors.ServerError("the MCP tool answered without JSON", code="MCP_PROTOCOL_ERROR")
+    found_body: dict[str, Any] = body
+    return found_body
+
+
+def _text_json(result: CallToolResult) -> dict[str, Any] | None:
+    """For servers that send Zoho's JSON only as text."""
+    for block in result.content:
+        if isinstance(block, TextContent):
+            try:
+                parsed = orjson.loads(block.text)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(parsed, dict):
+                return parsed
+    return None
