@@ -1,0 +1,405 @@
+"""Tier 1, the MCP client, against a served sandbox: every operation, permissions, sessions,
+tokens, errors and the tool-name map. The matrix (test_matrix.py) runs the shared behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx2
+import orjson
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from sergas import errors
+from sergas.auth import TokenManager
+from sergas.query import CoqlQuery, F
+from sergas.sandbox.testing import RunningSandbox
+from sergas.settings import Settings
+from sergas.tiers.mcp import MCPContext, ZohoMCPClient, mcp_context
+from sergas.tiers.mcp_boundary import CORRELATION_HEADER, SESSION_LOST, BearerAuth
+
+MakeMCP = Callable[..., ZohoMCPClient]
+UNKNOWN_ID = "5725767999999999999"
+FIELDS = ["Account_Name", "Industry", "Annual_Revenue", "Owner"]
+
+
+@pytest.fixture
+async def make_mcp(
+    settings_for: Callable[..., Settings], tokens: TokenManager
+) -> AsyncIterator[MakeMCP]:
+    """ZohoMCPClient(settings, tokens, **options); settings overrides by variable name."""
+    built: list[ZohoMCPClient] = []
+
+    def make(settings: dict[str, Any] | None = None, **options: Any) -> ZohoMCPClient:
+        client = ZohoMCPClient(settings_for(**(settings or {})), tokens, **options)
+        built.append(client)
+        return client
+
+    yield make
+    for client in built:
+        await client.aclose()
+
+
+@pytest.fixture
+def mcp(make_mcp: MakeMCP) -> ZohoMCPClient:
+    return make_mcp()
+
+
+@pytest.fixture
+def rest(tier_sandbox: RunningSandbox) -> Callable[..., Any]:
+    """Zoho's REST API, called directly: what every tier's output must equal."""
+    headers = {"Authorization": f"Zoho-oauthtoken {tier_sandbox.access_token()}"}
+
+    def call(method: str, path: str, **kwargs: Any) -> Any:
+        response = httpx2.request(
+            method, tier_sandbox.url + "/crm/v8" + path, headers=headers, timeout=30, **kwargs
+        )
+        assert response.status_code in (200, 204), response.text
+        return response.json() if response.status_code == 200 else {"data": []}
+
+    return call
+
+
+def some_ids(sandbox: RunningSandbox, n: int) -> list[str]:
+    return sorted(r["id"] for r in sandbox.sandbox.store.all("Accounts"))[:n]
+
+
+def calls(sandbox: RunningSandbox, method: str = "POST") -> int:
+    return int(sandbox.stats()["calls"].get(f"{method} /mcp", 0))
+
+
+def credits(sandbox: RunningSandbox) -> int:
+    return int(sandbox.stats()["credits"]["total_used"])
+
+
+async def restart(sandbox: RunningSandbox) -> None:
+    async with httpx2.AsyncClient(timeout=10) as http:
+        response = await http.post(sandbox.url + "/__sandbox/mcp/restart")
+    assert response.json() == {"status": "success"}
+
+
+# -- operations ---------------------------------------------------------------------------
+
+
+async def test_reads_equal_the_rest_api(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox, rest: Callable[..., Any]
+) -> None:
+    rid = some_ids(tier_sandbox, 1)[0]
+    assert await mcp.get_account(rid) == rest("GET", f"/Accounts/{rid}")["data"][0]
+    listing = {"fields": ",".join(FIELDS), "per_page": 7, "page": 2}
+    page = await mcp.get_accounts(limit=7, page=2, fields=FIELDS)
+    assert page == rest("GET", "/Accounts", params=listing)["data"]
+    name = page[0]["Account_Name"]
+    criteria = F("Account_Name") == name
+    search = rest("GET", "/Accounts/search", params={"criteria": criteria.to_search()})
+    assert await mcp.search_accounts(criteria) == search["data"]
+    query = CoqlQuery("Accounts", FIELDS, where=F("Annual_Revenue") > 1_000_000, limit=50)
+    rows = await mcp.coql(query)
+    assert rows == rest("POST", "/coql", json={"select_query": query.render()})["data"]
+    assert await mcp.coql(query.render()) == rows
+
+
+async def test_coql_reads_show_records_as_get_record_does(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    criteria = (F("Rating") == "Active") & (F("Annual_Revenue") > 1_000_000)
+    matched = [r async for r in mcp.iter_accounts(criteria=criteria)]
+    assert matched and len({r["id"] for r in matched}) == len(matched)
+    assert await mcp.bulk_read_accounts(criteria=criteria) == matched
+    # COQL shows owners without email; the rows carry the records API's lookups.
+    for row in matched[:3]:
+        assert row == await mcp.get_account(row["id"])
+        assert "email" in row["Owner"]
+    everything = await mcp.bulk_read_accounts(fields=["Account_Name"])
+    assert len(everything) == tier_sandbox.stats()["records"]["Accounts"]
+
+
+async def test_search_stops_at_its_limit(mcp: ZohoMCPClient) -> None:
+    found = await mcp.search_accounts(F("Account_Name").starts_with("A"), limit=3)
+    assert len(found) <= 3
+    many = await mcp.search_accounts(F("Employees").is_not_null(), limit=450, fields=FIELDS)
+    assert len(many) == 450 and len({r["id"] for r in many}) == 450
+
+
+async def test_updates_report_each_record_in_input_order(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    ids = some_ids(tier_sandbox, 150)
+    one = await mcp.update_account(ids[0], {"id": ids[0], "Health_Score": 41})
+    assert (one.ok, one.id, one.code) == (True, ids[0], "SUCCESS")
+    records: list[dict[str, Any]] = [{"id": rid, "Health_Score": 42} for rid in ids[1:]]
+    records.insert(120, {"id": UNKNOWN_ID, "Health_Score": 1})  # in the second chunk
+    result = await mcp.bulk_update_accounts(records)
+    assert [r.index for r in result.results] == list(range(150))
+    assert [r.index for r in result.failed] == [120]
+    assert result.failed[0].id == UNKNOWN_ID
+    assert [r.id for r in result.succeeded] == ids[1:]
+    store = tier_sandbox.sandbox.store
+    assert store.get("Accounts", ids[0])["Health_Score"] == 41
+    assert {store.get("Accounts", rid)["Health_Score"] for rid in ids[1:]} == {42}
+    assert (await mcp.bulk_update_accounts([])).results == ()
+
+
+async def test_health_check_lists_the_tools_and_times_it(mcp: ZohoMCPClient) -> None:
+    status = await mcp.health_check()
+    assert status.tier == "mcp" and status.healthy and status.detail == ""
+    assert status.latency_ms > 0
+
+
+# -- permissions --------------------------------------------------------------------------
+
+
+async def test_a_read_only_context_cannot_update_and_nothing_is_sent(
+    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
+) -> None:
+    reader = make_mcp(context=MCPContext.reader(caller="health-agent"))
+    rid = some_ids(tier_sandbox, 1)[0]
+    before = tier_sandbox.stats()
+    with pytest.raises(errors.PermissionDeniedError) as refused:
+        await reader.update_account(rid, {"Health_Score": 1})
+    with pytest.raises(errors.PermissionDeniedError):
+        await reader.bulk_update_accounts([{"id": rid, "Health_Score": 1}])
+    after = tier_sandbox.stats()
+    assert after["calls"] == before["calls"]  # not even a session was opened
+    assert after["credits"]["total_used"] == before["credits"]["total_used"]
+    assert refused.value.code == "PERMISSION_DENIED"
+    assert "health-agent" in refused.value.message and "read-only" in refused.value.message
+    assert not refused.value.tier_health and not refused.value.retryable
+    assert (await reader.get_account(rid))["id"] == rid  # reads are allowed
+
+
+async def test_a_bound_context_narrows_an_open_session(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    rid = some_ids(tier_sandbox, 1)[0]
+    await mcp.get_account(rid)  # the session is open
+    sent = calls(tier_sandbox)
+    with mcp_context(MCPContext.reader()):
+        with pytest.raises(errors.PermissionDeniedError):
+            await mcp.update_account(rid, {"Health_Score": 5})
+        # An inner block cannot widen what the outer one allowed.
+        with mcp_context(MCPContext()), pytest.raises(errors.PermissionDeniedError):
+            await mcp.bulk_update_accounts([{"id": rid, "Health_Score": 5}])
+        assert (await mcp.get_account(rid))["id"] == rid
+    assert calls(tier_sandbox) == sent + 1  # the read only
+    assert (await mcp.update_account(rid, {"Health_Score": 5})).ok
+
+
+async def test_allowed_tools_limit_what_a_caller_may_use(
+    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
+) -> None:
+    client = make_mcp(context=MCPContext.only({"get_record"}, caller="lookup-bot"))
+    rid = some_ids(tier_sandbox, 1)[0]
+    assert (await client.get_account(rid))["id"] == rid
+    sent = calls(tier_sandbox)
+    for refused in (
+        client.get_accounts(),
+        client.search_accounts(F("Account_Name") == "x"),
+        client.coql("select Account_Name from Accounts where id > 0"),
+        client.bulk_read_accounts(),
+    ):
+        with pytest.raises(errors.PermissionDeniedError):
+            await refused
+    with pytest.raises(errors.PermissionDeniedError):
+        await anext(client.iter_accounts())
+    assert calls(tier_sandbox) == sent
+
+
+def test_contexts_combine_by_narrowing() -> None:
+    reader = MCPContext.reader(caller="a")
+    some = MCPContext.only({"get_record", "update_record"}, caller="b")
+    both = reader.narrow(some)
+    assert both.read_only and both.allowed_tools == {"get_record", "update_record"}
+    assert both.caller == "b"
+    assert both.permits("get_record") and not both.permits("update_record")
+    assert not both.permits("search_records")
+    assert MCPContext().permits("bulk_update_records")
+    with pytest.raises(ValueError, match="unknown MCP tools"):
+        MCPContext.only({"delete_record"})
+
+
+# -- sessions -----------------------------------------------------------------------------
+
+
+async def test_the_session_is_reopened_after_a_server_restart(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    rid = some_ids(tier_sandbox, 1)[0]
+    await mcp.get_account(rid)
+    await mcp.get_account(rid)
+    assert mcp.connection.sessions_opened == 1  # one session, kept open
+    await restart(tier_sandbox)
+    assert (await mcp.get_account(rid))["id"] == rid
+    assert mcp.connection.sessions_opened == 2
+    assert calls(tier_sandbox, "DELETE") == 0  # no goodbye to a server that forgot us
+
+
+async def test_a_dropped_connection_is_reopened_and_the_read_resent(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    rid = some_ids(tier_sandbox, 1)[0]
+    await mcp.get_account(rid)
+    tier_sandbox.set_faults(targeted=[{"path": "/mcp", "method": "POST", "status": "drop"}])
+    assert (await mcp.get_account(rid))["id"] == rid
+    assert mcp.connection.sessions_opened == 2
+    assert tier_sandbox.stats()["faults_injected"] == 1
+
+
+async def test_a_call_that_is_not_idempotent_is_not_resent(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    await mcp.health_check()
+    await restart(tier_sandbox)
+    sent = calls(tier_sandbox)
+    with pytest.raises(errors.ConnectionError) as lost:
+        await mcp.connection.call_tool("describe_module", {"module": "Tasks"}, idempotent=False)
+    assert lost.value.code == SESSION_LOST
+    assert calls(tier_sandbox) == sent + 1
+    assert (await mcp.health_check()).healthy  # the next call opens a new session
+
+
+async def test_closing_ends_the_session_at_the_server(
+    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
+) -> None:
+    client = make_mcp()
+    await client.health_check()
+    await client.aclose()
+    assert calls(tier_sandbox, "DELETE") == 1
+
+
+async def test_the_stateless_protocol_works_too(
+    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
+) -> None:
+    client = make_mcp(protocol="auto")  # 2026-era: no session to lose
+    rid = some_ids(tier_sandbox, 1)[0]
+    assert (await client.get_account(rid))["id"] == rid
+    await restart(tier_sandbox)
+    assert (await client.get_account(rid))["id"] == rid
+    assert client.connection.sessions_opened == 1
+
+
+# -- tokens -------------------------------------------------------------------------------
+
+
+async def test_an_expired_token_is_refreshed_once_and_the_session_kept(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    rid = some_ids(tier_sandbox, 1)[0]
+    await mcp.get_account(rid)
+    tokens = tier_sandbox.stats()["tokens"]
+    tier_sandbox.advance(3600)  # the sandbox's token expires; our clock does not know
+    assert (await mcp.get_account(rid))["id"] == rid
+    after = tier_sandbox.stats()["tokens"]
+    assert after["refreshes"] == tokens["refreshes"] + 1
+    assert after["invalid_token_responses"] == tokens["invalid_token_responses"] + 1
+    assert mcp.connection.sessions_opened == 1
+
+
+async def test_no_token_in_logs_reprs_or_errors(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox, tokens: TokenManager
+) -> None:
+    rid = some_ids(tier_sandbox, 1)[0]
+    with capture_logs() as logs:
+        await mcp.get_account(rid)
+        tier_sandbox.advance(3600)
+        await mcp.get_account(rid)
+        await restart(tier_sandbox)
+        await mcp.get_account(rid)
+        with pytest.raises(errors.NotFoundError) as missing:
+            await mcp.get_account(UNKNOWN_ID)
+    token = await tokens.get_access_token()
+    seen = " ".join(
+        [
+            repr(logs),
+            repr(mcp),
+            repr(mcp.connection),
+            repr(BearerAuth(tokens)),
+            repr(missing.value),
+            str(missing.value.details),
+        ]
+    )
+    assert token not in seen
+
+
+# -- errors, tool names, settings ---------------------------------------------------------
+
+
+async def test_zoho_errors_map_to_the_sergas_classes(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    rid = some_ids(tier_sandbox, 1)[0]
+    with pytest.raises(errors.NotFoundError) as unknown_module:
+        await mcp.get_account(rid, module="Widgets")
+    assert unknown_module.value.code == "INVALID_MODULE"
+    with pytest.raises(errors.NotFoundError):
+        await mcp.get_accounts(module="Widgets", fields=["Name"])
+    with pytest.raises(errors.NotFoundError):  # every chunk failed: raised, not reported
+        await mcp.bulk_update_accounts([{"id": rid, "Name": "x"}], module="Widgets")
+    with pytest.raises(errors.NotFoundError) as missing:
+        await mcp.get_account(UNKNOWN_ID)
+    assert missing.value.code == "RESOURCE_NOT_FOUND"
+    with pytest.raises(errors.InvalidDataError):
+        await mcp.coql("select from")
+    with pytest.raises(errors.InvalidDataError) as invalid:
+        await mcp.update_account(rid, {"Health_Score": "very healthy"})
+    assert invalid.value.details["api_name"] == "Health_Score"
+    with pytest.raises(errors.LimitExceededError):
+        await mcp.get_accounts(limit=201)
+
+
+async def test_http_errors_of_the_endpoint_are_mapped(
+    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
+) -> None:
+    client = make_mcp(settings={"SERGAS_RETRY_ATTEMPTS": 1})
+    tier_sandbox.set_faults(targeted=[{"path": "/mcp", "status": 429, "count": 1}])
+    with pytest.raises(errors.RateLimitError):
+        await client.get_account(UNKNOWN_ID)
+    tier_sandbox.set_faults(targeted=[{"path": "/mcp", "status": 503, "count": 1}])
+    status = await client.health_check()
+    assert not status.healthy and status.detail.startswith("SERVICE_UNAVAILABLE")
+
+
+async def test_the_tool_name_map_is_used_and_checked(
+    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
+) -> None:
+    renamed = make_mcp(tools={"get_record": "fetch_record"})
+    status = await renamed.health_check()
+    assert not status.healthy and status.detail == "missing tools: fetch_record"
+    with pytest.raises(errors.SergasError) as failed:
+        await renamed.get_account(some_ids(tier_sandbox, 1)[0])
+    assert failed.value.code == "MCP_TOOL_ERROR" and "fetch_record" in failed.value.message
+    with pytest.raises(errors.ConfigError, match="delete_record"):
+        make_mcp(tools={"delete_record": "x"})
+
+
+async def test_without_an_mcp_url_calls_fail_with_config_error(make_mcp: MakeMCP) -> None:
+    client = make_mcp(settings={"ZOHO_MCP_URL": ""})
+    with pytest.raises(errors.ConfigError, match="ZOHO_MCP_URL"):
+        await client.get_account(UNKNOWN_ID)
+    status = await client.health_check()
+    assert not status.healthy and "ZOHO_MCP_URL" in status.detail
+
+
+async def test_the_correlation_id_goes_out_with_the_call(
+    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
+) -> None:
+    sent: list[tuple[str, str | None]] = []
+
+    async def record(request: httpx2.Request) -> None:
+        method = orjson.loads(request.content).get("method") if request.content else None
+        sent.append((method or request.method, request.headers.get(CORRELATION_HEADER)))
+
+    mcp.connection.http.event_hooks["request"].append(record)
+    rid = some_ids(tier_sandbox, 1)[0]
+    structlog.contextvars.bind_contextvars(correlation_id="sweep-42")
+    try:
+        await mcp.get_account(rid)
+    finally:
+        structlog.contextvars.unbind_contextvars("correlation_id")
+    await mcp.get_account(rid)
+    assert [cid for method, cid in sent if method == "tools/call"] == ["sweep-42", None]
+    # The session's own requests carry none: they do not belong to one caller.
+    session = {"initialize", "notifications/initialized", "GET"}
+    assert {cid for method, cid in sent if method in session} == {None}
