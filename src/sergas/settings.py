@@ -8,12 +8,13 @@ naming the variable, never echoing the value (it may be a secret).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sergas.errors import ConfigError
 
@@ -104,6 +105,11 @@ class Settings(BaseSettings):
     zoho_api_domain: str | None = Field(None, validation_alias="ZOHO_API_DOMAIN")
     zoho_file_upload_url: str | None = Field(None, validation_alias="ZOHO_FILE_UPLOAD_URL")
     zoho_mcp_url: str | None = Field(None, validation_alias="ZOHO_MCP_URL")
+    # The MCP endpoint's tool names where they differ from the canonical ones, as JSON:
+    # {"get_record": "ZohoCRM_getRecord", ...} (see sergas.tiers.mcp_context.TOOLS)
+    zoho_mcp_tools: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, validation_alias="ZOHO_MCP_TOOLS"
+    )
     zoho_user: str = Field("default", min_length=1, validation_alias="ZOHO_USER")
 
     # Tiers: HTTP, retries (sergas.tiers.retry) and the bulk strategy thresholds
@@ -147,6 +153,14 @@ class Settings(BaseSettings):
         v = v.strip().rstrip("/")
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        return v
+
+    @field_validator("zoho_mcp_tools", mode="before")
+    @classmethod
+    def _json_map(cls, v: Any) -> Any:
+        # Parsed here rather than by the env source, so bad JSON is a ConfigError naming it.
+        if isinstance(v, str):
+            return json.loads(v) if v.strip() else {}
         return v
 
     @field_validator("database_url")

@@ -372,6 +372,18 @@ async def test_the_tool_name_map_is_used_and_checked(
     assert failed.value.code == "MCP_TOOL_ERROR" and "fetch_record" in failed.value.message
     with pytest.raises(errors.ConfigError, match="delete_record"):
         make_mcp(tools={"delete_record": "x"})
+    # The same map from the environment; the constructor's wins.
+    configured = make_mcp(settings={"ZOHO_MCP_TOOLS": '{"get_record": "fetch_record"}'})
+    assert configured.tools["get_record"] == "fetch_record"
+    assert (
+        make_mcp(
+            settings={"ZOHO_MCP_TOOLS": '{"get_record": "fetch_record"}'},
+            tools={"get_record": "get_record"},
+        ).tools["get_record"]
+        == "get_record"
+    )
+    with pytest.raises(errors.ConfigError, match="ZOHO_MCP_TOOLS"):
+        make_mcp(settings={"ZOHO_MCP_TOOLS": "{not json"})
 
 
 async def test_without_an_mcp_url_calls_fail_with_config_error(make_mcp: MakeMCP) -> None:

@@ -64,9 +64,10 @@ MAX_PARALLEL_WRITES = 10  # Zoho's sub-concurrency for large writes
 
 class ZohoMCPClient:
     """The MCP tier. `context` is the ceiling of what this client may call; a context bound
-    with `mcp_context()` narrows it per block. `tools` overrides tool names; `protocol` is
-    the `mcp` client's mode: "legacy" (the initialize handshake and one session, as Zoho's
-    endpoints speak) or "auto" (probe for the 2026 stateless protocol first)."""
+        with `mcp_context()` narrows it per block. `tools` overrides tool names (over
+    ZOHO_MCP_TOOLS, over the canonical names); `protocol` is
+        the `mcp` client's mode: "legacy" (the initialize handshake and one session, as Zoho's
+        endpoints speak) or "auto" (probe for the 2026 stateless protocol first)."""
 
     name: TierName = "mcp"
 
@@ -80,15 +81,17 @@ class ZohoMCPClient:
         protocol: str = "legacy",
         retry: RetryPolicy | None = None,
     ) -> None:
-        unknown = set(tools or {}) - TOOLS
+        names = {**settings.zoho_mcp_tools, **(tools or {})}
+        unknown = set(names) - TOOLS
         if unknown:
             raise ConfigError(
-                f"unknown MCP tools in the tool-name map: {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(TOOLS))}"
+                f"unknown MCP tools in the tool-name map (ZOHO_MCP_TOOLS): "
+                f"{', '.join(sorted(unknown))}; known: {', '.join(sorted(TOOLS))}",
+                details={"settings": ["ZOHO_MCP_TOOLS"]},
             )
         self.settings = settings
         self.context = context
-        self.tools: dict[str, str] = {**DEFAULT_TOOLS, **(tools or {})}
+        self.tools: dict[str, str] = {**DEFAULT_TOOLS, **names}
         self.retry = retry or RetryPolicy.from_settings(settings)
         self.connection = MCPConnection(
             settings.zoho_mcp_url, tokens, timeout=settings.http_timeout, mode=protocol
