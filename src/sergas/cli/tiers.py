@@ -1,0 +1,98 @@
+"""`sergas tiers status`: check each tier now, then show its circuit breaker and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sergas.cli._common import console, print_json
+from sergas.cli.db import run_with_engine
+
+app = typer.Typer(help="The three ways to Zoho: health, circuit breakers, metrics.")
+
+_STATE_STYLE = {"closed": "green", "half_open": "yellow", "open": "red"}
+
+
+@app.command()
+def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Run every enabled tier's health check (real calls to Zoho), then show each tier's
+    breaker state and metrics. The metrics are this process's, i.e. those checks; a running
+    service exposes its own through Prometheus."""
+    report = run_with_engine(_collect)
+    if json_out:
+        print_json(report)
+        return
+    console.print(_table(report))
+    for name, tier in report["tiers"].items():
+        if tier["enabled"] and not tier["healthy"]:
+            console.print(f"[red]{name}[/red]: {tier['detail']}", highlight=False)
+
+
+async def _collect(engine: AsyncEngine) -> dict[str, Any]:
+    from sergas.auth import token_manager
+    from sergas.db.migrate import ensure_schema
+    from sergas.manager import IntegrationConfig, ZohoIntegrationManager
+    from sergas.settings import get_settings
+
+    settings = get_settings()
+    config = IntegrationConfig.from_env()
+    settings.require_client()
+    await ensure_schema(engine, auto_upgrade=settings.is_embedded_database)
+    tokens = token_manager(settings, engine=engine)
+    manager = ZohoIntegrationManager.from_settings(settings, config, tokens=tokens)
+    try:
+        health = await manager.get_tier_health()
+        metrics = manager.get_tier_metrics()
+    finally:
+        await manager.aclose()
+        await tokens.aclose()
+    tiers = {}
+    for name, checked in health.items():
+        tier_metrics = {k: v for k, v in metrics[name].items() if k != "circuit_breaker"}
+        tiers[name] = {
+            "enabled": checked["enabled"],
+            "healthy": checked.get("healthy"),
+            "latency_ms": checked.get("latency_ms"),
+            "detail": checked.get("detail", ""),
+            "circuit_breaker": checked["circuit_breaker"],
+            "metrics": tier_metrics,
+        }
+    return {"tiers": tiers, "failover": config.enable_failover}
+
+
+def _table(report: dict[str, Any]) -> Table:
+    table = Table(title="Zoho tiers", caption="durations in ms", title_justify="left")
+    table.add_column("tier")
+    table.add_column("health")
+    table.add_column("breaker")
+    for column in ("calls", "ok", "p50", "p95", "p99"):
+        table.add_column(column, justify="right")
+    table.add_column("top error")
+    for name, tier in report["tiers"].items():
+        if not tier["enabled"]:
+            table.add_row(name, "[dim]disabled[/dim]", *[""] * 7)
+            continue
+        m, breaker = tier["metrics"], tier["circuit_breaker"]
+        state = breaker["state"]
+        if breaker["retry_in"] is not None:
+            state += f" {breaker['retry_in']:.0f}s"
+        errors = m.get("top_errors") or []
+        table.add_row(
+            name,
+            "[green]healthy[/green]" if tier["healthy"] else "[red]down[/red]",
+            f"[{_STATE_STYLE[breaker['state']]}]{state}[/]",
+            str(m.get("total", 0)),
+            "" if m.get("success_rate") is None else f"{m['success_rate']:.0%}",
+            _ms(m.get("p50_ms")),
+            _ms(m.get("p95_ms")),
+            _ms(m.get("p99_ms")),
+            f"{errors[0]['code']} ×{errors[0]['count']}" if errors else "",
+        )
+    return table
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}" if value >= 100 else f"{value:.1f}"
