@@ -1,15 +1,50 @@
-"""Shared by the manager tests: no leaked environment, fresh process-wide metrics, a clock."""
+"""Shared by the manager tests: no leaked environment, fresh process-wide metrics, a clock, and
+managers over real tiers against a served sandbox (the tier tests' fixtures, on a sandbox of
+300 accounts, which is all these tests need)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
-from tests.db.conftest import isolated_settings
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.manager.support import FakeClock
+from tests.tiers.conftest import (
+    AVAILABLE_TIERS,
+    isolated_settings,
+    make_tier,
+    no_retry_sleeps,
+    settings_for,
+    tier_db_url,
+    tier_engine,
+    tier_sandbox,
+    tier_settings,
+    tokens,
+)
 
+from sergas.auth import TokenManager
+from sergas.manager import IntegrationConfig, ZohoIntegrationManager
+from sergas.manager.config import TIER_ENV
 from sergas.manager.prometheus import reset_prometheus_metrics
+from sergas.sandbox.config import SandboxConfig
+from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.settings import Settings
+from sergas.tiers.base import TierName
 
-__all__ = ["isolated_settings"]
+__all__ = [
+    "isolated_settings",
+    "make_tier",
+    "no_retry_sleeps",
+    "settings_for",
+    "tier_db_url",
+    "tier_engine",
+    "tier_sandbox",
+    "tier_settings",
+    "tokens",
+]
+
+MakeManager = Callable[..., ZohoIntegrationManager]
 
 
 @pytest.fixture(autouse=True)
@@ -20,19 +55,49 @@ def fresh_prometheus() -> Iterator[None]:
     reset_prometheus_metrics()
 
 
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def served_sandbox() -> Iterator[RunningSandbox]:
+    """Overrides the tier tests' 2,500-account sandbox: 300 accounts, served per module."""
+    with serve_sandbox(SandboxConfig(accounts=300, bulk_job_seconds=0.2)) as running:
+        yield running
+
+
+@pytest.fixture
+def account_id(tier_sandbox: RunningSandbox) -> str:
+    record_id: str = tier_sandbox.sandbox.store.ordered("Accounts")[0]["id"]
+    return record_id
+
+
+def require(*tiers: TierName) -> None:
+    missing = [t for t in tiers if t not in AVAILABLE_TIERS]
+    if missing:
+        pytest.skip(f"tier(s) {', '.join(missing)} not in this tree yet")
+
+
+@pytest.fixture
+async def make_manager(
+    tier_settings: Settings, tokens: TokenManager, tier_engine: AsyncEngine, clock: FakeClock
+) -> AsyncIterator[MakeManager]:
+    """`make("mcp", "rest", CIRCUIT_BREAKER_THRESHOLD=3)`: a manager over those tiers (all
+    available ones when none are named), on the test clock; closed afterwards."""
+    built: list[ZohoIntegrationManager] = []
+
+    def make(*tiers: TierName, **env: Any) -> ZohoIntegrationManager:
+        require(*tiers)
+        enabled = tiers or AVAILABLE_TIERS
+        switches = {f"ENABLE_{name}": tier in enabled for tier, name in TIER_ENV.items()}
+        config = IntegrationConfig.from_env(**switches, **env)
+        manager = ZohoIntegrationManager.from_settings(
+            tier_settings, config, tokens=tokens, clock=clock
+        )
+        built.append(manager)
+        return manager
+
+    yield make
+    for manager in built:
+        await manager.aclose()

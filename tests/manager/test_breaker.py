@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 import pytest
-from tests.manager.conftest import FakeClock
+from tests.manager.support import FakeClock
 
 from sergas import errors
 from sergas.manager.breaker import BreakerState, CircuitBreaker, StateChange

@@ -1,0 +1,124 @@
+"""The blocking facade (no loop: works; inside a loop: refuses) and `sergas tiers status`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.manager.support import take_down
+from tests.tiers.conftest import AVAILABLE_TIERS
+from typer.testing import CliRunner
+
+from sergas.cli import app
+from sergas.manager import (
+    EventLoopRunningError,
+    IntegrationConfig,
+    SyncZohoIntegrationManager,
+    ZohoIntegrationManager,
+)
+from sergas.manager.config import TIER_ENV
+from sergas.sandbox.testing import RunningSandbox
+from sergas.settings import Settings, reset_settings
+
+
+def test_sync_facade_works_without_a_loop(
+    tier_settings: Settings, tier_engine: AsyncEngine, tier_sandbox: RunningSandbox
+) -> None:
+    ids = [r["id"] for r in tier_sandbox.sandbox.store.ordered("Accounts")[:8]]
+    config = IntegrationConfig.from_env(
+        **{f"ENABLE_{env}": tier in AVAILABLE_TIERS for tier, env in TIER_ENV.items()}
+    )
+    with SyncZohoIntegrationManager.from_settings(tier_settings, config) as sync:
+        assert sync.get_account(ids[0])["id"] == ids[0]
+        with ThreadPoolExecutor(4) as pool:  # worker threads share the facade's one loop
+            got = list(pool.map(lambda rid: sync.get_account(rid)["id"], ids))
+        assert got == ids
+        assert len(sync.get_accounts(limit=3)) == 3
+        health = sync.get_tier_health()
+        assert all(health[t]["healthy"] for t in AVAILABLE_TIERS)
+        metrics = sync.get_tier_metrics()
+        assert sum(m["succeeded"] for m in metrics.values()) == 1 + 8 + 1 + len(AVAILABLE_TIERS)
+    with pytest.raises(RuntimeError, match="closed"):
+        sync.get_account(ids[0])
+    sync.close()  # idempotent
+
+
+def test_sync_facade_refuses_inside_a_running_loop(
+    tier_settings: Settings, tier_engine: AsyncEngine, account_id: str
+) -> None:
+    config = IntegrationConfig.from_env(ENABLE_TIER1_MCP=False, ENABLE_TIER2_SDK=False)
+    with SyncZohoIntegrationManager.from_settings(tier_settings, config) as sync:
+
+        async def inside() -> None:
+            sync.get_account(account_id)
+
+        with pytest.raises(EventLoopRunningError, match=r"await ZohoIntegrationManager\.get_acc"):
+            asyncio.run(inside())
+        assert sync.get_account(account_id)["id"] == account_id  # still fine outside
+
+
+async def test_sync_facade_cannot_be_built_inside_a_loop() -> None:
+    with pytest.raises(EventLoopRunningError, match="running event loop"):
+        SyncZohoIntegrationManager(lambda: ZohoIntegrationManager({}))
+
+
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch, tier_sandbox: RunningSandbox, isolated_settings: Path
+) -> RunningSandbox:
+    """A client of the sandbox on the embedded default (SQLite and a key file in the data dir)."""
+    for name, value in tier_sandbox.env.items():
+        monkeypatch.setenv(name, value)
+    for tier, env in TIER_ENV.items():
+        if tier not in AVAILABLE_TIERS:
+            monkeypatch.setenv(f"ENABLE_{env}", "false")
+    reset_settings()
+    return tier_sandbox
+
+
+def tiers_status(*args: str) -> dict[str, Any]:
+    reset_settings()
+    result = CliRunner().invoke(app, ["tiers", "status", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(result.stdout) if "--json" in args else {}
+    return report or {"text": result.stdout}
+
+
+def test_tiers_status_json_after_real_calls(cli_env: RunningSandbox) -> None:
+    before = sum(cli_env.stats()["calls"].values())
+    report = tiers_status("--json")
+    assert sum(cli_env.stats()["calls"].values()) > before  # it did call the sandbox
+    tiers = report["tiers"]
+    assert set(tiers) == {"mcp", "sdk", "rest"}
+    assert [n for n, t in tiers.items() if t["enabled"]] == list(AVAILABLE_TIERS)
+    for name in AVAILABLE_TIERS:
+        tier = tiers[name]
+        assert tier["enabled"] and tier["healthy"], tier
+        assert tier["circuit_breaker"]["state"] == "closed"
+        assert tier["metrics"]["total"] == 1  # its health check
+        assert tier["metrics"]["p50_ms"] > 0
+
+
+def test_tiers_status_shows_a_tier_down(
+    cli_env: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "mcp" not in AVAILABLE_TIERS:
+        pytest.skip("tier mcp not in this tree yet")
+    monkeypatch.setenv("ENABLE_TIER2_SDK", "false")
+    take_down(cli_env, "/mcp")
+    report = tiers_status("--json")
+    mcp = report["tiers"]["mcp"]
+    assert mcp["healthy"] is False
+    assert "SERVICE_UNAVAILABLE" in mcp["detail"]
+    assert mcp["metrics"]["tier_failures"] == 1
+    assert report["tiers"]["sdk"]["enabled"] is False
+    assert report["tiers"]["rest"]["healthy"] is True
+
+    table = tiers_status()["text"]
+    assert "down" in table and "healthy" in table and "disabled" in table
+    assert "closed" in table
