@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -17,14 +18,15 @@ from tests.tiers.conftest import MakeTier
 from tests.tiers.test_matrix import UNKNOWN_ID, stored
 
 from sergas import errors
-from sergas.auth import TokenManager
+from sergas.auth import TokenManager, token_manager
 from sergas.auth.accounts import AccountsClient
 from sergas.auth.sql_store import SqlTokenStore
 from sergas.crypto import load_cipher
+from sergas.db import create_engine, upgrade
 from sergas.query import F
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.testing import RunningSandbox, serve_sandbox
 from sergas.settings import Settings
 from sergas.tiers.rest import ZohoRESTClient
 
@@ -300,3 +302,38 @@ async def test_429_backs_off_before_retrying(
         elapsed = time.monotonic() - started
     assert elapsed >= 0.1 + 0.2  # two waits: 0.1 s, then 0.2 s (plus jitter)
     assert tier_sandbox.stats()["faults_injected"] == 2
+
+
+# -- past Zoho's 100,000-record page-token chain -----------------------------------------------
+
+
+async def test_descending_walk_continues_below_an_id(
+    make_tier: MakeTier, tier_sandbox: RunningSandbox
+) -> None:
+    """What iter_accounts does once page tokens stop at 100,000 (the slow test below does it
+    for real): COQL by id, descending, below the last id the records API gave."""
+    client = rest(make_tier)
+    ids = sorted(stored(tier_sandbox), key=int)
+    below = ids[2300]
+    walked = [r["id"] async for r in client._walk("Accounts", ["Account_Name"], None, int(below))]
+    assert walked == list(reversed(ids[:2300]))
+
+
+@pytest.mark.slow
+async def test_iter_accounts_past_the_page_token_cap(
+    settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    with serve_sandbox(SandboxConfig(accounts=100_400)) as big:
+        settings = settings_for(**big.env)
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'big.db'}")
+        await upgrade(engine)
+        tokens = token_manager(settings, engine=engine)
+        client = ZohoRESTClient(settings, tokens)
+        try:
+            ids = [r["id"] async for r in client.iter_accounts(fields=["Account_Name"])]
+        finally:
+            await client.aclose()
+            await tokens.aclose()
+            await engine.dispose()
+        assert len(ids) == 100_400 == len(set(ids))
+        assert big.stats()["calls"].get("POST /crm/v8/coql", 0) >= 1

@@ -43,8 +43,6 @@ CORRELATION_HEADER = "X-Correlation-ID"
 SUB_CONCURRENCY = 10  # Zoho's cap on COQL, search and writes of more than 10 records
 USER_AGENT = "sergas-rest"
 
-log = structlog.get_logger("sergas.tiers.rest")
-
 
 @dataclass(frozen=True)
 class Reply:
@@ -78,6 +76,7 @@ class RestHTTP:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._heavy = asyncio.Semaphore(self.heavy_concurrency)
         self.requests_sent = 0  # attempts, for tests and metrics
+        self.credits_remaining: int | None = None  # Zoho's X-API-CREDITS-REMAINING, once sent
 
     @property
     def client(self) -> httpx2.AsyncClient:
@@ -170,6 +169,9 @@ class RestHTTP:
                     f"Zoho could not be reached for {method} {_bare(path)} ({type(exc).__name__})",
                     details={"method": method, "path": _bare(path)},
                 ) from None
+        remaining = response.headers.get("x-api-credits-remaining", "")
+        if remaining.isdigit():
+            self.credits_remaining = int(remaining)
         return _reply(response, items)
 
 

@@ -27,6 +27,8 @@ import io
 import zipfile
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from sergas import errors
 from sergas.errors import InvalidDataError, SergasError, error_from_zoho
 from sergas.query import CoqlQuery, Criteria, F, api_name
@@ -41,6 +43,8 @@ __all__ = ["COQL_OFFSET_CAP", "COQL_PAGE", "BulkReader", "Poller"]
 
 COQL_PAGE = 2000
 COQL_OFFSET_CAP = 100_000
+log = structlog.get_logger("sergas.tiers.rest")
+
 INTEGER_TYPES = frozenset({"integer", "bigint", "long"})
 FLOAT_TYPES = frozenset({"double", "currency", "percent", "decimal"})
 
@@ -83,10 +87,11 @@ class BulkReader:
         self, module: str, criteria: Criteria | None, columns: list[str]
     ) -> list[Record]:
         expected = await self.count(module, criteria)
-        if expected is not None and expected > self.threshold:
-            self.last_strategy = "bulk"
+        bulk = expected is not None and expected > self.threshold
+        self.last_strategy = "bulk" if bulk else "coql"
+        log.info("bulk read", module=module, expected=expected, strategy=self.last_strategy)
+        if bulk:
             return await self.via_bulk_job(module, criteria, columns)
-        self.last_strategy = "coql"
         return await self.via_coql(module, criteria, columns, expected or 0)
 
     async def count(self, module: str, criteria: Criteria | None) -> int | None:

@@ -26,6 +26,8 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from sergas.errors import SergasError
 from sergas.query import api_name
 from sergas.tiers.base import BulkResult, RecordResult
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from sergas.tiers.rest_meta import Metadata
 
 __all__ = ["PUT_CHUNK", "BulkWriter", "item_result"]
+
+log = structlog.get_logger("sergas.tiers.rest")
 
 PUT_CHUNK = 100  # Zoho's records per write call
 LIGHT_WRITE = 10  # writes of more records than this are "heavy" (sub-concurrency)
@@ -90,6 +94,7 @@ class BulkWriter:
         chosen = set(by_job)
         by_put = [i for i in valid if i not in chosen]
         self.last_strategy = "+".join(s for s, used in (("bulk", by_job), ("put", by_put)) if used)
+        log.info("bulk update", module=module, records=len(records), strategy=self.last_strategy)
         errors: list[SergasError] = []
         written = 0
         for outcome in await asyncio.gather(
