@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from sergas.tiers.base import Record
     from sergas.tiers.rest_http import RestHTTP
 
-__all__ = ["COQL_OFFSET_CAP", "COQL_PAGE", "BulkReader", "Poller"]
+__all__ = ["COQL_OFFSET_CAP", "COQL_PAGE", "BulkReader", "Poller", "csv_rows", "job_error"]
 
 COQL_PAGE = 2000
 COQL_OFFSET_CAP = 100_000
@@ -183,7 +183,7 @@ class BulkReader:
             if job.get("state") == "COMPLETED":
                 return dict(job.get("result") or {})
             if job.get("state") == "FAILURE":
-                raise _job_error(job, job_id)
+                raise job_error(job, job_id)
             return None
 
         return await self.poller.until(check, f"Bulk Read job {job_id}")
@@ -197,7 +197,7 @@ class BulkReader:
     ) -> list[Record]:
         users = await self.meta.users() if any(_is_owner(types.get(c)) for c in columns) else {}
         out: list[Record] = []
-        for row in _csv_rows(archive):
+        for row in csv_rows(archive):
             record: Record = {"id": row.get("Id") or row.get("id")}
             for column in columns:
                 if column == "id":
@@ -249,7 +249,8 @@ def _typed(
     return cell
 
 
-def _csv_rows(archive: bytes) -> list[dict[str, str]]:
+def csv_rows(archive: bytes) -> list[dict[str, str]]:
+    """The rows of the one CSV in a bulk job's zip, by header."""
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
             member = next(n for n in zipped.namelist() if n.lower().endswith(".csv"))
@@ -262,7 +263,8 @@ def _csv_rows(archive: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def _job_error(job: dict[str, Any], job_id: str) -> SergasError:
+def job_error(job: dict[str, Any], job_id: str) -> SergasError:
+    """The error of a failed bulk job, mapped like any other Zoho error."""
     raw = (job.get("result") or {}).get("error_message") or {}
     if isinstance(raw, dict) and raw.get("code"):
         details = raw.get("details") if isinstance(raw.get("details"), dict) else {}

@@ -32,7 +32,7 @@ from sergas.errors import SergasError
 from sergas.query import api_name
 from sergas.tiers.base import BulkResult, RecordResult
 from sergas.tiers.rest_http import SUB_CONCURRENCY
-from sergas.tiers.rest_read import Poller, _csv_rows, _job_error
+from sergas.tiers.rest_read import Poller, csv_rows, job_error
 
 if TYPE_CHECKING:
     from sergas.settings import Settings
@@ -202,11 +202,11 @@ class BulkWriter:
             if job.get("status") == "COMPLETED":
                 return dict(job)
             if job.get("status") in ("FAILED", "FAILURE"):
-                raise _job_error(job, job_id)
+                raise job_error(job, job_id)
             return None
 
         job = await self.poller.until(check, f"Bulk Write job {job_id}")
-        rows = _csv_rows(await self.http.download(str(job["result"]["download_url"])))
+        rows = csv_rows(await self.http.download(str(job["result"]["download_url"])))
         return [_row_result(rows, n, i, str(records[i]["id"])) for n, i in enumerate(part)]
 
 
