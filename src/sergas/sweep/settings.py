@@ -1,0 +1,114 @@
+"""The sweep's settings: score weights and thresholds, batching, output.
+
+Every field is a `SERGAS_SWEEP_*` environment variable (or a line in `.env`). Lists are
+comma-separated (`SERGAS_SWEEP_INACTIVE_RATINGS="Shut Down,Market Failed"`). docs/sweep.md
+gives the formula these numbers feed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sergas.errors import ConfigError
+
+__all__ = ["SweepSettings", "load_sweep_settings"]
+
+# Zoho's default pipeline: the stages before Closed Won / Closed Lost.
+DEFAULT_OPEN_STAGES = (
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+)
+
+TextList = Annotated[tuple[str, ...], NoDecode]
+
+
+class SweepSettings(BaseSettings):
+    """Weights are points out of their sum (100 by default); the score is normalised to 0-100."""
+
+    model_config = SettingsConfigDict(env_prefix="SERGAS_SWEEP_", env_file=".env", extra="ignore")
+
+    # Weights: the most points each signal can give.
+    weight_activity: float = Field(35, ge=0)
+    weight_pipeline: float = Field(20, ge=0)
+    weight_deals_on_time: float = Field(15, ge=0)
+    weight_tasks: float = Field(20, ge=0)
+    weight_revenue: float = Field(10, ge=0)
+
+    # Thresholds.
+    activity_fresh_days: int = Field(14, ge=0)  # full activity points up to this age
+    activity_stale_days: int = Field(84, ge=1)  # no activity points from this age on
+    pipeline_full_amount: float = Field(50_000, gt=0)  # open amount that earns full points
+    overdue_tasks_zero: int = Field(4, ge=1)  # overdue tasks at which task points reach 0
+    revenue_high: float = Field(10_000_000, ge=0)  # full revenue points from here
+    revenue_mid: float = Field(1_000_000, ge=0)  # half revenue points from here
+    healthy_min: int = Field(70, ge=0, le=100)  # score >= this: Healthy
+    watch_min: int = Field(40, ge=0, le=100)  # score >= this: Watch; below: At Risk
+
+    # What counts as open, done or inactive.
+    open_deal_stages: TextList = DEFAULT_OPEN_STAGES
+    completed_task_statuses: TextList = ("Completed",)
+    inactive_ratings: TextList = ("Market Failed", "Project Cancelled", "Shut Down")
+
+    # Running.
+    batch_size: int = Field(100, ge=1, le=100)  # records per checkpointed batch (Zoho: 100)
+    write_concurrency: int = Field(4, ge=1, le=20)  # batches written at once
+    top_movers: int = Field(5, ge=0)
+    out: Path | None = None  # where briefs go (default: <data dir>/briefs)
+    embedded_accounts: int = Field(10_000, ge=1)
+    # Test hook: "after:N" stops before starting any batch once N are done; "in:N" stops
+    # after batch N's write returned but before it is marked done. The process then sleeps.
+    test_pause: str | None = None
+
+    @field_validator(
+        "open_deal_stages", "completed_task_statuses", "inactive_ratings", mode="before"
+    )
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return tuple(part.strip() for part in v.split(",") if part.strip())
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepSettings:
+        if self.activity_fresh_days >= self.activity_stale_days:
+            raise ValueError("SERGAS_SWEEP_ACTIVITY_FRESH_DAYS must be below ..._STALE_DAYS")
+        if self.watch_min > self.healthy_min:
+            raise ValueError("SERGAS_SWEEP_WATCH_MIN must not exceed SERGAS_SWEEP_HEALTHY_MIN")
+        if self.revenue_mid > self.revenue_high:
+            raise ValueError("SERGAS_SWEEP_REVENUE_MID must not exceed SERGAS_SWEEP_REVENUE_HIGH")
+        if not self.open_deal_stages:
+            raise ValueError("SERGAS_SWEEP_OPEN_DEAL_STAGES must name at least one stage")
+        if self.total_weight <= 0:
+            raise ValueError("the SERGAS_SWEEP_WEIGHT_* settings must not all be zero")
+        return self
+
+    @property
+    def total_weight(self) -> float:
+        return (
+            self.weight_activity
+            + self.weight_pipeline
+            + self.weight_deals_on_time
+            + self.weight_tasks
+            + self.weight_revenue
+        )
+
+
+def load_sweep_settings(**overrides: Any) -> SweepSettings:
+    """Read the sweep settings now; invalid values raise ConfigError naming the variable."""
+    try:
+        return SweepSettings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            loc = err["loc"]
+            name = f"SERGAS_SWEEP_{str(loc[0]).upper()}" if loc else "sweep settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid setting " + "; ".join(problems)) from None
