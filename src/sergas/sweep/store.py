@@ -1,0 +1,302 @@
+"""The sweep's checkpoint store: runs, batches, scores and last scores in Sergas's database.
+
+A run's plan (every scored account and every batch with the exact records to write) is
+saved in one transaction before the first write; from then on each batch moves
+pending → writing → done, one small transaction per move. See docs/sweep.md ("Resume").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sergas.db.engine import database_errors
+from sergas.sweep.model import Outcome, ScoredAccount
+from sergas.sweep.scoring import Owner
+from sergas.sweep.tables import sweep_batches, sweep_last_scores, sweep_runs, sweep_scores
+
+__all__ = ["BatchRow", "RunRow", "SweepStore"]
+
+PENDING, WRITING, DONE = "pending", "writing", "done"
+RUN_WRITING, RUN_DONE, RUN_ABANDONED = "writing", "done", "abandoned"
+_CHUNK = 500  # rows per statement (parameter limits of SQLite and asyncpg)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    scope: str
+    state: str
+    started_at: datetime
+    checked_at: datetime
+    accounts_scanned: int
+    accounts_scored: int
+    accounts_changed: int
+    batches: int
+    summary: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    run_id: str
+    batch_no: int
+    state: str
+    records: list[dict[str, Any]]
+    outcomes: list[Outcome] | None
+    attempts: int
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(r["id"]) for r in self.records]
+
+
+def _chunks(rows: Sequence[Any]) -> list[Sequence[Any]]:
+    return [rows[i : i + _CHUNK] for i in range(0, len(rows), _CHUNK)]
+
+
+def _run(row: Any) -> RunRow:
+    return RunRow(
+        id=row.id,
+        scope=row.scope,
+        state=row.state,
+        started_at=row.started_at,
+        checked_at=row.checked_at,
+        accounts_scanned=row.accounts_scanned,
+        accounts_scored=row.accounts_scored,
+        accounts_changed=row.accounts_changed,
+        batches=row.batches,
+        summary=row.summary,
+    )
+
+
+class SweepStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def unfinished_run(self, scope: str) -> RunRow | None:
+        """The newest run of `scope` still writing (a crash or a kill left it)."""
+        query = (
+            select(sweep_runs)
+            .where(sweep_runs.c.scope == scope, sweep_runs.c.state == RUN_WRITING)
+            .order_by(sweep_runs.c.started_at.desc())
+            .limit(1)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(query)).first()
+        return None if row is None else _run(row)
+
+    async def run(self, run_id: str) -> RunRow | None:
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                row = (
+                    await conn.execute(select(sweep_runs).where(sweep_runs.c.id == run_id))
+                ).first()
+        return None if row is None else _run(row)
+
+    async def previous_scores(self, scope: str) -> dict[str, tuple[int, str]]:
+        query = select(
+            sweep_last_scores.c.account_id, sweep_last_scores.c.score, sweep_last_scores.c.status
+        ).where(sweep_last_scores.c.scope == scope)
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return {r.account_id: (r.score, r.status) for r in rows}
+
+    async def create_run(
+        self,
+        run: RunRow,
+        scores: Sequence[ScoredAccount],
+        batches: Sequence[list[dict[str, Any]]],
+        now: datetime,
+    ) -> None:
+        """Save the whole plan at once: the run, its scores and its pending batches."""
+        score_rows = [
+            {
+                "run_id": run.id,
+                "account_id": s.id,
+                "account_name": s.name[:255],
+                "owner_id": s.owner.id,
+                "owner_name": s.owner.name[:255],
+                "owner_email": s.owner.email,
+                "score": s.score,
+                "status": s.status,
+                "previous_score": s.previous_score,
+                "previous_status": s.previous_status,
+                "reasons": list(s.reasons),
+                "changed": s.changed,
+            }
+            for s in scores
+        ]
+        batch_rows = [
+            {
+                "run_id": run.id,
+                "batch_no": i,
+                "state": PENDING,
+                "records": records,
+                "outcomes": None,
+                "attempts": 0,
+                "updated_at": now,
+            }
+            for i, records in enumerate(batches, start=1)
+        ]
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(sweep_runs),
+                    [
+                        {
+                            "id": run.id,
+                            "scope": run.scope,
+                            "state": RUN_WRITING,
+                            "started_at": run.started_at,
+                            "checked_at": run.checked_at,
+                            "finished_at": None,
+                            "accounts_scanned": run.accounts_scanned,
+                            "accounts_scored": run.accounts_scored,
+                            "accounts_changed": run.accounts_changed,
+                            "batches": run.batches,
+                            "summary": None,
+                        }
+                    ],
+                )
+                for chunk in _chunks(score_rows):
+                    await conn.execute(insert(sweep_scores), list(chunk))
+                for chunk in _chunks(batch_rows):
+                    await conn.execute(insert(sweep_batches), list(chunk))
+
+    async def scores(self, run_id: str) -> list[ScoredAccount]:
+        query = select(sweep_scores).where(sweep_scores.c.run_id == run_id)
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return [
+            ScoredAccount(
+                id=r.account_id,
+                name=r.account_name,
+                owner=Owner(r.owner_id, r.owner_name, r.owner_email),
+                score=r.score,
+                status=r.status,
+                reasons=tuple(r.reasons),
+                previous_score=r.previous_score,
+                previous_status=r.previous_status,
+                changed=r.changed,
+            )
+            for r in rows
+        ]
+
+    async def batches(self, run_id: str) -> list[BatchRow]:
+        query = (
+            select(sweep_batches)
+            .where(sweep_batches.c.run_id == run_id)
+            .order_by(sweep_batches.c.batch_no)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return [
+            BatchRow(
+                run_id=r.run_id,
+                batch_no=r.batch_no,
+                state=r.state,
+                records=list(r.records),
+                outcomes=None if r.outcomes is None else [Outcome.from_json(o) for o in r.outcomes],
+                attempts=r.attempts,
+            )
+            for r in rows
+        ]
+
+    async def mark_writing(self, run_id: str, batch_no: int, now: datetime) -> None:
+        """Committed before the write call: a crash after this leaves the batch "writing"."""
+        await self._set_batch(
+            run_id,
+            batch_no,
+            state=WRITING,
+            attempts=sweep_batches.c.attempts + 1,
+            updated_at=now,
+        )
+
+    async def mark_done(
+        self, run_id: str, batch_no: int, outcomes: Sequence[Outcome], now: datetime
+    ) -> None:
+        await self._set_batch(
+            run_id,
+            batch_no,
+            state=DONE,
+            outcomes=[o.to_json() for o in outcomes],
+            updated_at=now,
+        )
+
+    async def _set_batch(self, run_id: str, batch_no: int, **values: Any) -> None:
+        statement = (
+            update(sweep_batches)
+            .where(sweep_batches.c.run_id == run_id, sweep_batches.c.batch_no == batch_no)
+            .values(**values)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
+
+    async def finish_run(
+        self,
+        run: RunRow,
+        scores: Sequence[ScoredAccount],
+        summary: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """The run's scores become the last scores; the run is done; older runs' score rows
+        (no longer needed for resume or briefs) are dropped. One transaction."""
+        last = [
+            {
+                "scope": run.scope,
+                "account_id": s.id,
+                "score": s.score,
+                "status": s.status,
+                "run_id": run.id,
+                "scored_at": run.checked_at,
+            }
+            for s in scores
+        ]
+        ids = [s.id for s in scores]
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                for chunk in _chunks(ids):
+                    await conn.execute(
+                        delete(sweep_last_scores).where(
+                            sweep_last_scores.c.scope == run.scope,
+                            sweep_last_scores.c.account_id.in_(list(chunk)),
+                        )
+                    )
+                for rows in _chunks(last):
+                    await conn.execute(insert(sweep_last_scores), list(rows))
+                await conn.execute(
+                    update(sweep_runs)
+                    .where(sweep_runs.c.id == run.id)
+                    .values(state=RUN_DONE, finished_at=now, summary=summary)
+                )
+                await conn.execute(
+                    delete(sweep_scores).where(
+                        sweep_scores.c.run_id.in_(
+                            select(sweep_runs.c.id).where(
+                                sweep_runs.c.scope == run.scope,
+                                sweep_runs.c.id != run.id,
+                                sweep_runs.c.state != RUN_WRITING,
+                            )
+                        )
+                    )
+                )
+
+    async def abandon_run(self, run_id: str, now: datetime) -> None:
+        statement = (
+            update(sweep_runs)
+            .where(sweep_runs.c.id == run_id)
+            .values(state=RUN_ABANDONED, finished_at=now)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
