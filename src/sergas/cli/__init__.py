@@ -13,6 +13,7 @@ import typer
 from sergas.cli import auth as auth_cli
 from sergas.cli import db as db_cli
 from sergas.cli import sandbox as sandbox_cli
+from sergas.cli import sweep as sweep_cli
 from sergas.cli import tiers as tiers_cli
 from sergas.cli import tokens as tokens_cli
 from sergas.cli._common import run_app
@@ -29,6 +30,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(auth_cli.app, name="auth")
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(tiers_cli.app, name="tiers")
+app.command(name="sweep")(sweep_cli.sweep)
 
 
 @app.callback()

@@ -1,0 +1,182 @@
+"""`sergas sweep`: score every account, write back what changed, brief every owner.
+
+Exit codes: 0 every changed account written; 1 an error (one line); 3 the sweep finished but
+some accounts could not be written (listed in the summary and the briefs), or a batch could
+not be confirmed (run `sergas sweep` again to resume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichBars
+from rich.table import Table
+
+from sergas.cli._common import console, err_console, print_json
+
+EXIT_NOT_ALL_WRITTEN = 3
+_LABELS = {"read": "read   (modules)", "score": "score  (accounts)", "write": "write  (records)"}
+
+
+class BarsProgress:
+    """The sweep's phases as rich progress bars (on stderr, so --json stays clean)."""
+
+    def __init__(self, bars: RichBars) -> None:
+        self.bars = bars
+        self.tasks: dict[str, Any] = {}
+
+    def start(self, phase: str, total: int) -> None:
+        self.tasks[phase] = self.bars.add_task(_LABELS.get(phase, phase), total=total)
+
+    def advance(self, phase: str, amount: int = 1) -> None:
+        if phase in self.tasks and amount:
+            self.bars.advance(self.tasks[phase], amount)
+
+    def note(self, text: str) -> None:
+        self.bars.console.print(text, style="yellow", highlight=False)
+
+
+class QuietProgress(BarsProgress):
+    def __init__(self, out: Console) -> None:
+        self.out = out
+
+    def start(self, phase: str, total: int) -> None:
+        pass
+
+    def advance(self, phase: str, amount: int = 1) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        self.out.print(text, style="yellow", highlight=False)
+
+
+def sweep(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Score and brief, but write nothing to Zoho or the database."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for the briefs (default: <data dir>/briefs/<time>)."
+    ),
+    restart: bool = typer.Option(
+        False, "--restart", help="Abandon an unfinished run instead of resuming it."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Score every active account, write back changed scores, and write per-owner briefs."""
+    from sergas.log import configure_logging
+    from sergas.settings import get_settings
+    from sergas.sweep.app import open_target
+    from sergas.sweep.app import sweep as run
+    from sergas.sweep.settings import load_sweep_settings
+
+    settings = get_settings()
+    sweep_settings = load_sweep_settings()
+    # At the default level, failovers and retries are summed up in the summary, not logged.
+    level = "ERROR" if settings.log_level == "INFO" else settings.log_level
+    configure_logging(settings.log_format, level)
+
+    async def main() -> dict[str, Any]:
+        async with open_target(settings, sweep_settings) as target:
+            # The first line says where the sweep runs (stderr with --json: stdout is data).
+            (err_console if as_json else console).print(
+                ("dry run on the " if dry_run else "") + target.description,
+                style="bold",
+                highlight=False,
+                soft_wrap=True,
+            )
+            if as_json:
+                return await run(
+                    target,
+                    settings,
+                    sweep_settings,
+                    dry_run=dry_run,
+                    restart=restart,
+                    out=out,
+                    progress=QuietProgress(err_console),
+                )
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with RichBars(*columns, console=err_console, transient=False) as bars:
+                return await run(
+                    target,
+                    settings,
+                    sweep_settings,
+                    dry_run=dry_run,
+                    restart=restart,
+                    out=out,
+                    progress=BarsProgress(bars),
+                )
+
+    result = asyncio.run(main())
+    if as_json:
+        print_json(result)
+    else:
+        console.print(render(result))
+        if result["briefs"]:
+            console.print(f"briefs: {result['briefs']}", highlight=False, soft_wrap=True)
+    if result["accounts"]["not_written"]:
+        raise typer.Exit(EXIT_NOT_ALL_WRITTEN)
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} ms"
+
+
+def render(result: dict[str, Any]) -> Table:
+    """The final summary table."""
+    acc = result["accounts"]
+    title = "Sweep summary" + (" (dry run)" if result["dry_run"] else "")
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    run = result["run_id"] or "–"
+    if result["resumed"]:
+        run += " (resumed)"
+    if not result["finished"]:
+        run += " — unfinished: run `sergas sweep` again to resume"
+    table.add_row("target", result["target"])
+    table.add_row("run", run)
+    table.add_row("accounts scanned", f"{acc['scanned']:,} ({acc['scored']:,} active, scored)")
+    changed = f"{acc['changed']:,} changed, {acc['unchanged']:,} unchanged"
+    table.add_row("accounts changed", changed)
+    if not result["dry_run"]:
+        written = f"{acc['written']:,} written"
+        if acc["found_written_on_resume"]:
+            written += f" ({acc['found_written_on_resume']:,} found already written on resume)"
+        written += f", {acc['not_written']:,} not written"
+        table.add_row("write-back", written)
+    st = acc["statuses"]
+    table.add_row(
+        "status", f"{st['Healthy']:,} Healthy · {st['Watch']:,} Watch · {st['At Risk']:,} At Risk"
+    )
+    tiers = result["tiers"]
+    calls = ", ".join(f"{t}: {v['calls']}" for t, v in tiers.items()) or "none"
+    if result["http_requests"] is not None:
+        calls += f" ({result['http_requests']:,} HTTP requests)"
+    table.add_row("calls per tier", calls)
+    p95 = ", ".join(f"{t}: {_ms(v['p95_ms'])}" for t, v in tiers.items())
+    table.add_row("p95 latency", p95 or "–")
+    credits = result["credits"]
+    label = ""
+    if credits["source"] != "sandbox":
+        label = " (as counted by the manager: bulk operations not included)"
+    table.add_row("credits spent", f"{credits['used']:,}{label}")
+    events = [f"{e['tier']} {e['from']}→{e['to']}" for e in result["breaker_events"]]
+    events += [f"failover {f['from']}→{f['to']} ({f['code']})" for f in result["failovers"]]
+    table.add_row("breaker events", "; ".join(events) if events else "none")
+    table.add_row("duration", f"{result['duration_s']:.1f} s")
+    for row in result["not_written"][:10]:
+        text = f"{row['name']} ({row['owner']}): {row['code']} {row['message']}"
+        table.add_row("not written", text)
+    if len(result["not_written"]) > 10:
+        table.add_row("", f"… and {len(result['not_written']) - 10} more (see the briefs)")
+    return table
