@@ -1,0 +1,91 @@
+"""The score of 20 accounts, read from a sandbox through the manager, equals the score worked
+out by hand in hand_checked.py; the sweep writes exactly those values back."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.sweep.conftest import Crm, migrate, sweep_once
+from tests.sweep.hand_checked import CASES, INACTIVE, NOW
+
+from sergas.manager import ZohoIntegrationManager
+from sergas.settings import load_settings
+from sergas.sweep.reading import read_all
+from sergas.sweep.scoring import score_account
+from sergas.sweep.settings import SweepSettings
+
+
+async def test_scores_match_the_hand_computed_fixture(hand_crm: Crm) -> None:
+    settings = SweepSettings()
+    await migrate()
+    async with ZohoIntegrationManager.from_settings(load_settings()) as manager:
+        data = await read_all(manager, settings)
+
+    assert data.scanned == len(CASES) + len(INACTIVE)
+    got = {a.name: score_account(a, settings, NOW) for a in data.accounts}
+    assert sorted(got) == sorted(c.name for c in CASES)  # inactive ratings are left out
+    for case in CASES:
+        result = got[case.name]
+        assert (result.score, result.status, tuple(result.reason_texts)) == (
+            case.score,
+            case.status,
+            case.reasons,
+        ), case.name
+
+
+async def test_the_sweep_writes_the_hand_computed_values(hand_crm: Crm, tmp_path: Path) -> None:
+    summary = await sweep_once(clock=NOW, out=tmp_path / "briefs")
+
+    assert summary["accounts"] | {"statuses": None} == {
+        "scanned": 22,
+        "scored": 20,
+        "changed": 20,
+        "unchanged": 0,
+        "written": 20,
+        "found_written_on_resume": 0,
+        "not_written": 0,
+        "statuses": None,
+    }
+    for case in CASES:
+        record = hand_crm.account(hand_crm.ids[case.name])
+        assert record["Health_Score"] == case.score, case.name
+        assert record["Account_Status"] == case.status, case.name
+        assert record["Last_Health_Check"] == NOW.isoformat()
+    for case in INACTIVE:
+        assert hand_crm.account(hand_crm.ids[case.name])["Health_Score"] is None
+    stats = hand_crm.running.stats()
+    assert stats["records_written"] == {"Accounts": 20}
+    assert stats["records_written_more_than_once"] == 0
+
+
+async def test_a_later_sweep_reports_changes_since_the_previous_one(
+    hand_crm: Crm, tmp_path: Path
+) -> None:
+    await sweep_once(clock=NOW, out=tmp_path / "first")
+    again = await sweep_once(clock=NOW, out=tmp_path / "same-day")
+    assert again["accounts"]["changed"] == 0
+    assert hand_crm.written() == 20  # nothing written twice
+
+    # Ten days on: "Fifteen Days Inc" is 25 days quiet (34.5 -> 29.5 activity points, 75 -> 70,
+    # still Healthy); "Seventy Exactly Inc" goes 24 -> 34 days (30 -> 25: 70 -> 65, Watch).
+    later = await sweep_once(clock=NOW + timedelta(days=10), out=tmp_path / "later")
+    assert later["accounts"]["changed"] > 0
+    changes = {a["name"]: a for a in brief(hand_crm, tmp_path / "later", 2)["status_changes"]}
+    seventy = changes["Seventy Exactly Inc"]
+    assert (seventy["previous_status"], seventy["status"]) == ("Healthy", "Watch")
+    assert (seventy["previous_score"], seventy["score"], seventy["delta"]) == (70, 65, -5)
+    # Owner 1: Fifteen Days 75 -> 70 and Boundary Full 100 -> 95 (24 days quiet now);
+    # Almost Stale 16 -> 15 (its half point of activity is gone).
+    movers = {a["name"]: a["delta"] for a in brief(hand_crm, tmp_path / "later", 1)["top_movers"]}
+    assert movers == {"Fifteen Days Inc": -5, "Boundary Full GmbH": -5, "Almost Stale Corp": -1}
+
+
+def brief(crm: Crm, folder: Path, owner: int) -> dict[str, Any]:
+    name = crm.running.sandbox.users[owner]["full_name"]
+    data: dict[str, Any] = json.loads(
+        (folder / f"{name.lower().replace(' ', '-')}.json").read_text()
+    )
+    return data
