@@ -14,6 +14,7 @@ import sys
 import uuid
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 CORRELATION_ID = "correlation_id"
+_correlation: ContextVar[str | None] = ContextVar("sergas_correlation_id", default=None)
 
 
 class _StreamFactory:
@@ -82,15 +84,23 @@ def configure_logging_from(settings: Settings, stream: TextIO | None = None) -> 
 
 
 def current_correlation_id() -> str | None:
-    """The correlation id bound for the current task or thread, if any."""
-    value = structlog.contextvars.get_contextvars().get(CORRELATION_ID)
-    return str(value) if value is not None else None
+    """The correlation id `correlation_scope()` bound for the current task or thread, if any."""
+    return _correlation.get()
 
 
 @contextmanager
 def correlation_scope(correlation_id: str | None = None) -> Iterator[str]:
-    """Bind a correlation id for the block: the given one, else the one already bound (a
-    service request's), else a new uuid4."""
-    cid = correlation_id or current_correlation_id() or uuid.uuid4().hex
-    with structlog.contextvars.bound_contextvars(**{CORRELATION_ID: cid}):
+    """Bind a correlation id for the block: the given one, else the one an outer scope bound
+    (a service request's), else a new uuid4. Log lines and tiers read it from structlog's
+    contextvars under "correlation_id"."""
+    cid = correlation_id or _correlation.get() or uuid.uuid4().hex
+    # One ContextVar of our own to find an outer id, and bind/reset rather than
+    # bound_contextvars(): this runs on every manager call, and copying the whole context to
+    # look for a key costs more than the rest of the scope.
+    token = _correlation.set(cid)
+    bound = structlog.contextvars.bind_contextvars(**{CORRELATION_ID: cid})
+    try:
         yield cid
+    finally:
+        structlog.contextvars.reset_contextvars(**bound)
+        _correlation.reset(token)

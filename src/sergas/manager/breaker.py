@@ -125,6 +125,8 @@ class CircuitBreaker:
 
     def is_open(self) -> bool:
         """True while calls are rejected outright (half-open admits trials, so it is not)."""
+        if self._state is BreakerState.CLOSED:  # the common case, read without the lock
+            return False
         return self.state is BreakerState.OPEN
 
     def acquire(self) -> Ticket:

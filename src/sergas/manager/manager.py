@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import structlog
@@ -84,6 +85,10 @@ class ZohoIntegrationManager:
             self._hooks += [self.metrics, prometheus or prometheus_metrics()]
         self._hooks += list(hooks)
         self._breakers = {name: self._breaker(name) for name in TIER_NAMES}
+        self._views = [  # what routing sees, breakers aside
+            TierView(name, enabled=name in self._tiers and cfg.enabled, priority=cfg.priority)
+            for name, cfg in self.config.tiers.items()
+        ]
         for name in TIER_NAMES:
             self._emit(BreakerStateEvent(name, "closed"))
 
@@ -300,9 +305,8 @@ class ZohoIntegrationManager:
         context: RoutingContext | None,
         call: Callable[[ZohoTier], Awaitable[T]],
     ) -> T:
-        ctx = context or RoutingContext(operation_type=operation)
         with correlation_scope():
-            order = self._order(operation, ctx)
+            order = self._order(operation, context)
             last: SergasError | None = None
             previous: TierName | None = None
             for name in order:
@@ -321,16 +325,10 @@ class ZohoIntegrationManager:
                 raise self._nothing_to_try(operation)
             raise last
 
-    def _order(self, operation: str, ctx: RoutingContext) -> list[TierName]:
-        views = [
-            TierView(
-                name,
-                enabled=name in self._tiers and cfg.enabled,
-                priority=cfg.priority,
-                open=self.config.enable_failover and self._breakers[name].is_open(),
-            )
-            for name, cfg in self.config.tiers.items()
-        ]
+    def _order(self, operation: str, ctx: RoutingContext | None) -> list[TierName]:
+        views = self._views
+        if self.config.enable_failover and any(self._breakers[v.name].is_open() for v in views):
+            views = [replace(v, open=self._breakers[v.name].is_open()) for v in views]
         order = route(operation, ctx, views)
         # Without failover only the first choice is tried; if its breaker is open, the call
         # is rejected there rather than quietly sent elsewhere.

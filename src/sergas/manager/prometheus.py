@@ -17,6 +17,7 @@ service's /metrics endpoint serves); `reset_prometheus_metrics()` drops it (test
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -45,6 +46,8 @@ class PrometheusMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
+        self._requests: dict[tuple[str, str, str], Any] = {}
+        self._durations: dict[tuple[str, str], Any] = {}
         r = self.registry
         self.requests = Counter(
             "sergas_requests",
@@ -83,9 +86,9 @@ class PrometheusMetrics:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, CallEvent):
-            self.requests.labels(event.tier, event.operation, event.outcome).inc()
+            self._request(event.tier, event.operation, event.outcome).inc()
             if event.outcome != "rejected":
-                self.duration.labels(event.tier, event.operation).observe(event.duration)
+                self._duration(event.tier, event.operation).observe(event.duration)
             if event.error_code:
                 self.errors.labels(event.tier, event.error_code).inc()
         elif isinstance(event, BreakerStateEvent):
@@ -94,6 +97,23 @@ class PrometheusMetrics:
             self.failovers.labels(event.operation, event.from_tier, event.to_tier).inc()
         elif isinstance(event, CreditsEvent):
             self.credits.labels(event.tier, event.operation).inc(event.credits)
+
+    # labels() takes a lock and builds a key on every call; the hot series are looked up once.
+    # A race between two first lookups only stores the same child twice.
+
+    def _request(self, tier: str, operation: str, outcome: str) -> Any:
+        key = (tier, operation, outcome)
+        child = self._requests.get(key)
+        if child is None:
+            child = self._requests[key] = self.requests.labels(tier, operation, outcome)
+        return child
+
+    def _duration(self, tier: str, operation: str) -> Any:
+        key = (tier, operation)
+        child = self._durations.get(key)
+        if child is None:
+            child = self._durations[key] = self.duration.labels(tier, operation)
+        return child
 
     def exposition(self) -> bytes:
         """The text format a /metrics endpoint serves."""
