@@ -623,7 +623,7 @@ async def _(c: Ctx) -> httpx2.Response:
     return await c.client.get(f"/crm/bulk/v8/write/{job_id}")
 
 
-@case(*WRITE_STATUS, "unknown_job", 404)
+@case(*WRITE_STATUS, "unknown_job", 400)
 async def _(c: Ctx) -> httpx2.Response:
     return await c.client.get(f"/crm/bulk/v8/write/{UNKNOWN_ID}")
 

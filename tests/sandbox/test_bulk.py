@@ -717,8 +717,10 @@ async def test_create_write_errors(client: httpx2.AsyncClient, sb: Sandbox) -> N
     )
     assert response.status_code == 400
     assert sb.limits.used() == before  # rejected jobs cost nothing
-    for path in ("/crm/bulk/v8/write/5725767000999999999", "/crm/bulk/v8/write/x/result"):
-        assert_error(await client.get(path), 404, "RESOURCE_NOT_FOUND")
+    # Zoho's bulk-write spec documents an unknown job's status as 400; the result file as 404.
+    unknown = await client.get("/crm/bulk/v8/write/5725767000999999999")
+    assert_error(unknown, 400, "RESOURCE_NOT_FOUND")
+    assert_error(await client.get("/crm/bulk/v8/write/x/result"), 404, "RESOURCE_NOT_FOUND")
 
 
 async def test_write_polls_and_downloads_cost_one_credit(

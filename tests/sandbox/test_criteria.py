@@ -455,6 +455,6 @@ def test_errors_render_as_zoho_json() -> None:
     assert error.to_json() == {
         "code": "INVALID_QUERY",
         "details": {"api_name": "Nope", "reason": "the field is not available"},
-        "message": "invalid query formed",
+        "message": "Invalid query formed",
         "status": "error",
     }

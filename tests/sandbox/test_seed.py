@@ -168,7 +168,7 @@ def test_org_has_zohos_shape() -> None:
         "users_license_purchased": 20,
         "portal_users_license_purchased": 0,
         "trial_type": None,
-        "trial_action": None,
+        "trial_action": "Update Evaluation",
         "paid_expiry": None,
         "trial_expiry": None,
     }

@@ -122,18 +122,18 @@ class BulkJobs:
             "details": {"id": job.id, "created_by": job.created_by},
         }
 
-    def _write_job(self, job_id: str) -> WriteJob:
-
+    def _write_job(self, job_id: str, *, status: int | None = None) -> WriteJob:
         job = self.writes.get(job_id)
         if job is None:
-            raise not_found(job_id)
+            raise not_found(job_id, status)
         if job.outcomes is None and job.timeline.state(self.sb.clock.now()) == COMPLETED:
             run_write(self.sb, job)
         return job
 
     def write_status(self, job_id: str) -> dict[str, Any]:
         """GET /crm/bulk/v8/write/{id}: the top-level job object, with an absolute result URL."""
-        job = self._write_job(job_id)
+        # Zoho's bulk-write spec answers an unknown job with 400 (bulk read says 404).
+        job = self._write_job(job_id, status=400)
         state = job.timeline.state(self.sb.clock.now())
         url = f"{self.sb.config.base_url.rstrip('/')}/crm/bulk/v8/write/{job.id}/result"
         return write_json(job, state, url)

@@ -90,5 +90,5 @@ def zip_one(name: str, content: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def not_found(job_id: str) -> E.ZohoError:
-    return E.ResourceNotFound(JOB_NOT_FOUND, {"resource": job_id})
+def not_found(job_id: str, status: int | None = None) -> E.ZohoError:
+    return E.ResourceNotFound(JOB_NOT_FOUND, {"resource": job_id}, status=status)

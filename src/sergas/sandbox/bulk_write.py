@@ -55,14 +55,15 @@ class Mapping:
     default_value: Any = None
 
     def json(self) -> dict[str, Any]:
-        default = None if self.default_value is None else {"value": self.default_value}
-        return {
+        body: dict[str, Any] = {
             "api_name": self.api_name,
             "index": self.index,
             "format": self.format,
             "find_by": self.find_by,
-            "default_value": default,
         }
+        if self.default_value is not None:  # Zoho leaves the key out rather than send null
+            body["default_value"] = {"value": self.default_value}
+        return body
 
 
 @dataclass

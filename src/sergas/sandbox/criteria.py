@@ -135,8 +135,8 @@ class Group(Criterion):
 # -- parsing --------------------------------------------------------------------------------
 
 
-def _malformed(reason: str) -> Exception:
-    return InvalidQuery(details={"reason": reason})
+def _malformed(reason: str, api_name: str = "criteria") -> Exception:
+    return InvalidQuery(details={"api_name": api_name, "reason": reason})
 
 
 class _Parser:

@@ -81,13 +81,15 @@ PaginationLimitExceeded = zoho_error(
     "PAGINATION_LIMIT_EXCEEDED", 400, "You can only get upto 100000 records using page_token param"
 )
 TokenBoundDataMismatch = zoho_error(
-    "TOKEN_BOUND_DATA_MISMATCH", 400, "The given page_token does not match the request"
+    "TOKEN_BOUND_DATA_MISMATCH",
+    400,
+    "The page_token given seems to be invalid or input param is added or altered or deleted",
 )
 ExpiredValue = zoho_error("EXPIRED_VALUE", 400, "Page token expired")
 AmbiguityDuringProcessing = zoho_error(
     "AMBIGUITY_DURING_PROCESSING", 400, "ambiguity while processing the request"
 )
-InvalidQuery = zoho_error("INVALID_QUERY", 400, "invalid query formed")
+InvalidQuery = zoho_error("INVALID_QUERY", 400, "Invalid query formed")
 SyntaxErrorCoql = zoho_error("SYNTAX_ERROR", 400, "error occured while parsing the query")
 CriteriaLimitExceeded = zoho_error(
     "CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 15"

@@ -378,9 +378,7 @@ class Records:
         }
         if mode == "upsert":
             result["action"] = action
-            result["duplicate_field"] = (
-                (duplicate_check_fields or [module.name_field])[0] if existing else None
-            )
+            result["duplicate_field"] = (duplicate_check_fields or [module.name_field])[0]
         return result
 
     def _find_duplicate(
@@ -509,10 +507,7 @@ class Records:
                 "One of the expected parameter is missing", {"param_name": "ids"}
             )
         if len(ids) > MAX_WRITE:
-            raise E.LimitExceeded(
-                "Limit Exceeded, You cannot give more than 100 record ids",
-                {"limit": str(MAX_WRITE), "param_name": "ids"},
-            )
+            raise E.LimitExceeded(details={"limit": MAX_WRITE, "param_name": "ids"})
         items: list[dict[str, Any]] = []
         ok = 0
         for record_id in ids:

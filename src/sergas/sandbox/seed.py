@@ -361,7 +361,7 @@ def build_org(seed: int) -> dict[str, Any]:
             "users_license_purchased": 20,
             "portal_users_license_purchased": 0,
             "trial_type": None,
-            "trial_action": None,
+            "trial_action": "Update Evaluation",
             "paid_expiry": None,
             "trial_expiry": None,
         },

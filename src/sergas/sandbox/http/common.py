@@ -44,12 +44,12 @@ async def json_body(request: Request, *, per_item: bool = False) -> Any:
     """Zoho parses JSON whatever the Content-Type (the official SDK sends none)."""
     raw = await request.body()
     if not raw:
-        raise E.InvalidData("the request body is empty", {"api_name": "body"}, per_item=per_item)
+        raise E.InvalidData("invalid data", {"api_name": "body"}, per_item=per_item)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise E.InvalidData(
-            "the request body is not valid JSON", {"api_name": "body"}, per_item=per_item
+            "invalid data", {"api_name": "body"}, per_item=per_item
         ) from None
 
 

@@ -136,7 +136,7 @@ async def fields(sb: Sandbox, request: Request, access: AccessToken) -> Response
         raise E.RequiredParamMissing(details={"param_name": "module"})
     module = sb.module(name)
     if module is None:
-        raise E.InvalidModule(details={"param_name": "module"})
+        raise E.InvalidModule(details={"api_name": "module"})
     if _not_modified_since(request):
         return Response(status_code=304)
     return json_response({"fields": [f.metadata(sb.modules) for f in module.fields]})
