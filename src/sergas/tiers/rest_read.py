@@ -86,13 +86,23 @@ class BulkReader:
     async def read(
         self, module: str, criteria: Criteria | None, columns: list[str]
     ) -> list[Record]:
-        expected = await self.count(module, criteria)
+        # The count and the metadata the conversion needs, side by side: one round trip.
+        expected, _ = await asyncio.gather(
+            self.count(module, criteria), self._prefetch(module, columns)
+        )
         bulk = expected is not None and expected > self.threshold
         self.last_strategy = "bulk" if bulk else "coql"
         log.info("bulk read", module=module, expected=expected, strategy=self.last_strategy)
+        if expected == 0:
+            return []
         if bulk:
             return await self.via_bulk_job(module, criteria, columns)
-        return await self.via_coql(module, criteria, columns, expected or 0)
+        return await self.via_coql(module, criteria, columns, expected)
+
+    async def _prefetch(self, module: str, columns: list[str]) -> None:
+        types = await self.meta.field_types(module)
+        if any(_is_owner(types.get(c)) for c in columns):
+            await self.meta.users()
 
     async def count(self, module: str, criteria: Criteria | None) -> int | None:
         """Matching rows by COQL COUNT (1 credit); None when Zoho will not count them."""
@@ -110,21 +120,24 @@ class BulkReader:
     # -- COQL ---------------------------------------------------------------------------------
 
     async def via_coql(
-        self, module: str, criteria: Criteria | None, columns: list[str], expected: int
+        self, module: str, criteria: Criteria | None, columns: list[str], expected: int | None
     ) -> list[Record]:
         base = criteria or F("id").is_not_null()  # Zoho's COQL wants a WHERE clause
-        offsets = range(0, min(expected, COQL_OFFSET_CAP), COQL_PAGE)
+        offsets = range(0, min(expected or 0, COQL_OFFSET_CAP), COQL_PAGE)
         pages = await asyncio.gather(*(self._page(module, columns, base, o) for o in offsets))
         rows = [row for page in pages for row in page]
-        if not pages or len(pages[-1]) == COQL_PAGE:  # more past the cap, or added since
-            last = max((int(r["id"]) for r in rows), default=None)
-            while True:
-                where = base if last is None else (F("id") > last) & base
-                page = await self._page(module, columns, where, 0)
-                rows.extend(page)
-                if len(page) < COQL_PAGE:
-                    break
-                last = int(page[-1]["id"])
+        # Done when the last page came back short, or when exactly the counted rows (all
+        # within the offset cap) arrived; otherwise carry on by id: past the cap, rows added
+        # since the count, or no count at all.
+        exact = expected is not None and len(rows) == expected < COQL_OFFSET_CAP
+        done = bool(pages) and (len(pages[-1]) < COQL_PAGE or exact)
+        last = max((int(r["id"]) for r in rows), default=None)
+        while not done:
+            where = base if last is None else (F("id") > last) & base
+            page = await self._page(module, columns, where, 0)
+            rows.extend(page)
+            done = len(page) < COQL_PAGE
+            last = int(page[-1]["id"]) if page else last
         unique = list({str(r["id"]): r for r in rows}.values())
         return await self.meta.with_owner_emails(module, unique)
 
