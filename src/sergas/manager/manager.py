@@ -6,7 +6,8 @@ its breaker admits the call (or rejects it at once) → the call runs under the 
 A tier-health error moves on to the next tier (`FailoverEvent`) when failover is enabled;
 any other error (NotFound, InvalidData, …) is raised at once, from the tier that answered.
 
-The tiers know nothing of this: they are plain `ZohoTier`s.
+The tiers know nothing of this: they are plain `ZohoTier`s. `runner.TierRunner` holds the
+rules of one call; this module is the public API around it.
 """
 
 from __future__ import annotations
@@ -14,30 +15,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
 from sergas import errors
-from sergas.errors import CircuitOpenError, SergasError
 from sergas.log import correlation_scope
 from sergas.manager.breaker import CircuitBreaker, StateChange
 from sergas.manager.config import TIER_ENV as _ENV
 from sergas.manager.config import IntegrationConfig, RoutingContext
-from sergas.manager.events import (
-    BreakerStateEvent,
-    CallEvent,
-    CreditsEvent,
-    Event,
-    FailoverEvent,
-    Hook,
-    Outcome,
-)
+from sergas.manager.events import BreakerStateEvent, Event, Hook
 from sergas.manager.health import probe
 from sergas.manager.metrics import MetricsCollector
 from sergas.manager.prometheus import prometheus_metrics
-from sergas.manager.routing import TierView, route
+from sergas.manager.runner import TierRunner
 from sergas.query import CoqlQuery, Criteria
 from sergas.tiers.base import BulkResult, Record, RecordResult, TierName, ZohoTier
 
@@ -47,14 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ZohoIntegrationManager"]
 
-T = TypeVar("T")
 log = structlog.get_logger("sergas.manager")
 
 TIER_NAMES: tuple[TierName, ...] = ("mcp", "sdk", "rest")
-# Bulk operations run Zoho jobs with deadlines of their own; the tier timeout would cut them.
-_NO_DEADLINE = frozenset({"bulk_read_accounts", "bulk_update_accounts"})
-# Zoho's documented credit cost of single calls (one API request each on REST and the SDK).
-_CREDITS = {"get_account": 1, "get_accounts": 1, "search_accounts": 1, "update_account": 1}
 
 
 class ZohoIntegrationManager:
@@ -85,10 +71,7 @@ class ZohoIntegrationManager:
             self._hooks += [self.metrics, prometheus or prometheus_metrics()]
         self._hooks += list(hooks)
         self._breakers = {name: self._breaker(name) for name in TIER_NAMES}
-        self._views = [  # what routing sees, breakers aside
-            TierView(name, enabled=name in self._tiers and cfg.enabled, priority=cfg.priority)
-            for name, cfg in self.config.tiers.items()
-        ]
+        self._execute = TierRunner(self._tiers, self.config, self._breakers, self._emit).execute
         for name in TIER_NAMES:
             self._emit(BreakerStateEvent(name, "closed"))
 
@@ -297,115 +280,6 @@ class ZohoIntegrationManager:
     def breaker(self, tier: TierName) -> CircuitBreaker:
         return self._breakers[tier]
 
-    # The engine room.
-
-    async def _execute(
-        self,
-        operation: str,
-        context: RoutingContext | None,
-        call: Callable[[ZohoTier], Awaitable[T]],
-    ) -> T:
-        with correlation_scope():
-            order = self._order(operation, context)
-            last: SergasError | None = None
-            previous: TierName | None = None
-            for name in order:
-                if previous is not None and last is not None:
-                    self._failover(operation, previous, name, last)
-                try:
-                    return await self._on_tier(name, operation, call)
-                except CircuitOpenError as exc:
-                    last = exc  # rejected without being tried: the next tier may take it
-                except SergasError as exc:
-                    if not exc.tier_health:
-                        raise
-                    last = exc
-                previous = name
-            if last is None:
-                raise self._nothing_to_try(operation)
-            raise last
-
-    def _order(self, operation: str, ctx: RoutingContext | None) -> list[TierName]:
-        views = self._views
-        if self.config.enable_failover and any(self._breakers[v.name].is_open() for v in views):
-            views = [replace(v, open=self._breakers[v.name].is_open()) for v in views]
-        order = route(operation, ctx, views)
-        # Without failover only the first choice is tried; if its breaker is open, the call
-        # is rejected there rather than quietly sent elsewhere.
-        return order if self.config.enable_failover else order[:1]
-
-    async def _on_tier(
-        self, name: TierName, operation: str, call: Callable[[ZohoTier], Awaitable[T]]
-    ) -> T:
-        tier, breaker = self._tiers[name], self._breakers[name]
-        cfg = self.config.tiers[name]
-        timeout = None if operation in _NO_DEADLINE else cfg.timeout
-        for attempt in range(cfg.max_retries + 1):
-            try:
-                ticket = breaker.acquire()
-            except CircuitOpenError:
-                self._emit(CallEvent(name, operation, "rejected", 0.0, "CIRCUIT_OPEN"))
-                raise
-            start = time.perf_counter()
-            try:
-                async with asyncio.timeout(timeout):
-                    result = await call(tier)
-            except TimeoutError:
-                exc: SergasError = errors.TimeoutError(
-                    f"tier {name}: {operation} took longer than {timeout}s",
-                    details={"tier": name, "timeout": timeout},
-                )
-            except SergasError as caught:
-                exc = caught
-            except Exception as caught:  # a tier broke its contract: report, do not judge it
-                breaker.release(ticket)
-                self._emit(
-                    CallEvent(name, operation, "error", _since(start), type(caught).__name__)
-                )
-                raise
-            except BaseException:  # cancelled
-                breaker.release(ticket)
-                raise
-            else:
-                breaker.record_success(ticket)
-                self._emit(CallEvent(name, operation, "success", _since(start)))
-                if operation in _CREDITS and name != "mcp":
-                    self._emit(CreditsEvent(name, operation, _CREDITS[operation]))
-                return result
-            breaker.record_failure(ticket, exc)
-            outcome: Outcome = "failure" if exc.tier_health else "error"
-            self._emit(CallEvent(name, operation, outcome, _since(start), exc.code))
-            if not (exc.tier_health and exc.retryable and attempt < cfg.max_retries):
-                raise exc
-            log.info("retrying on the same tier", tier=name, operation=operation, code=exc.code)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _failover(
-        self, operation: str, source: TierName, target: TierName, exc: SergasError
-    ) -> None:
-        log.warning(
-            "failing over",
-            operation=operation,
-            from_tier=source,
-            to_tier=target,
-            code=exc.code,
-            error=exc.message,
-        )
-        self._emit(FailoverEvent(operation, source, target, exc.code))
-
-    def _nothing_to_try(self, operation: str) -> SergasError:
-        open_tiers = [n for n in self._tiers if self._breakers[n].is_open()]
-        if open_tiers:
-            return CircuitOpenError(
-                f"{operation}: every enabled tier's circuit is open ({', '.join(open_tiers)})",
-                details={"tiers": open_tiers},
-            )
-        return errors.ConfigError(
-            f"{operation}: no tier is enabled; set ENABLE_TIER1_MCP, ENABLE_TIER2_SDK or "
-            "ENABLE_TIER3_REST",
-            details={"settings": [f"ENABLE_{v}" for v in _ENV.values()]},
-        )
-
     def _breaker(self, name: TierName) -> CircuitBreaker:
         def announce(change: StateChange) -> None:
             self._emit(BreakerStateEvent(name, change.new.value, change.old.value))
@@ -425,7 +299,3 @@ class ZohoIntegrationManager:
                 hook(event)
             except Exception:  # a hook must never break a call
                 log.exception("metrics hook failed", hook=repr(hook))
-
-
-def _since(start: float) -> float:
-    return time.perf_counter() - start
