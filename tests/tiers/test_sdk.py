@@ -11,7 +11,8 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -22,9 +23,12 @@ from tests.tiers.conftest import MakeTier
 from tests.tiers.test_matrix import stored
 
 from sergas import errors
-from sergas.auth import TokenManager
+from sergas.auth import TokenManager, token_manager
+from sergas.db import create_engine, upgrade
 from sergas.query import F
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.config import SandboxConfig
+from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.settings import Settings
 from sergas.tiers import sdk_runtime
 from sergas.tiers.sdk import ZohoSDKClient
 
@@ -179,6 +183,26 @@ async def test_at_most_sdk_threads_calls_are_in_flight(
     await asyncio.gather(*(client.get_account(rid, fields=["Account_Name"]) for rid in rids))
     tier_sandbox.set_faults(latency_ms=0)
     assert tier_sandbox.stats()["peak_concurrency"] == 2
+
+
+@pytest.mark.slow
+async def test_iter_accounts_past_the_page_token_chain(
+    settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    with serve_sandbox(SandboxConfig(accounts=100_400)) as big:
+        settings = settings_for(**big.env)
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'big.db'}")
+        await upgrade(engine)
+        tokens = token_manager(settings, engine=engine)
+        client = ZohoSDKClient(settings, tokens)
+        try:
+            ids = [r["id"] async for r in client.iter_accounts(fields=["Account_Name"])]
+        finally:
+            await client.aclose()
+            await tokens.aclose()
+            await engine.dispose()
+        assert len(ids) == 100_400 == len(set(ids))
+        assert big.stats()["calls"].get("POST /crm/v8/coql", 0) >= 1
 
 
 # -- the same records as the REST API ----------------------------------------------------------

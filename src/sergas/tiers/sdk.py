@@ -209,24 +209,48 @@ class ZohoSDKClient:
         module: str = "Accounts",
     ) -> AsyncIterator[Record]:
         """Pages of 200 through page tokens; with criteria, COQL pages of 2,000 keyed by id
-        (the search API stops at 2,000 matches, COQL's offset at 100,000)."""
+        (the search API stops at 2,000 matches, COQL's offset at 100,000). Page tokens stop
+        at 100,000 records too: past that, COQL by id carries on below the last id seen."""
         columns = await self._fields(module, fields)
-        if criteria is None:
-            async for record in self._pages(module, columns):
+        if criteria is not None:
+            async for record in self._walk(module, columns, criteria):
                 yield record
             return
-        last: int | None = None
+        last: str | None = None
+        try:
+            async for record in self._pages(module, columns):
+                last = record["id"]
+                yield record
+            return
+        except errors.LimitExceededError as exc:
+            if exc.code != "PAGINATION_LIMIT_EXCEEDED" or last is None:
+                raise
+        async for record in self._walk(module, columns, None, below=int(last)):
+            yield record
+
+    async def _walk(
+        self, module: str, columns: list[str], criteria: Criteria | None, below: int | None = None
+    ) -> AsyncIterator[Record]:
+        """COQL pages by id: ascending from the start, or descending below `below` (the
+        records API's default order is id descending)."""
+        base = criteria or F("id").is_not_null()  # Zoho's COQL wants a WHERE clause
+        descending = below is not None
+        bound = below
         while True:
-            where = criteria if last is None else (F("id") > last) & criteria
+            if bound is None:
+                where = base
+            else:
+                where = ((F("id") < bound) if descending else (F("id") > bound)) & base
+            order: Literal["asc", "desc"] = "desc" if descending else "asc"
             query = CoqlQuery(
-                module, columns, where=where, order_by=(("id", "asc"),), limit=COQL_PAGE
+                module, columns, where=where, order_by=(("id", order),), limit=COQL_PAGE
             )
             rows = await self.meta.with_owner_emails(module, await self.coql(query))
             for row in rows:
                 yield row
             if len(rows) < COQL_PAGE:
                 return
-            last = int(rows[-1]["id"])
+            bound = int(rows[-1]["id"])
 
     async def _pages(self, module: str, columns: list[str]) -> AsyncIterator[Record]:
         page, token = 1, None
