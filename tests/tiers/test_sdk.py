@@ -28,9 +28,10 @@ from sergas.db import create_engine, upgrade
 from sergas.query import F
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.testing import RunningSandbox, serve_sandbox
-from sergas.settings import Settings
+from sergas.settings import Settings, load_settings
 from sergas.tiers import sdk_runtime
 from sergas.tiers.sdk import ZohoSDKClient
+from sergas.tiers.sdk_runtime import SDKTarget
 
 pytestmark = pytest.mark.sdk
 
@@ -144,6 +145,34 @@ async def test_every_refresh_is_our_token_managers(
     assert refreshes(tier_sandbox) == 2
     audit = (await tokens.status(audit_rows=50)).recent
     assert len([a for a in audit if a.outcome == "success"]) == refreshes(tier_sandbox)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, ("https://www.zohoapis.com", "https://accounts.zoho.com/oauth/v2/token")),
+        (
+            {"ZOHO_REGION": "ca"},
+            ("https://www.zohoapis.ca", "https://accounts.zohocloud.ca/oauth/v2/token"),
+        ),
+        (
+            {"ZOHO_REGION": "eu", "ZOHO_API_DOMAIN": "https://sandbox.zohoapis.eu"},
+            ("https://sandbox.zohoapis.eu", "https://accounts.zoho.eu/oauth/v2/token"),
+        ),
+        (
+            {
+                "ZOHO_API_DOMAIN": "http://127.0.0.1:8085",
+                "ZOHO_ACCOUNTS_URL": "http://127.0.0.1:8085",
+            },
+            ("http://127.0.0.1:8085", "http://127.0.0.1:8085/oauth/v2/token"),
+        ),
+    ],
+)
+def test_the_environment_comes_from_the_region_or_the_explicit_urls(
+    env: dict[str, str], expected: tuple[str, str]
+) -> None:
+    environment = SDKTarget.from_settings(load_settings(**env), "default").environment()
+    assert (environment.url, environment.accounts_url) == expected
 
 
 # -- threads -----------------------------------------------------------------------------------

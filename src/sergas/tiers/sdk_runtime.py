@@ -89,9 +89,8 @@ class SDKTarget:
 
     @classmethod
     def from_settings(cls, settings: Settings, user: str) -> SDKTarget:
-        explicit = any(
-            (settings.zoho_api_domain, settings.zoho_accounts_url, settings.zoho_file_upload_url)
-        )
+        # An API domain alone may still be one of Zoho's (sandbox., developer.): see below.
+        explicit = bool(settings.zoho_accounts_url or settings.zoho_file_upload_url)
         return cls(
             api_domain=settings.api_domain,
             token_url=settings.token_url,
@@ -102,7 +101,8 @@ class SDKTarget:
         )
 
     def environment(self) -> Any:
-        """Zoho's own DataCenter environment for a Zoho URL; a custom one otherwise."""
+        """Zoho's own DataCenter environment for one of Zoho's API domains (unless the token
+        or upload URL is set explicitly); a custom one otherwise (the sandbox, a proxy)."""
         if not self.explicit_urls:
             known = DataCenter.get(self.api_domain)
             if known is not None:
