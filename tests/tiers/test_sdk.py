@@ -314,6 +314,17 @@ async def test_an_unreachable_zoho_is_a_connection_error(make_tier: MakeTier) ->
     assert not status.healthy and "CONNECTION_ERROR" in status.detail
 
 
+async def test_a_dropped_connection_is_retried(
+    make_tier: MakeTier, tier_sandbox: RunningSandbox
+) -> None:
+    client = sdk(make_tier)
+    rid = sorted(stored(tier_sandbox))[2]
+    await client.health_check()
+    tier_sandbox.set_faults(targeted=[{"path": "/crm/v8/Accounts", "status": "drop", "count": 1}])
+    assert (await client.get_account(rid, fields=["Account_Name"]))["id"] == rid
+    assert tier_sandbox.stats()["faults_injected"] == 1
+
+
 # -- bulk jobs ---------------------------------------------------------------------------------
 
 
