@@ -1,0 +1,82 @@
+"""The HTTP service: `create_app()` builds the FastAPI app; its lifespan opens the runtime.
+
+```
+RequestContextMiddleware  request id, access log, HTTP metrics, last-resort 500
+└ FastAPI                 validation (422), errors → JSON (sergas.service.errors)
+  ├ ops                   /healthz /readyz /metrics /v1/tiers/*
+  └ accounts              /v1/accounts/*   (bearer API key; writes need write scope)
+```
+
+Pass a `Runtime` to serve one built elsewhere (tests); otherwise the lifespan builds one
+from settings and closes it at shutdown, after uvicorn has let in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from sergas import __version__
+from sergas.manager import IntegrationConfig, PrometheusMetrics
+from sergas.service import accounts, ops
+from sergas.service.errors import JSONResponse, install_handlers
+from sergas.service.middleware import HttpMetrics, RequestContextMiddleware
+from sergas.service.runtime import Runtime, open_runtime
+from sergas.service.settings import ServiceSettings, load_service_settings
+from sergas.settings import Settings
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+A gateway to Zoho CRM: accounts through three tiers (Zoho's MCP endpoint, its SDK, its REST
+API) with failover, circuit breakers and metrics.
+
+Authenticate with `Authorization: Bearer <API key>` (`sergas apikeys create`). Keys with
+read scope can read; writes need write scope. Errors are
+`{"error": {"code", "message", "details"}, "request_id"}`; every response carries
+`X-Request-ID` (send your own to trace a call through the logs).
+"""
+
+
+def create_app(
+    runtime: Runtime | None = None,
+    *,
+    settings: Settings | None = None,
+    config: IntegrationConfig | None = None,
+    service: ServiceSettings | None = None,
+) -> FastAPI:
+    service = service or load_service_settings()
+    prometheus = runtime.prometheus if runtime is not None else PrometheusMetrics()
+    http_metrics = HttpMetrics(prometheus.registry)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        async with open_runtime(
+            settings,
+            config,
+            key_cache_seconds=service.api_key_cache_seconds,
+            prometheus=prometheus,
+        ) as opened:
+            app.state.runtime = opened
+            yield
+
+    app = FastAPI(
+        title="Sergas",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.state.service_settings = service
+    app.state.readiness = ops.Readiness(service.readiness_cache_seconds)
+    install_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(accounts.router)
+    app.add_middleware(RequestContextMiddleware, metrics=http_metrics)
+    return app
