@@ -10,9 +10,13 @@ import os
 
 import typer
 
+from sergas.cli import apikeys as apikeys_cli
+from sergas.cli import approvals as approvals_cli
 from sergas.cli import auth as auth_cli
 from sergas.cli import db as db_cli
+from sergas.cli import mcp as mcp_cli
 from sergas.cli import sandbox as sandbox_cli
+from sergas.cli import serve as serve_cli
 from sergas.cli import sweep as sweep_cli
 from sergas.cli import tiers as tiers_cli
 from sergas.cli import tokens as tokens_cli
@@ -31,6 +35,10 @@ app.add_typer(auth_cli.app, name="auth")
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(tiers_cli.app, name="tiers")
 app.command(name="sweep")(sweep_cli.sweep)
+app.command(name="serve")(serve_cli.serve)
+app.command(name="mcp")(mcp_cli.mcp)
+app.add_typer(apikeys_cli.app, name="apikeys")
+app.add_typer(approvals_cli.app, name="approvals")
 
 
 @app.callback()

@@ -1,0 +1,79 @@
+"""`sergas serve`: the HTTP service under uvicorn, until SIGINT or SIGTERM.
+
+On a signal uvicorn stops accepting connections, lets in-flight requests finish (up to
+`--graceful-timeout` seconds), then the app's lifespan closes the manager and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from sergas.cli._common import err_console
+
+
+def _log_format(settings: object) -> str:
+    """JSON lines for a service, unless SERGAS_LOG_FORMAT chose otherwise."""
+    chosen = "log_format" in getattr(settings, "model_fields_set", set())
+    return str(getattr(settings, "log_format", "json")) if chosen else "json"
+
+
+async def preflight() -> None:
+    """Fail here, in one line, on what would otherwise fail inside uvicorn's startup:
+    missing credentials, bad tier settings, a database not at the current schema."""
+    from sergas.db import create_engine
+    from sergas.db.migrate import ensure_schema
+    from sergas.manager import IntegrationConfig
+    from sergas.settings import get_settings
+
+    settings = get_settings()
+    settings.require_client()
+    IntegrationConfig.from_env()
+    engine = create_engine(settings=settings)
+    try:
+        await ensure_schema(engine, auto_upgrade=settings.is_embedded_database)
+    finally:
+        await engine.dispose()
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Default: SERGAS_SERVICE_HOST."),
+    port: int | None = typer.Option(None, "--port", help="Default: SERGAS_SERVICE_PORT."),
+    graceful_timeout: float | None = typer.Option(
+        None, "--graceful-timeout", help="Seconds in-flight requests get after SIGTERM."
+    ),
+) -> None:
+    """Serve the HTTP API: /v1/accounts, /v1/tiers, /healthz, /readyz, /metrics, /docs."""
+    import uvicorn
+
+    from sergas.log import configure_logging
+    from sergas.service import create_app
+    from sergas.service.settings import load_service_settings
+    from sergas.settings import get_settings
+
+    settings = get_settings()
+    overrides = {
+        k: v
+        for k, v in (("host", host), ("port", port), ("graceful_timeout", graceful_timeout))
+        if v is not None
+    }
+    service = load_service_settings(**overrides)
+    configure_logging(_log_format(settings), settings.log_level)
+    asyncio.run(preflight())
+    app = create_app(settings=settings, service=service)
+    err_console.print(
+        f"Sergas HTTP service on http://{service.host}:{service.port} (docs at /docs)",
+        highlight=False,
+    )
+    config = uvicorn.Config(
+        app,
+        host=service.host,
+        port=service.port,
+        lifespan="on",
+        access_log=False,  # the service logs each request itself, with its request id
+        server_header=False,
+        timeout_graceful_shutdown=int(service.graceful_timeout),
+        log_level="warning",
+    )
+    uvicorn.Server(config).run()
