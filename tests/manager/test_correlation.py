@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import uuid
 from collections.abc import Iterator
 
 import pytest
 import structlog
 
-from sergas.log import configure_logging, correlation_scope, current_correlation_id
+from sergas.log import (
+    configure_logging,
+    correlation_scope,
+    current_correlation_id,
+    new_correlation_id,
+)
 
 TOKEN = "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210"
 
@@ -63,3 +69,11 @@ def test_rendered_lines_carry_the_id_and_never_a_token() -> None:
     assert TOKEN not in out.getvalue()
     assert "sergas-sandbox-secret" not in out.getvalue()
     assert "RuntimeError" in lines[2]["exception"]
+
+
+def test_new_ids_are_version_4_uuids() -> None:
+    ids = {new_correlation_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for cid in ids:
+        parsed = uuid.UUID(hex=cid)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, cid)

@@ -48,6 +48,7 @@ class PrometheusMetrics:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         self._requests: dict[tuple[str, str, str], Any] = {}
         self._durations: dict[tuple[str, str], Any] = {}
+        self._credits: dict[tuple[str, str], Any] = {}
         r = self.registry
         self.requests = Counter(
             "sergas_requests",
@@ -96,7 +97,7 @@ class PrometheusMetrics:
         elif isinstance(event, FailoverEvent):
             self.failovers.labels(event.operation, event.from_tier, event.to_tier).inc()
         elif isinstance(event, CreditsEvent):
-            self.credits.labels(event.tier, event.operation).inc(event.credits)
+            self._credit(event.tier, event.operation).inc(event.credits)
 
     # labels() takes a lock and builds a key on every call; the hot series are looked up once.
     # A race between two first lookups only stores the same child twice.
@@ -106,6 +107,13 @@ class PrometheusMetrics:
         child = self._requests.get(key)
         if child is None:
             child = self._requests[key] = self.requests.labels(tier, operation, outcome)
+        return child
+
+    def _credit(self, tier: str, operation: str) -> Any:
+        key = (tier, operation)
+        child = self._credits.get(key)
+        if child is None:
+            child = self._credits[key] = self.credits.labels(tier, operation)
         return child
 
     def _duration(self, tier: str, operation: str) -> Any:
