@@ -150,8 +150,8 @@ def render(result: dict[str, Any]) -> Table:
     table.add_row("accounts changed", changed)
     if not result["dry_run"]:
         written = f"{acc['written']:,} written"
-        if acc["found_written_on_resume"]:
-            written += f" ({acc['found_written_on_resume']:,} found already written on resume)"
+        if acc["confirmed_on_read_back"]:
+            written += f" ({acc['confirmed_on_read_back']:,} found already written, not resent)"
         written += f", {acc['not_written']:,} not written"
         table.add_row("write-back", written)
     st = acc["statuses"]

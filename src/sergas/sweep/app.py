@@ -8,7 +8,7 @@ kept in a state file under the data directory, so each run sees the previous run
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +16,16 @@ from typing import Any
 
 from sergas.db.engine import create_engine, safe_url
 from sergas.db.migrate import ensure_schema
+from sergas.manager import RoutingContext, ZohoIntegrationManager
+from sergas.manager.config import parse_tier_name
+from sergas.query import Criteria
 from sergas.settings import Settings, load_settings
 from sergas.sweep.metrics import SweepMetrics
+from sergas.sweep.reading import Gateway
 from sergas.sweep.runner import Progress, SweepReport, run_sweep
 from sergas.sweep.settings import SweepSettings
 from sergas.sweep.store import SweepStore
+from sergas.tiers.base import BulkResult, Record, TierName
 
 __all__ = ["Target", "credentials_configured", "open_target", "summary", "sweep"]
 
@@ -89,6 +94,43 @@ async def open_target(settings: Settings, sweep_settings: SweepSettings) -> Asyn
         )
 
 
+class _Preferring:
+    """The manager, asked to try one tier first on every bulk call (failover still applies)."""
+
+    def __init__(self, manager: ZohoIntegrationManager, tier: TierName) -> None:
+        self.manager = manager
+        self.tier: TierName = tier
+
+    async def bulk_read_accounts(
+        self,
+        *,
+        criteria: Criteria | None = None,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+    ) -> list[Record]:
+        context = RoutingContext(operation_type="bulk_read_accounts", preferred_tier=self.tier)
+        return await self.manager.bulk_read_accounts(
+            criteria=criteria, fields=fields, module=module, context=context
+        )
+
+    async def bulk_update_accounts(
+        self, records: Sequence[Mapping[str, Any]], *, module: str = "Accounts"
+    ) -> BulkResult:
+        context = RoutingContext(
+            operation_type="bulk_update_accounts",
+            record_count=len(records),
+            preferred_tier=self.tier,
+        )
+        return await self.manager.bulk_update_accounts(records, module=module, context=context)
+
+
+def routed(manager: ZohoIntegrationManager, tier: str) -> Gateway:
+    """The gateway the sweep uses: the manager itself for "auto", else preferring `tier`."""
+    if tier == "auto":
+        return manager
+    return _Preferring(manager, parse_tier_name(tier))
+
+
 def default_out(settings: Settings, sweep_settings: SweepSettings, now: datetime) -> Path:
     if sweep_settings.out is not None:
         return sweep_settings.out
@@ -107,8 +149,6 @@ async def sweep(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dict[str, Any]:
     """Run the sweep against `target`, using `settings`' database; return the summary."""
-    from sergas.manager import ZohoIntegrationManager
-
     engine = create_engine(settings=settings)
     try:
         await ensure_schema(engine, auto_upgrade=settings.is_embedded_database)
@@ -117,7 +157,7 @@ async def sweep(
         manager = ZohoIntegrationManager.from_settings(target.settings, hooks=[metrics])
         async with manager:
             report = await run_sweep(
-                manager,
+                routed(manager, sweep_settings.tier),
                 SweepStore(engine),
                 target.scope,
                 sweep_settings,

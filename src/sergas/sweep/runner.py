@@ -19,11 +19,11 @@ from typing import Any, Protocol
 
 from sergas.sweep.briefs import BriefsWritten, RunInfo, build_briefs, write_briefs
 from sergas.sweep.model import Outcome, ScoredAccount, scored
-from sergas.sweep.reading import read_all
+from sergas.sweep.reading import Gateway, read_all
 from sergas.sweep.scoring import STATUSES, score_account
 from sergas.sweep.settings import SweepSettings
 from sergas.sweep.store import RunRow, SweepStore
-from sergas.sweep.writing import BatchWriter, ReadBack
+from sergas.sweep.writing import BatchWriter
 
 __all__ = ["NullProgress", "Progress", "SweepReport", "plan_batches", "run_sweep"]
 
@@ -82,7 +82,7 @@ class SweepReport:
             "changed": len(self.changed),
             "unchanged": len(self.scores) - len(self.changed),
             "written": written,
-            "found_written_on_resume": reconciled,
+            "confirmed_on_read_back": reconciled,
             "not_written": sum(1 for o in self.outcomes.values() if not o.ok)
             + len(self.unresolved),
             "statuses": {s: statuses.get(s, 0) for s in STATUSES},
@@ -117,7 +117,7 @@ def plan_batches(
 
 
 async def run_sweep(
-    gateway: ReadBack,
+    gateway: Gateway,
     store: SweepStore,
     scope: str,
     settings: SweepSettings,
@@ -175,7 +175,7 @@ def _stored_summary(report: SweepReport) -> dict[str, Any]:
 
 
 async def _fresh(
-    gateway: ReadBack,
+    gateway: Gateway,
     store: SweepStore,
     scope: str,
     settings: SweepSettings,
@@ -218,7 +218,7 @@ async def _fresh(
 
 
 async def _resume(
-    gateway: ReadBack,
+    gateway: Gateway,
     store: SweepStore,
     run: RunRow,
     settings: SweepSettings,
@@ -232,7 +232,7 @@ async def _resume(
 
 
 async def _write(
-    gateway: ReadBack,
+    gateway: Gateway,
     store: SweepStore,
     run: RunRow,
     settings: SweepSettings,
@@ -246,6 +246,7 @@ async def _write(
         gateway,
         store,
         run.id,
+        run.checked_at,
         concurrency=settings.write_concurrency,
         clock=clock,
         on_batch=lambda n: progress.advance("write", n),

@@ -1,11 +1,18 @@
-"""Writing changed scores back in checkpointed batches, so that no batch is written twice.
+"""Writing changed scores back in checkpointed batches, so that no record is written twice.
 
 Each batch: committed as "writing" before the call, "done" with every record's outcome
-after it. A batch found "writing" (the process died mid-call, or the call failed in a way
-that leaves its effect unknown) is reconciled before anything is sent: its records are read
-back, and a record whose Health_Score, Account_Status and Last_Health_Check already equal
-the planned values (Last_Health_Check is unique to the run) counts as written; only the
-others are sent. See docs/sweep.md ("Resume").
+after it. What reached Zoho is found by reading it back: every record of a run carries the
+run's own Last_Health_Check stamp, so one bulk read (`Last_Health_Check = stamp`) returns
+exactly the records this run has written, and a record holding the planned Health_Score,
+Account_Status and stamp is written, whatever the checkpoint says. That read settles:
+
+- batches found "writing" on resume (the process died around the call): only the records
+  not already in Zoho are sent;
+- a call that raised (every tier failed, perhaps halfway): nothing is resent in this run;
+  records found written count as written, the others are reported;
+- records Zoho reported as failed: a failure after the write (a lost answer) is caught.
+
+See docs/sweep.md ("Resume").
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sergas.errors import NotFoundError, SergasError
+from sergas.errors import SergasError
+from sergas.query import F
 from sergas.sweep.model import Outcome
 from sergas.sweep.reading import Gateway, all_or_nothing, parse_datetime
 from sergas.sweep.store import DONE, WRITING, BatchRow, SweepStore
@@ -27,18 +35,11 @@ from sergas.tiers.base import Record
 __all__ = ["BatchWriter", "Unresolved", "matches"]
 
 WRITTEN_FIELDS = ("Health_Score", "Account_Status", "Last_Health_Check")
-RECONCILE_CONCURRENCY = 10
-
-
-class ReadBack(Gateway, Protocol):
-    async def get_account(
-        self, record_id: str, *, fields: Sequence[str] | None = None, module: str = "Accounts"
-    ) -> Record: ...
 
 
 class Unresolved(Exception):
-    """A batch whose outcome could not be established (Zoho unreachable while checking);
-    it stays "writing" and the next run resumes it."""
+    """What a batch did could not be established (Zoho unreachable while checking); it
+    stays "writing" and the next run resumes it."""
 
 
 def matches(current: Mapping[str, Any], planned: Mapping[str, Any]) -> bool:
@@ -70,9 +71,10 @@ def _hook(hook: str | None, kind: str) -> int | None:
 class BatchWriter:
     def __init__(
         self,
-        gateway: ReadBack,
+        gateway: Gateway,
         store: SweepStore,
         run_id: str,
+        checked_at: datetime,
         *,
         concurrency: int,
         clock: Callable[[], datetime],
@@ -82,6 +84,7 @@ class BatchWriter:
         self.gateway = gateway
         self.store = store
         self.run_id = run_id
+        self.checked_at = checked_at
         self.concurrency = concurrency
         self.clock = clock
         self.on_batch = on_batch
@@ -97,15 +100,18 @@ class BatchWriter:
         batch (done before or now). Batches that stay unresolved are listed in
         `self.unresolved`, their records absent from the result."""
         outcomes: dict[str, Outcome] = {}
-        todo: list[BatchRow] = []
         for batch in batches:
             if batch.state == DONE:
                 outcomes.update({o.id: o for o in batch.outcomes or ()})
-                self.done += 1
-                if self.on_batch:
-                    self.on_batch(len(batch.records))
-            else:
-                todo.append(batch)
+                self._finished(batch)
+        todo = [b for b in batches if b.state != DONE]
+        found: dict[str, Record] | None = None
+        if any(b.state == WRITING for b in todo):  # left by a crash: what reached Zoho?
+            try:
+                found = await self._written_by_this_run()
+            except SergasError:
+                self.unresolved = [b.batch_no for b in todo]
+                return outcomes
         slots = asyncio.Semaphore(self.concurrency)
 
         async def one(batch: BatchRow) -> None:
@@ -114,7 +120,7 @@ class BatchWriter:
                 self.in_flight += 1
                 self.idle.clear()
                 try:
-                    result = await self._write(batch)
+                    result = await self._write(batch, found if batch.state == WRITING else None)
                 except Unresolved:
                     self.unresolved.append(batch.batch_no)
                     return
@@ -123,13 +129,16 @@ class BatchWriter:
                     if not self.in_flight:
                         self.idle.set()
                 outcomes.update({o.id: o for o in result})
-                self.done += 1
-                if self.on_batch:
-                    self.on_batch(len(batch.records))
+                self._finished(batch)
 
         # If one batch raises, the others are cancelled (a cancelled batch stays "writing").
         await all_or_nothing([one(b) for b in todo])
         return outcomes
+
+    def _finished(self, batch: BatchRow) -> None:
+        self.done += 1
+        if self.on_batch:
+            self.on_batch(len(batch.records))
 
     async def _maybe_park(self) -> None:
         """Test hook "after:N": start no batch once N are done; when the ones in flight have
@@ -141,26 +150,14 @@ class BatchWriter:
         _announce(f"after:{self.done}")
         await asyncio.sleep(3600)
 
-    async def _write(self, batch: BatchRow) -> list[Outcome]:
+    async def _write(self, batch: BatchRow, found: Mapping[str, Record] | None) -> list[Outcome]:
         confirmed: dict[str, Outcome] = {}
-        to_send = list(batch.records)
-        if batch.state == WRITING:  # left by a crash: find out what reached Zoho
-            confirmed = await self._reconcile(to_send)
-            to_send = [r for r in to_send if str(r["id"]) not in confirmed]
+        if found is not None:
+            confirmed = _already_written(batch.records, found)
+        to_send = [r for r in batch.records if str(r["id"]) not in confirmed]
         await self.store.mark_writing(self.run_id, batch.batch_no, self.clock())
         if to_send:
-            try:
-                confirmed.update(await self._send(to_send))
-            except SergasError as exc:
-                # Unknown effect (every tier failed, perhaps mid-write): check, don't resend.
-                found = await self._reconcile(to_send)
-                failed = {
-                    str(r["id"]): Outcome(str(r["id"]), False, exc.code, exc.message)
-                    for r in to_send
-                    if str(r["id"]) not in found
-                }
-                confirmed.update(found)
-                confirmed.update(failed)
+            confirmed.update(await self._send_and_check(to_send))
         if _hook(self.test_pause, "in") == batch.batch_no:
             _announce(f"in:{batch.batch_no}")
             # Blocking on purpose: the write is done, "done" is not recorded, nothing else runs.
@@ -168,6 +165,27 @@ class BatchWriter:
         outcomes = [confirmed[str(r["id"])] for r in batch.records]
         await self.store.mark_done(self.run_id, batch.batch_no, outcomes, self.clock())
         return outcomes
+
+    async def _send_and_check(self, records: list[dict[str, Any]]) -> dict[str, Outcome]:
+        """Send once; whatever did not come back as written is checked in Zoho, not resent."""
+        try:
+            sent = await self._send(records)
+        except SergasError as exc:
+            sent = {
+                str(r["id"]): Outcome(str(r["id"]), False, exc.code, exc.message) for r in records
+            }
+            unknown = True  # the whole call failed: its effect is not known
+        else:
+            unknown = False
+        failed = [r for r in records if not sent[str(r["id"])].ok]
+        if failed:
+            try:
+                sent.update(_already_written(failed, await self._written_by_this_run()))
+            except SergasError as exc:
+                if unknown:
+                    raise Unresolved(str(exc)) from exc
+                # Zoho answered each record; its failures stand as reported.
+        return sent
 
     async def _send(self, records: list[dict[str, Any]]) -> dict[str, Outcome]:
         result = await self.gateway.bulk_update_accounts(records, module="Accounts")
@@ -182,25 +200,23 @@ class BatchWriter:
                 out[record_id] = Outcome(record_id, item.ok, item.code, item.message)
         return out
 
-    async def _reconcile(self, records: list[dict[str, Any]]) -> dict[str, Outcome]:
-        """Read the records back; those already holding the planned values are written."""
-        slots = asyncio.Semaphore(RECONCILE_CONCURRENCY)
+    async def _written_by_this_run(self) -> dict[str, Record]:
+        """Every account holding this run's Last_Health_Check stamp, by id (one bulk read)."""
+        records = await self.gateway.bulk_read_accounts(
+            criteria=F("Last_Health_Check") == self.checked_at,
+            fields=list(WRITTEN_FIELDS),
+            module="Accounts",
+        )
+        return {str(r["id"]): r for r in records}
 
-        async def check(planned: dict[str, Any]) -> Outcome | None:
-            record_id = str(planned["id"])
-            async with slots:
-                try:
-                    current = await self.gateway.get_account(
-                        record_id, fields=list(WRITTEN_FIELDS), module="Accounts"
-                    )
-                except NotFoundError:
-                    return Outcome(record_id, False, "NOT_FOUND", "the account no longer exists")
-            if matches(current, planned):
-                return Outcome(record_id, True, "SUCCESS", "already written", reconciled=True)
-            return None
 
-        try:
-            found = await all_or_nothing([check(r) for r in records])
-        except SergasError as exc:
-            raise Unresolved(str(exc)) from exc
-        return {o.id: o for o in found if o is not None}
+def _already_written(
+    planned: Sequence[Mapping[str, Any]], found: Mapping[str, Record]
+) -> dict[str, Outcome]:
+    out: dict[str, Outcome] = {}
+    for record in planned:
+        record_id = str(record["id"])
+        current = found.get(record_id)
+        if current is not None and matches(current, record):
+            out[record_id] = Outcome(record_id, True, "SUCCESS", "already written", True)
+    return out
