@@ -92,7 +92,7 @@ def test_embedded_default_twice_as_a_subprocess(tmp_path: Path) -> None:
 
 
 def test_a_bad_setting_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    env = _env(tmp_path / "data", SERGAS_SWEEP_BATCH_SIZE="500")
+    env = _env(tmp_path / "data", SERGAS_SWEEP_BATCH_SIZE="5000")
     result = subprocess.run(
         [sys.executable, "-m", "sergas", "sweep"],
         env=env,

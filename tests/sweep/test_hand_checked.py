@@ -45,7 +45,7 @@ async def test_the_sweep_writes_the_hand_computed_values(hand_crm: Crm, tmp_path
         "changed": 20,
         "unchanged": 0,
         "written": 20,
-        "found_written_on_resume": 0,
+        "confirmed_on_read_back": 0,
         "not_written": 0,
         "statuses": None,
     }

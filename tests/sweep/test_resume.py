@@ -135,6 +135,6 @@ def test_killed_inside_a_batch_after_the_write_is_reconciled_not_resent(
     summary = finish(crm, tmp_path / "b")
 
     assert summary["resumed"] is True
-    assert summary["accounts"]["found_written_on_resume"] == BATCH
+    assert summary["accounts"]["confirmed_on_read_back"] == BATCH
     assert summary["accounts"]["written"] == summary["accounts"]["changed"]
     assert_each_changed_account_written_once(crm, summary)

@@ -12,7 +12,7 @@ def test_defaults_add_up_to_100() -> None:
     settings = load_sweep_settings()
     assert settings.total_weight == 100
     assert settings.open_deal_stages == DEFAULT_OPEN_STAGES
-    assert settings.batch_size == 100  # Zoho's records-per-write limit
+    assert (settings.batch_size, settings.write_concurrency) == (500, 2)
 
 
 def test_environment_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,7 +27,7 @@ def test_environment_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("SERGAS_SWEEP_BATCH_SIZE", "500", "SERGAS_SWEEP_BATCH_SIZE"),
+        ("SERGAS_SWEEP_BATCH_SIZE", "5000", "SERGAS_SWEEP_BATCH_SIZE"),
         ("SERGAS_SWEEP_WEIGHT_TASKS", "-1", "SERGAS_SWEEP_WEIGHT_TASKS"),
         ("SERGAS_SWEEP_WATCH_MIN", "90", "must not exceed SERGAS_SWEEP_HEALTHY_MIN"),
         ("SERGAS_SWEEP_ACTIVITY_FRESH_DAYS", "100", "must be below"),

@@ -57,8 +57,10 @@ class CrashAfterFirstBatch(NullProgress):
 
 
 async def test_dry_run_leaves_an_unfinished_run_for_the_next_real_run(
-    crm: Crm, tmp_path: Path
+    crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SERGAS_SWEEP_BATCH_SIZE", "100")
+    monkeypatch.setenv("SERGAS_SWEEP_WRITE_CONCURRENCY", "1")
     with pytest.raises(Crash):
         await sweep_once(out=tmp_path / "crashed", progress=CrashAfterFirstBatch())
     before = table_counts(crm), batch_states(crm)
