@@ -119,7 +119,10 @@ class Field:
             "customizable_properties": [],
             "display_field": self.api_name in ("Account_Name", "Deal_Name", "Subject"),
             "display_type": -1,
-            "email_parser": {"fields_update_supported": False, "record_operations_supported": False},
+            "email_parser": {
+                "fields_update_supported": False,
+                "record_operations_supported": False,
+            },
             "enable_colour_code": False,
             "external": None,
             "filterable": True,
@@ -138,8 +141,11 @@ class Field:
             },
             "pick_list_values_sorted_lexically": False,
             "profiles": [
-                {"permission_type": "read_only" if self.read_only else "read_write",
-                 "name": "Administrator", "id": "5725767000000026011"}
+                {
+                    "permission_type": "read_only" if self.read_only else "read_write",
+                    "name": "Administrator",
+                    "id": "5725767000000026011",
+                }
             ],
             "rollup_summary": {},
             "searchable": self.data_type != "textarea",
@@ -147,8 +153,12 @@ class Field:
             "tooltip": None,
             "type": "used",
             "ui_type": 1,
-            "view_type": {"view": True, "edit": not self.read_only,
-                          "quick_create": self.system_mandatory, "create": not self.read_only},
+            "view_type": {
+                "view": True,
+                "edit": not self.read_only,
+                "quick_create": self.system_mandatory,
+                "create": not self.read_only,
+            },
             "virtual_field": False,
             "webhook": True,
         }
