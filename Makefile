@@ -23,8 +23,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# Each benchmark prints Markdown tables; their latest figures live in docs/benchmarks.md.
+BENCHMARKS := sandbox tokens tiers manager sweep service
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	for b in $(BENCHMARKS); do [ ! -f benchmarks/$$b.py ] || $(BIN)/python -m benchmarks.$$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
