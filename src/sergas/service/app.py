@@ -16,9 +16,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import structlog
 from fastapi import FastAPI
 
 from sergas import __version__
+from sergas.db.engine import safe_url
 from sergas.manager import IntegrationConfig, PrometheusMetrics
 from sergas.service import accounts, ops
 from sergas.service.errors import JSONResponse, install_handlers
@@ -28,6 +30,8 @@ from sergas.service.settings import ServiceSettings, load_service_settings
 from sergas.settings import Settings
 
 __all__ = ["create_app"]
+
+log = structlog.get_logger("sergas.service")
 
 DESCRIPTION = """\
 A gateway to Zoho CRM: accounts through three tiers (Zoho's MCP endpoint, its SDK, its REST
@@ -64,7 +68,11 @@ def create_app(
             prometheus=prometheus,
         ) as opened:
             app.state.runtime = opened
+            tiers = opened.manager.config.enabled_tiers
+            log.info("service started", tiers=tiers, database=safe_url(opened.engine.url))
             yield
+            log.info("service stopping: closing the manager and the database")
+        log.info("service stopped")
 
     app = FastAPI(
         title="Sergas",

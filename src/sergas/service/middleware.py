@@ -114,8 +114,10 @@ class RequestContextMiddleware:
             route = _route(scope)
             if self.metrics is not None:
                 self.metrics.observe(scope["method"], route, status, elapsed)
+            who = scope["state"].get("principal")
             log.info(
                 "request",
+                client=getattr(who, "key_id", None),
                 method=scope["method"],
                 path=scope["path"],
                 route=route,
@@ -123,6 +125,7 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.reset_contextvars(**bound)
+            structlog.contextvars.unbind_contextvars("client")  # bound by the auth dependency
 
 
 async def _internal_error(rid: str, send: Send) -> None:

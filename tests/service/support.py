@@ -1,0 +1,116 @@
+"""Helpers for the service and agent tests: a runtime over a served sandbox, the app in
+process with its lifespan, a server on a loopback port, API keys."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sergas.auth import TokenManager
+from sergas.manager import IntegrationConfig, PrometheusMetrics, ZohoIntegrationManager
+from sergas.service.keys import ApiKeyStore
+from sergas.service.runtime import Runtime
+from sergas.settings import Settings
+
+
+@contextlib.asynccontextmanager
+async def make_runtime(
+    settings: Settings, tokens: TokenManager, engine: AsyncEngine, *tiers: str
+) -> AsyncIterator[Runtime]:
+    """A runtime over the given tiers (REST only by default); keys checked uncached."""
+    enabled = set(tiers or ("rest",))
+    config = IntegrationConfig.from_env(
+        ENABLE_TIER1_MCP="mcp" in enabled,
+        ENABLE_TIER2_SDK="sdk" in enabled,
+        ENABLE_TIER3_REST="rest" in enabled,
+    )
+    prometheus = PrometheusMetrics()
+    manager = ZohoIntegrationManager.from_settings(
+        settings, config, tokens=tokens, prometheus=prometheus
+    )
+    async with manager:
+        yield Runtime(settings, engine, manager, ApiKeyStore(engine, cache_seconds=0), prometheus)
+
+
+@dataclass
+class Keys:
+    read: str
+    write: str
+
+    @staticmethod
+    def bearer(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+
+async def make_keys(store: ApiKeyStore) -> Keys:
+    read, _ = await store.create("reader", "read")
+    write, _ = await store.create("writer", "write")
+    return Keys(read, write)
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.contextmanager
+def serve_on_loopback(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port (in a thread of its own, with
+    its own event loop) until the block ends; yields the base URL."""
+    sock = _free_socket()
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+def wait_for(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx2.get(url, timeout=1).status_code < 500:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer in {timeout}s")
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[list[dict[str, Any]]]:
+    """Like structlog's capture_logs(), but with the context variables merged in (the
+    request id and the client are bound there)."""
+    import structlog
+    from structlog.testing import LogCapture
+
+    capture = LogCapture()
+    previous = structlog.get_config()
+    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture])
+    try:
+        yield capture.entries
+    finally:
+        structlog.configure(**previous)

@@ -1,0 +1,156 @@
+"""`sergas serve` as a user runs it: its own process on a loopback port, keys made with
+`sergas apikeys`, the sandbox as Zoho; and a graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from tests.service.support import wait_for
+
+from sergas.sandbox.testing import RunningSandbox
+
+pytestmark = pytest.mark.slow
+
+
+def sergas(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sergas", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def env(tier_sandbox: RunningSandbox, tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SERGAS_", "ZOHO_"))}
+    return {
+        **base,
+        **tier_sandbox.env,
+        "SERGAS_DATA_DIR": str(tmp_path / "data"),
+        "ENABLE_TIER1_MCP": "false",
+        "ENABLE_TIER2_SDK": "false",
+        "SERGAS_SERVICE_PORT": str(free_port()),
+        "SERGAS_SERVICE_API_KEY_CACHE_SECONDS": "0",
+    }
+
+
+def create_key(env: dict[str, str], scope: str) -> dict[str, Any]:
+    done = sergas(env, "apikeys", "create", "--name", f"{scope} client", "--scope", scope, "--json")
+    assert done.returncode == 0, done.stderr
+    key: dict[str, Any] = json.loads(done.stdout)
+    return key
+
+
+@pytest.fixture
+def service(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    log = (tmp_path / "service.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sergas", "serve", "--graceful-timeout", "10"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{env['SERGAS_SERVICE_PORT']}"
+    try:
+        wait_for(url + "/healthz")
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=20)
+        log.close()
+
+
+def test_served_over_a_socket(
+    env: dict[str, str], service: tuple[str, Any], tier_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    url, _ = service
+    read, write = create_key(env, "read"), create_key(env, "write")
+    assert read["key"].startswith("sgk_") and read["scope"] == "read"
+    record_id = tier_sandbox.sandbox.store.ordered("Accounts")[5]["id"]
+    with httpx2.Client(base_url=url, timeout=30) as http:
+        assert http.get("/v1/accounts").status_code == 401
+        auth = {"Authorization": f"Bearer {read['key']}", "X-Request-ID": "socket-1"}
+        got = http.get(f"/v1/accounts/{record_id}", headers=auth)
+        assert got.status_code == 200 and got.json()["data"]["id"] == record_id
+        assert got.headers["X-Request-ID"] == "socket-1"
+        denied = http.patch(
+            f"/v1/accounts/{record_id}", json={"data": {"Phone": "1"}}, headers=auth
+        )
+        assert denied.status_code == 403
+        written = http.patch(
+            f"/v1/accounts/{record_id}",
+            json={"data": {"Phone": "+44 20 7946 0000"}},
+            headers={"Authorization": f"Bearer {write['key']}"},
+        )
+        assert written.status_code == 200, written.text
+        assert tier_sandbox.sandbox.store.get("Accounts", record_id)["Phone"] == "+44 20 7946 0000"
+        families = {f.name: f for f in text_string_to_metric_families(http.get("/metrics").text)}
+        assert "sergas_http_requests" in families and "sergas_requests" in families
+        assert http.get("/readyz").json()["status"] == "ready"
+
+        listed = sergas(env, "apikeys", "list", "--json")
+        assert [k["name"] for k in json.loads(listed.stdout)] == ["read client", "write client"]
+        assert read["key"] not in listed.stdout  # only the public part is shown
+        assert sergas(env, "apikeys", "revoke", read["key_id"]).returncode == 0
+        assert http.get(f"/v1/accounts/{record_id}", headers=auth).status_code == 401
+    # The log is JSON lines with request ids, and no key in it.
+    logged = (tmp_path / "service.log").read_text()
+    assert read["key"] not in logged and write["key"] not in logged
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    assert any(e.get("request_id") == "socket-1" and e.get("status") == 200 for e in lines)
+
+
+def test_sigterm_lets_in_flight_requests_finish(
+    env: dict[str, str], service: tuple[str, Any], tier_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    url, proc = service
+    key = create_key(env, "read")["key"]
+    record_id = tier_sandbox.sandbox.store.ordered("Accounts")[0]["id"]
+    tier_sandbox.set_faults(latency_ms=1500)
+    answers: list[int] = []
+
+    def slow_request() -> None:
+        response = httpx2.get(
+            f"{url}/v1/accounts/{record_id}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        answers.append(response.status_code)
+
+    worker = threading.Thread(target=slow_request)
+    worker.start()
+    time.sleep(0.5)  # the request is waiting on the slow sandbox
+    proc.send_signal(signal.SIGTERM)
+    worker.join(timeout=30)
+    assert answers == [200]
+    # uvicorn re-raises the signal once it has shut down cleanly.
+    assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+    assert '"service stopped"' in (tmp_path / "service.log").read_text()
+    with pytest.raises(httpx2.TransportError):
+        httpx2.get(url + "/healthz", timeout=2)
