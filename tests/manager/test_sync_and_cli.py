@@ -67,6 +67,22 @@ async def test_sync_facade_cannot_be_built_inside_a_loop() -> None:
         SyncZohoIntegrationManager(lambda: ZohoIntegrationManager({}))
 
 
+async def test_from_settings_prepares_the_embedded_database(
+    cli_env: RunningSandbox, isolated_settings: Path
+) -> None:
+    """No `sergas db upgrade` first: `async with` brings the embedded SQLite file to head."""
+    record_id = cli_env.sandbox.store.ordered("Accounts")[0]["id"]
+    async with ZohoIntegrationManager.from_settings() as zoho:
+        assert (await zoho.get_account(record_id))["id"] == record_id
+    assert (isolated_settings / "sergas.db").exists()
+
+
+def test_sync_facade_prepares_the_embedded_database(cli_env: RunningSandbox) -> None:
+    record_id = cli_env.sandbox.store.ordered("Accounts")[0]["id"]
+    with SyncZohoIntegrationManager.from_settings() as zoho:
+        assert zoho.get_account(record_id)["id"] == record_id
+
+
 @pytest.fixture
 def cli_env(
     monkeypatch: pytest.MonkeyPatch, tier_sandbox: RunningSandbox, isolated_settings: Path

@@ -63,6 +63,7 @@ class ZohoIntegrationManager:
         self.config = config or IntegrationConfig()
         self._tiers = dict(tiers)
         self._on_close = on_close
+        self._prepare: Callable[[], Awaitable[None]] | None = None
         self._clock = clock
         self.metrics: MetricsCollector | None = None
         self._hooks: list[Hook] = []
@@ -87,7 +88,8 @@ class ZohoIntegrationManager:
         """Build the enabled tiers with `build_tier`, sharing one TokenManager.
 
         Without `tokens`, a TokenManager and its database engine are created here and closed
-        by `aclose()`. Bad settings raise ConfigError naming the variable.
+        by `aclose()`; `prepare()` (run by `async with`) checks that database's schema first.
+        Bad settings raise ConfigError naming the variable.
         """
         from sergas.auth.factory import token_manager
         from sergas.db.engine import create_engine
@@ -119,7 +121,25 @@ class ZohoIntegrationManager:
                     f"set ENABLE_{_ENV[name]}=false to run without it",
                     details={"settings": [f"ENABLE_{_ENV[name]}"]},
                 ) from None
-        return cls(built, config, on_close=close, **kwargs)
+        manager = cls(built, config, on_close=close, **kwargs)
+        if engine is not None:
+            from sergas.db.migrate import ensure_schema
+
+            owned_engine = engine
+
+            async def prepare() -> None:
+                await ensure_schema(owned_engine, auto_upgrade=settings.is_embedded_database)
+
+            manager._prepare = prepare
+        return manager
+
+    async def prepare(self) -> None:
+        """Make sure the token database is ready: the embedded SQLite one is brought to the
+        newest schema, a configured one must be (DatabaseError naming `sergas db upgrade`).
+        Only for a manager from `from_settings()` without `tokens`; otherwise nothing."""
+        if self._prepare is not None:
+            await self._prepare()
+            self._prepare = None
 
     async def aclose(self) -> None:
         """Close every tier, then what `from_settings()` opened."""
@@ -133,6 +153,7 @@ class ZohoIntegrationManager:
             self._on_close = None
 
     async def __aenter__(self) -> ZohoIntegrationManager:
+        await self.prepare()
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -61,6 +61,14 @@ class SyncZohoIntegrationManager:
         except BaseException:
             self._portal_cm.__exit__(None, None, None)
             raise
+        try:
+            self._portal.call(self.manager.prepare)
+        except BaseException:
+            try:
+                self._portal.call(self.manager.aclose)
+            finally:
+                self._portal_cm.__exit__(None, None, None)
+            raise
         self._closed = False
 
     @classmethod
