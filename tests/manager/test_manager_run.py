@@ -160,3 +160,29 @@ async def test_health_checks_are_measured_but_leave_the_breakers_alone(
     metrics = manager.get_tier_metrics()
     assert metrics["mcp"]["tier_failures"] == 1
     assert metrics["rest"]["succeeded"] == 1
+
+
+async def test_every_operation_through_the_routed_tier(
+    make_manager: MakeManager, tier_sandbox: RunningSandbox
+) -> None:
+    manager = make_manager()
+    ids = [r["id"] for r in tier_sandbox.sandbox.store.ordered("Accounts")[:12]]
+    assert len(await manager.get_accounts(limit=5, fields=["Account_Name"])) == 5
+    found = await manager.search_accounts(F("Account_Status") == "Healthy", limit=5)
+    assert all(r["Account_Status"] == "Healthy" for r in found)
+    rows = await manager.coql(
+        "select Account_Name from Accounts where Account_Name is not null limit 3"
+    )
+    assert len(rows) == 3
+    written = await manager.bulk_update_accounts([{"id": i, "Health_Score": 42} for i in ids])
+    assert written.ok and [r.id for r in written.results] == ids
+    read = await manager.bulk_read_accounts(
+        criteria=F("Health_Score") == 42, fields=["Health_Score"]
+    )
+    assert {r["id"] for r in read} >= set(ids)
+    # bulk operations go to the SDK when it is there (routing rule 3), else the default tier
+    bulk_tier = "sdk" if "sdk" in AVAILABLE_TIERS else AVAILABLE_TIERS[0]
+    metrics = manager.get_tier_metrics()
+    assert metrics[bulk_tier]["succeeded"] >= 2
+    assert sum(m.get("succeeded", 0) for m in metrics.values()) == 5
+    assert sum(m.get("failed", 0) for m in metrics.values()) == 0
