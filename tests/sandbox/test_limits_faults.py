@@ -91,6 +91,15 @@ async def test_targeted_fault_fails_next_n_calls(crm_client: httpx2.AsyncClient)
     assert (await crm_client.get("/__sandbox/stats")).json()["faults_injected"] == 2
 
 
+async def test_targeted_fault_can_require_a_header(crm_client: httpx2.AsyncClient) -> None:
+    fault = {"path": "/crm/", "header": "X-ZOHO-SDK", "status": 503, "count": 5}
+    echoed = (await crm_client.post("/__sandbox/faults", json={"targeted": [fault]})).json()
+    assert echoed["targeted"][0]["header"] == "X-ZOHO-SDK"
+    assert (await crm_client.get("/crm/v8/org")).status_code == 200
+    sdk_call = await crm_client.get("/crm/v8/org", headers={"x-zoho-sdk": "linux/python-8.0"})
+    assert sdk_call.status_code == 503
+
+
 async def test_error_rates_are_seeded_and_roughly_right(crm_client: httpx2.AsyncClient) -> None:
     await crm_client.post(
         "/__sandbox/faults", json={"error_rates": {"500": 0.3}, "paths": ["/crm/"], "seed": 1}

@@ -8,8 +8,10 @@ Set by CLI flags, SERGAS_SANDBOX_* variables, or POST /__sandbox/faults with a J
      "paths": ["/crm/"],                       # where rates apply (prefixes); default all
      "targeted": [{"path": "/crm/v8/Accounts", "method": "PUT", "status": 503, "count": 3}]}
 
-A targeted fault fails the next `count` calls whose path starts with `path` (and method
-matches, if given) with `status` (an HTTP status, or "drop" / "hang").
+A targeted fault fails the next `count` calls whose path starts with `path` (and whose method
+matches, and which carry the header `header`, when given) with `status` (an HTTP status, or
+"drop" / "hang"). Zoho's SDK sends `X-ZOHO-SDK` on every call, so
+`{"path": "/crm/", "header": "X-ZOHO-SDK", "status": 503, "count": 1000}` fails the SDK alone.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ class Targeted:
     action: Action
     count: int
     method: str | None = None
+    header: str | None = None  # only calls carrying this header (name, any case)
 
-    def applies(self, method: str, path: str) -> bool:
+    def applies(self, method: str, path: str, headers: frozenset[str]) -> bool:
         return (
             self.count > 0
             and path.startswith(self.path)
             and (self.method is None or self.method.upper() == method)
+            and (self.header is None or self.header.lower() in headers)
         )
 
 
@@ -90,7 +94,14 @@ class Faults:
             raise ValueError(
                 f"targeted status must be an HTTP status, 'drop' or 'hang': {action!r}"
             )
-        return Targeted(str(raw["path"]), action, int(raw.get("count", 1)), raw.get("method"))
+        header = raw.get("header")
+        return Targeted(
+            str(raw["path"]),
+            action,
+            int(raw.get("count", 1)),
+            raw.get("method"),
+            None if header is None else str(header),
+        )
 
     def latency(self) -> float:
         """Seconds to wait before answering."""
@@ -99,10 +110,10 @@ class Faults:
         jitter = self.rng.uniform(-self.latency_jitter_ms, self.latency_jitter_ms)
         return max(0.0, self.latency_ms + jitter) / 1000.0
 
-    def pick(self, method: str, path: str) -> Action | None:
-        """The fault for this call, if any."""
+    def pick(self, method: str, path: str, headers: frozenset[str] = frozenset()) -> Action | None:
+        """The fault for this call, if any. `headers`: the call's header names, lower case."""
         for target in self.targeted:
-            if target.applies(method, path):
+            if target.applies(method, path, headers):
                 target.count -= 1
                 self.injected += 1
                 return target.action
@@ -131,7 +142,13 @@ class Faults:
             "hang_seconds": self.hang_seconds,
             "paths": self.paths,
             "targeted": [
-                {"path": t.path, "status": t.action, "count": t.count, "method": t.method}
+                {
+                    "path": t.path,
+                    "status": t.action,
+                    "count": t.count,
+                    "method": t.method,
+                    "header": t.header,
+                }
                 for t in self.targeted
             ],
             "injected": self.injected,

@@ -53,7 +53,12 @@ class SandboxMiddleware:
         sb = self.sb
         method, path = scope["method"], scope["path"]
         sb.calls[endpoint_name(method, path)] += 1
-        fault = sb.faults.pick(method, path)
+        headers = (
+            frozenset(name.decode("latin-1").lower() for name, _ in scope["headers"])
+            if sb.faults.targeted
+            else frozenset()
+        )
+        fault = sb.faults.pick(method, path, headers)
         if fault == "hang":
             await anyio.sleep(sb.faults.hang_seconds)
             fault = "drop"
