@@ -77,6 +77,8 @@ def serve_on_loopback(app: Any) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
             raise RuntimeError("the server did not start")
         time.sleep(0.01)
     try:

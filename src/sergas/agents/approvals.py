@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sergas.agents.audit import redact_arguments
 from sergas.db.engine import database_errors
 from sergas.errors import InvalidDataError, NotFoundError, SergasError
 from sergas.manager import ZohoIntegrationManager
@@ -134,7 +135,7 @@ class ApprovalStore:
             "record_id": record_id,
             "changes": dict(changes),
             "current": dict(current) if current is not None else None,
-            "reason": reason,
+            "reason": redact_arguments(reason),  # free text: a pasted secret stops here
             "status": status,
             "decided_at": now if decided else None,
             "decided_by": f"{who.label()} (direct write)" if decided else None,

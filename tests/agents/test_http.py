@@ -1,0 +1,134 @@
+"""The MCP server over streamable HTTP on a loopback port, driven by the `mcp` client: each
+client's API key decides what its proposals do; approvals apply through the manager."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from tests.service.support import Keys, serve_on_loopback
+
+from sergas.agents.approvals import ApprovalStore
+from sergas.agents.audit import AuditLog
+from sergas.agents.transport import create_mcp_app
+from sergas.manager import IntegrationConfig
+from sergas.sandbox.testing import RunningSandbox
+from sergas.service.runtime import Runtime
+from sergas.service.settings import AgentSettings
+from sergas.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def mcp_url(tier_settings: Settings, keys: Keys) -> Iterator[str]:
+    """The MCP app under uvicorn, opening its own runtime (REST tier) from the settings
+    (after `keys`: the database is at head and holds the test's keys)."""
+    config = IntegrationConfig.from_env(ENABLE_TIER1_MCP=False, ENABLE_TIER2_SDK=False)
+    app = create_mcp_app(
+        settings=tier_settings, config=config, agent=AgentSettings(api_key_cache_seconds=0)
+    )
+    with serve_on_loopback(app) as url:
+        yield url + "/mcp"
+
+
+@asynccontextmanager
+async def connect(url: str, key: str) -> AsyncIterator[Client]:
+    async with (
+        httpx2.AsyncClient(headers=Keys.bearer(key), timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
+
+
+def body(result: Any) -> Any:
+    assert result.structured_content is not None, result
+    return result.structured_content
+
+
+async def test_no_key_no_session(mcp_url: str, keys: Keys) -> None:
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    async with httpx2.AsyncClient(timeout=10) as http:
+        missing = await http.post(mcp_url, json=hello)
+        wrong = await http.post(mcp_url, json=hello, headers=Keys.bearer(keys.read + "x"))
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert wrong.json()["error"]["code"] == "INVALID_API_KEY"
+
+
+async def test_read_key_queues_write_key_applies(
+    mcp_url: str, keys: Keys, runtime: Runtime, tier_sandbox: RunningSandbox
+) -> None:
+    store = tier_sandbox.sandbox.store
+    a, b, c = (r["id"] for r in store.ordered("Accounts")[20:23])
+    untouched = dict(store.get("Accounts", b))
+    industry = next(r["Industry"] for r in store.ordered("Accounts") if r["Industry"])
+
+    async with connect(mcp_url, keys.read) as agent:
+        assert len((await agent.list_tools()).tools) == 5
+        found = body(
+            await agent.call_tool(
+                "search_accounts",
+                {
+                    "criteria": {"field": "Industry", "op": "equals", "value": industry},
+                    "fields": ["Account_Name", "Industry"],
+                },
+            )
+        )
+        assert found["count"] > 0 and {r["Industry"] for r in found["data"]} == {industry}
+        first = body(
+            await agent.call_tool(
+                "propose_account_update",
+                {"record_id": a, "changes": {"Phone": "+1 555 0101"}, "reason": "new number"},
+            )
+        )
+        second = body(
+            await agent.call_tool(
+                "propose_account_update",
+                {"record_id": b, "changes": {"Phone": "+1 555 0102"}, "reason": "a guess"},
+            )
+        )
+        missing = await agent.call_tool(
+            "propose_account_update",
+            {"record_id": "1234", "changes": {"Phone": "1"}, "reason": "nothing there"},
+        )
+    assert first["status"] == second["status"] == "pending"
+    assert first["current"] == {"Phone": store.get("Accounts", a)["Phone"]}
+    assert missing.is_error and body(missing)["error"]["code"] == "RESOURCE_NOT_FOUND"
+    assert store.get("Accounts", a)["Phone"] != "+1 555 0101"
+
+    approvals = ApprovalStore(runtime.engine)
+    applied = await approvals.approve(runtime.manager, first["approval_id"], "reviewer")
+    assert applied.status == "applied" and applied.outcome and applied.outcome["ok"]
+    assert store.get("Accounts", a)["Phone"] == "+1 555 0101"
+    rejected = await approvals.reject(second["approval_id"], "reviewer", "no source")
+    assert rejected.status == "rejected"
+    assert store.get("Accounts", b) == untouched
+
+    async with connect(mcp_url, keys.write) as ops:
+        direct = body(
+            await ops.call_tool(
+                "propose_account_update",
+                {"record_id": c, "changes": {"Rating": "Not a rating"}, "reason": "typo"},
+            )
+        )
+    assert direct["status"] == "failed"  # applied at once, and Zoho refused it
+    assert direct["outcome"]["code"] == "INVALID_DATA"
+
+    rows = list(reversed(await AuditLog(runtime.engine).recent()))
+    assert [(r["tool"], r["outcome"]) for r in rows] == [
+        ("search_accounts", "ok"),
+        ("propose_account_update", "queued"),
+        ("propose_account_update", "queued"),
+        ("propose_account_update", "error"),
+        ("propose_account_update", "error"),
+    ]
+    assert [r["client_key_id"] for r in rows] == [keys.read[4:16]] * 4 + [keys.write[4:16]]
+    assert {r["transport"] for r in rows} == {"http"}
+    assert rows[3]["error_code"] == "RESOURCE_NOT_FOUND"
+    assert rows[4]["error_code"] == "INVALID_DATA" and rows[4]["approval_id"] is not None
