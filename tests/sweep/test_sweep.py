@@ -143,3 +143,15 @@ async def test_summary_shape(crm: Crm, tmp_path: Path) -> None:
     assert all(t["p95_ms"] is not None for t in summary["tiers"].values())
     assert summary["briefs"] == str(tmp_path / "b")
     assert summary["duration_s"] > 0
+
+
+@pytest.mark.parametrize(("tier", "first"), [("rest", "rest"), ("mcp", "mcp"), ("auto", "sdk")])
+async def test_the_tier_setting_picks_where_bulk_calls_go_first(
+    crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tier: str, first: str
+) -> None:
+    """ "auto" is the manager's own routing: bulk calls to the SDK tier."""
+    pytest.importorskip(f"sergas.tiers.{first}")
+    monkeypatch.setenv("SERGAS_SWEEP_TIER", tier)
+    summary = await sweep_once(dry_run=True, out=tmp_path / "b")
+    assert list(summary["tiers"]) == [first]
+    assert summary["tiers"][first]["operations"] == {"bulk_read_accounts": 3}

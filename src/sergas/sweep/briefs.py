@@ -12,7 +12,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,7 @@ def _cell(text: str) -> str:
 def render_markdown(brief: Brief) -> str:
     d = brief.data
     owner, run, counts = d["owner"], d["run"], d["counts"]
-    when = run["checked_at"].replace("T", " ")
+    when = datetime.fromisoformat(run["checked_at"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# Account health brief: {owner['name']}",
         "",
