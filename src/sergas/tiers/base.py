@@ -19,6 +19,7 @@ from sergas.query import CoqlQuery, Criteria
 
 Record = dict[str, Any]
 TierName = Literal["mcp", "sdk", "rest"]
+ReadStrategy = Literal["auto", "coql", "bulk"]
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,10 @@ class ZohoTier(Protocol):
         criteria: Criteria | None = None,
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
+        strategy: ReadStrategy = "auto",
     ) -> list[Record]:
-        """A large set, read the cheapest way for its size (pages, COQL or a Bulk Read job)."""
+        """A large set, read the cheapest way for its size (pages, COQL or a Bulk Read job);
+        `strategy` "coql" or "bulk" forces one way (the MCP tier has no Bulk Read jobs)."""
         ...
 
     async def bulk_update_accounts(

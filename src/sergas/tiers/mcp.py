@@ -35,10 +35,17 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal
 
 from sergas.auth.manager import TokenManager
-from sergas.errors import ConfigError, NotFoundError, SergasError
+from sergas.errors import ConfigError, InvalidDataError, NotFoundError, SergasError
 from sergas.query import CoqlQuery, Criteria, F
 from sergas.settings import Settings
-from sergas.tiers.base import BulkResult, HealthStatus, Record, RecordResult, TierName
+from sergas.tiers.base import (
+    BulkResult,
+    HealthStatus,
+    ReadStrategy,
+    Record,
+    RecordResult,
+    TierName,
+)
 from sergas.tiers.mcp_context import (
     FULL_ACCESS,
     TOOLS,
@@ -198,7 +205,14 @@ class ZohoMCPClient:
         criteria: Criteria | None = None,
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
+        strategy: ReadStrategy = "auto",
     ) -> list[Record]:
+        if strategy == "bulk":
+            raise InvalidDataError(
+                "the MCP tier cannot run a Bulk Read job; use the sdk or rest tier for it",
+                code="NOT_SUPPORTED",
+                details={"tier": "mcp", "strategy": strategy},
+            )
         return [r async for r in self._coql_pages(module, criteria, fields)]
 
     async def search_accounts(

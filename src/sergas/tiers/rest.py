@@ -23,7 +23,14 @@ import httpx2
 
 from sergas.errors import LimitExceededError, NotFoundError, SergasError, error_from_zoho
 from sergas.query import CoqlQuery, Criteria, F, api_name
-from sergas.tiers.base import BulkResult, HealthStatus, Record, RecordResult, TierName
+from sergas.tiers.base import (
+    BulkResult,
+    HealthStatus,
+    ReadStrategy,
+    Record,
+    RecordResult,
+    TierName,
+)
 from sergas.tiers.rest_http import RestHTTP
 from sergas.tiers.rest_meta import Metadata
 from sergas.tiers.rest_read import COQL_PAGE, BulkReader
@@ -206,8 +213,10 @@ class ZohoRESTClient:
         criteria: Criteria | None = None,
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
+        strategy: ReadStrategy = "auto",
     ) -> list[Record]:
-        return await self.reader.read(module, criteria, await self._fields(module, fields))
+        columns = await self._fields(module, fields)
+        return await self.reader.read(module, criteria, columns, strategy)
 
     # -- writes ------------------------------------------------------------------------------
 

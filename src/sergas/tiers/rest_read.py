@@ -36,7 +36,7 @@ from sergas.tiers.rest_meta import NAME_FIELDS, OWNER_TYPES, Metadata
 
 if TYPE_CHECKING:
     from sergas.settings import Settings
-    from sergas.tiers.base import Record
+    from sergas.tiers.base import ReadStrategy, Record
     from sergas.tiers.rest_http import RestHTTP
 
 __all__ = ["COQL_OFFSET_CAP", "COQL_PAGE", "BulkReader", "Poller", "csv_rows", "job_error"]
@@ -84,13 +84,20 @@ class BulkReader:
         self.last_strategy = ""  # "coql" or "bulk", for tests and logs
 
     async def read(
-        self, module: str, criteria: Criteria | None, columns: list[str]
+        self,
+        module: str,
+        criteria: Criteria | None,
+        columns: list[str],
+        strategy: ReadStrategy = "auto",
     ) -> list[Record]:
+        if strategy == "bulk":  # no count needed: the job reads whatever matches
+            self.last_strategy = "bulk"
+            return await self.via_bulk_job(module, criteria, columns)
         # The count and the metadata the conversion needs, side by side: one round trip.
         expected, _ = await asyncio.gather(
             self.count(module, criteria), self._prefetch(module, columns)
         )
-        bulk = expected is not None and expected > self.threshold
+        bulk = strategy == "auto" and expected is not None and expected > self.threshold
         self.last_strategy = "bulk" if bulk else "coql"
         log.info("bulk read", module=module, expected=expected, strategy=self.last_strategy)
         if expected == 0:

@@ -51,7 +51,14 @@ from zohocrmsdk.src.com.zoho.crm.api.record import (
 from sergas import errors
 from sergas.errors import NotFoundError, SergasError, error_from_zoho
 from sergas.query import CoqlQuery, Criteria, F, api_name
-from sergas.tiers.base import BulkResult, HealthStatus, Record, RecordResult, TierName
+from sergas.tiers.base import (
+    BulkResult,
+    HealthStatus,
+    ReadStrategy,
+    Record,
+    RecordResult,
+    TierName,
+)
 from sergas.tiers.retry import RetryPolicy
 from sergas.tiers.sdk_convert import InvalidValue, to_plain, to_sdk_record
 from sergas.tiers.sdk_jobs import SDKJobs
@@ -336,12 +343,17 @@ class ZohoSDKClient:
         criteria: Criteria | None = None,
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
+        strategy: ReadStrategy = "auto",
     ) -> list[Record]:
         """COUNT first (1 credit); up to SERGAS_BULK_READ_THRESHOLD rows by COQL pages in
-        parallel, above it by a Bulk Read job (the REST tier's rule, see `rest_read`)."""
+        parallel, above it by a Bulk Read job (the REST tier's rule, see `rest_read`).
+        `strategy` "coql" or "bulk" forces one of the two."""
         columns = await self._fields(module, fields)
+        if strategy == "bulk":
+            self.last_strategy = "bulk"
+            return await self.jobs.read(module, criteria, columns)
         expected = await self._count(module, criteria)
-        if expected is not None and expected > self.bulk_read_threshold:
+        if strategy == "auto" and expected is not None and expected > self.bulk_read_threshold:
             self.last_strategy = "bulk"
             return await self.jobs.read(module, criteria, columns)
         self.last_strategy = "coql"
