@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,9 @@ def test_embedded_default_twice_as_a_subprocess(tmp_path: Path) -> None:
     index = json.loads((Path(summary["briefs"]) / "index.json").read_text())
     owner = json.loads((Path(summary["briefs"]) / index[0]["json"]).read_text())
     assert owner["run"]["previous_sweep"] is True
+    # Each run's sandbox had its own port: no token row is left behind for any of them.
+    with sqlite3.connect(tmp_path / "data" / "sergas.db") as conn:
+        assert conn.execute("select count(*) from zoho_tokens").fetchone() == (0,)
 
 
 def test_a_bad_setting_is_one_line_and_exit_1(tmp_path: Path) -> None:

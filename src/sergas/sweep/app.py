@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sergas.auth.factory import token_manager
 from sergas.db.engine import create_engine, safe_url
 from sergas.db.migrate import ensure_schema
+from sergas.errors import SergasError
 from sergas.manager import RoutingContext, ZohoIntegrationManager
 from sergas.manager.config import parse_tier_name
 from sergas.query import Criteria
@@ -154,20 +156,31 @@ async def sweep(
         await ensure_schema(engine, auto_upgrade=settings.is_embedded_database)
         metrics = SweepMetrics()
         before = target.stats() if target.stats else None
-        manager = ZohoIntegrationManager.from_settings(target.settings, hooks=[metrics])
-        async with manager:
-            report = await run_sweep(
-                routed(manager, sweep_settings.tier),
-                SweepStore(engine),
-                target.scope,
-                sweep_settings,
-                clock=clock,
-                dry_run=dry_run,
-                restart=restart,
-                out=out or default_out(settings, sweep_settings, clock()),
-                progress=progress,
+        tokens = token_manager(target.settings, engine=engine) if target.embedded else None
+        try:
+            manager = ZohoIntegrationManager.from_settings(
+                target.settings, tokens=tokens, hooks=[metrics]
             )
-        after = target.stats() if target.stats else None
+            async with manager:
+                report = await run_sweep(
+                    routed(manager, sweep_settings.tier),
+                    SweepStore(engine),
+                    target.scope,
+                    sweep_settings,
+                    clock=clock,
+                    dry_run=dry_run,
+                    restart=restart,
+                    out=out or default_out(settings, sweep_settings, clock()),
+                    progress=progress,
+                )
+            after = target.stats() if target.stats else None
+        finally:
+            if tokens is not None:
+                # The embedded sandbox listens on a new port each run and tokens are kept
+                # per Accounts URL: drop this run's row instead of leaving one per run.
+                with contextlib.suppress(SergasError):
+                    await tokens.store.delete(tokens.key())
+                await tokens.aclose()
     finally:
         await engine.dispose()
     return summary(report, target, metrics.snapshot(), before, after)
