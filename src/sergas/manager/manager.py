@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
@@ -30,7 +30,7 @@ from sergas.manager.metrics import MetricsCollector
 from sergas.manager.prometheus import prometheus_metrics
 from sergas.manager.runner import TierRunner
 from sergas.query import CoqlQuery, Criteria
-from sergas.tiers.base import BulkResult, Record, RecordResult, TierName, ZohoTier
+from sergas.tiers.base import BulkResult, ReadStrategy, Record, RecordResult, TierName, ZohoTier
 
 if TYPE_CHECKING:
     from sergas.auth.manager import TokenManager
@@ -216,12 +216,42 @@ class ZohoIntegrationManager:
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
         context: RoutingContext | None = None,
+        strategy: ReadStrategy = "auto",
     ) -> list[Record]:
+        """`strategy` "coql" or "bulk" forces the tier's way of reading (see the tiers)."""
+        forced = {} if strategy == "auto" else {"strategy": strategy}
         return await self._execute(
             "bulk_read_accounts",
             context,
-            lambda t: t.bulk_read_accounts(criteria=criteria, fields=fields, module=module),
+            lambda t: t.bulk_read_accounts(
+                criteria=criteria, fields=fields, module=module, **forced
+            ),
         )
+
+    async def iter_accounts(
+        self,
+        *,
+        criteria: Criteria | None = None,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+    ) -> AsyncIterator[Record]:
+        """Every matching record through one tier's `iter_accounts` (page tokens past 2,000).
+
+        The first page is one routed call (breaker, failover, metrics); the tier that served
+        it serves the rest, and a later failure is raised: yielded records cannot be re-sent.
+        """
+
+        async def first(tier: ZohoTier) -> tuple[AsyncIterator[Record], Record | None]:
+            pages = tier.iter_accounts(criteria=criteria, fields=fields, module=module)
+            return pages, await anext(aiter(pages), None)
+
+        pages, record = await self._execute("iter_accounts", context, first)
+        if record is None:
+            return
+        yield record
+        async for record in pages:
+            yield record
 
     async def bulk_update_accounts(
         self,
