@@ -10,6 +10,7 @@ import os
 
 import typer
 
+from sergas.cli import accounts as accounts_cli
 from sergas.cli import apikeys as apikeys_cli
 from sergas.cli import approvals as approvals_cli
 from sergas.cli import auth as auth_cli
@@ -39,6 +40,7 @@ app.command(name="serve")(serve_cli.serve)
 app.command(name="mcp")(mcp_cli.mcp)
 app.add_typer(apikeys_cli.app, name="apikeys")
 app.add_typer(approvals_cli.app, name="approvals")
+app.add_typer(accounts_cli.app, name="accounts")
 
 
 @app.callback()

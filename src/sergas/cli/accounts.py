@@ -1,0 +1,258 @@
+"""`sergas accounts`: list, get, search, update and export Zoho accounts through the manager.
+
+With ZOHO_* credentials configured these talk to Zoho; without, to the embedded sandbox that
+`sergas sweep` uses (same CRM file in the data directory), and say so on stderr.
+
+Criteria are typed, never a raw string: `--where 'FIELD OP VALUE'` (one quoted argument,
+repeatable; all must hold, or any with `--any`), OP one of equals, not_equal, starts_with,
+greater_than, greater_equal, less_than, less_equal, in (comma-separated values). A VALUE that
+parses as JSON is that value (`42`, `true`, `"42"` for the text), otherwise it is text;
+`--set FIELD=VALUE` alike.
+
+Exit codes: 0 success; 1 an error (one line on stderr; `sergas --debug` for a traceback);
+2 bad usage (an unknown option, operator or field name); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+import typer
+from rich.table import Table
+
+from sergas.cli._common import console, err_console, print_json
+from sergas.cli.accounts_io import (
+    OPS,
+    criteria_from,
+    field_list,
+    open_manager,
+    parse_assignments,
+)
+
+if TYPE_CHECKING:
+    from sergas.manager import RoutingContext, ZohoIntegrationManager
+
+app = typer.Typer(help="Accounts in Zoho CRM: list, get, search, update, export.")
+T = TypeVar("T")
+
+Tier = Literal["auto", "mcp", "sdk", "rest"]
+TABLE_FIELDS = ["Account_Name", "Owner", "Industry", "Rating", "Annual_Revenue"]
+
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+_FIELDS = typer.Option(None, "--fields", help="Comma-separated field API names.")
+_TIER = typer.Option("auto", "--tier", help="Try this tier first: auto, mcp, sdk or rest.")
+_WHERE = typer.Option(
+    None,
+    "--where",
+    metavar="'FIELD OP VALUE'",
+    help=f"A condition, quoted as one argument (repeatable). OP: {', '.join(OPS)}; "
+    "`in` takes comma-separated values.",
+)
+_ANY = typer.Option(False, "--any", help="Match any --where condition (default: all).")
+
+
+def _run(work: Callable[[ZohoIntegrationManager], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with open_manager() as manager:
+            return await work(manager)
+
+    return asyncio.run(main())
+
+
+def _context(tier: str, operation: str) -> RoutingContext | None:
+    from sergas.manager import RoutingContext
+    from sergas.manager.config import parse_tier_name
+
+    if tier == "auto":
+        return None
+    name = parse_tier_name(tier)
+    if name not in ("mcp", "sdk", "rest"):
+        raise typer.BadParameter("use auto, mcp, sdk or rest", param_hint="--tier")
+    return RoutingContext(operation_type=operation, preferred_tier=name)
+
+
+@app.command("list")
+def list_(
+    limit: int = typer.Option(20, "--limit", min=1, max=200, help="Records per page (≤ 200)."),
+    page: int = typer.Option(1, "--page", min=1, help="Page number, from 1."),
+    sort_by: str | None = typer.Option(None, "--sort-by", help="Field to sort by."),
+    sort_order: str | None = typer.Option(None, "--sort-order", help="asc or desc."),
+    fields: str | None = _FIELDS,
+    tier: str = _TIER,
+    json_out: bool = _JSON,
+) -> None:
+    """One page of accounts, as Zoho's records API lists them."""
+    names = field_list(fields)
+    if sort_order not in (None, "asc", "desc"):
+        raise typer.BadParameter("use asc or desc", param_hint="--sort-order")
+    order = cast(Literal["asc", "desc"] | None, sort_order)
+    sort = field_list(sort_by)
+    context = _context(tier, "get_accounts")
+    records = _run(
+        lambda m: m.get_accounts(
+            limit=limit,
+            page=page,
+            sort_by=sort[0] if sort else None,
+            sort_order=order,
+            fields=names if json_out else names or TABLE_FIELDS,
+            context=context,
+        ),
+    )
+    if json_out:
+        print_json(records)
+        return
+    console.print(_records_table(records, names or TABLE_FIELDS, f"Accounts, page {page}"))
+
+
+@app.command()
+def get(
+    record_id: str = typer.Argument(..., metavar="ID", help="The account's id."),
+    fields: str | None = _FIELDS,
+    tier: str = _TIER,
+    json_out: bool = _JSON,
+) -> None:
+    """One account by id (exit 1 if it does not exist)."""
+    names = field_list(fields)
+    context = _context(tier, "get_account")
+    record = _run(lambda m: m.get_account(record_id, fields=names, context=context))
+    if json_out:
+        print_json(record)
+        return
+    table = Table("field", "value", title=f"Account {record_id}", title_justify="left")
+    for key, value in record.items():
+        table.add_row(key, _show(value))
+    console.print(table)
+
+
+@app.command()
+def search(
+    where: list[str] | None = _WHERE,
+    any_of: bool = _ANY,
+    limit: int = typer.Option(200, "--limit", min=1, max=2000, help="At most (≤ 2,000)."),
+    fields: str | None = _FIELDS,
+    tier: str = _TIER,
+    json_out: bool = _JSON,
+) -> None:
+    """Accounts matching the --where conditions, through Zoho's search API."""
+    criteria = criteria_from(where or [], any_of)
+    if criteria is None:
+        raise typer.BadParameter("give at least one condition", param_hint="--where")
+    names = field_list(fields)
+    context = _context(tier, "search_accounts")
+    records = _run(
+        lambda m: m.search_accounts(
+            criteria,
+            limit=limit,
+            fields=names or (None if json_out else TABLE_FIELDS),
+            context=context,
+        ),
+    )
+    if json_out:
+        print_json(records)
+        return
+    console.print(_records_table(records, names or TABLE_FIELDS, f"{len(records)} found"))
+
+
+@app.command()
+def update(
+    record_id: str = typer.Argument(..., metavar="ID", help="The account's id."),
+    assignments: list[str] = typer.Option(
+        ..., "--set", metavar="FIELD=VALUE", help="A new value (repeatable)."
+    ),
+    tier: str = _TIER,
+    json_out: bool = _JSON,
+) -> None:
+    """Change fields of one account; prints Zoho's outcome for the record."""
+    data = parse_assignments(assignments)
+    context = _context(tier, "update_account")
+    result = _run(lambda m: m.update_account(record_id, data, context=context))
+    outcome = {"id": result.id, "ok": result.ok, "code": result.code, "message": result.message}
+    if json_out:
+        print_json(outcome | {"fields": sorted(data)})
+        return
+    mark = "[green]updated[/green]" if result.ok else "[red]not updated[/red]"
+    console.print(
+        f"{mark} {result.id}: {result.code} {result.message} ({', '.join(sorted(data))})",
+        highlight=False,
+    )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    fmt: str = typer.Option(..., "--format", help="csv or jsonl."),
+    out: Path = typer.Option(..., "--out", help="The file to write."),
+    where: list[str] | None = _WHERE,
+    any_of: bool = _ANY,
+    fields: str | None = _FIELDS,
+    tier: str = _TIER,
+    strategy: str = typer.Option(
+        "auto",
+        "--strategy",
+        help="auto (the tier picks by size), records (records API pages), coql (COQL pages "
+        "of 2,000 by id) or bulk (a Bulk Read job).",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Every matching account to a CSV or JSONL file, with progress and a final count."""
+    from sergas.cli.accounts_export import STRATEGIES, run_export
+
+    if fmt not in ("csv", "jsonl"):
+        raise typer.BadParameter("use csv or jsonl", param_hint="--format")
+    if strategy not in STRATEGIES:
+        raise typer.BadParameter(f"use {', '.join(STRATEGIES)}", param_hint="--strategy")
+    criteria = criteria_from(where or [], any_of)
+    names = field_list(fields)
+    context = _context(tier, "bulk_read_accounts")
+    start = time.monotonic()
+    kind = cast(Literal["csv", "jsonl"], fmt)
+    count = _run(
+        lambda m: run_export(
+            m, out, kind, strategy, criteria=criteria, fields=names, context=context
+        ),
+    )
+    result: dict[str, Any] = {
+        "count": count,
+        "path": str(out),
+        "format": fmt,
+        "strategy": strategy,
+        "tier": tier,
+        "duration_s": round(time.monotonic() - start, 2),
+    }
+    if json_out:
+        print_json(result)
+        return
+    console.print(
+        f"exported {count:,} accounts to {out} ({fmt}, strategy {strategy}, tier {tier}, "
+        f"{result['duration_s']:.1f} s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _records_table(records: list[dict[str, Any]], fields: list[str], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("id", no_wrap=True)
+    for name in fields:
+        table.add_column(name)
+    for record in records:
+        table.add_row(str(record.get("id", "")), *(_show(record.get(f)) for f in fields))
+    if not records:
+        err_console.print("no accounts", style="dim")
+    return table
+
+
+def _show(value: Any) -> str:
+    """A value as a table shows it: lookups and owners by name."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("id") or value)
+    if isinstance(value, list):
+        return ", ".join(_show(v) for v in value)
+    return str(value)

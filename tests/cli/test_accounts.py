@@ -1,0 +1,284 @@
+"""`sergas accounts` through typer's runner and as real subprocesses, on a served sandbox.
+
+The sandbox's ZOHO_* settings are in the environment (as for real Zoho) and the database is a
+fresh SQLite file; the export's ids are checked against the sandbox's own store.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stamina
+from cryptography.fernet import Fernet
+from tests.db.conftest import isolated_settings
+from typer.testing import CliRunner, Result
+
+from sergas.cli import app
+from sergas.sandbox.config import SandboxConfig
+from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+
+__all__ = ["isolated_settings"]
+
+ACCOUNTS = 2500  # past Zoho's 2,000-record page and COQL page
+
+
+@pytest.fixture(scope="module")
+def crm() -> Iterator[RunningSandbox]:
+    with serve_sandbox(SandboxConfig(accounts=ACCOUNTS, bulk_job_seconds=0.1)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One SQLite database and token key for the module, so the stored token outlives each
+    command (the sandbox, like Zoho, allows 10 token refreshes per 10 minutes)."""
+    return {
+        "SERGAS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/sergas.db",
+        "SERGAS_TOKEN_KEY": Fernet.generate_key().decode(),
+    }
+
+
+@pytest.fixture(autouse=True)
+def zoho_env(
+    crm: RunningSandbox,
+    database: dict[str, str],
+    isolated_settings: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[None]:
+    from sergas.manager.prometheus import reset_prometheus_metrics
+
+    for name, value in crm.env.items():
+        monkeypatch.setenv(name, value)
+    for name, value in database.items():
+        monkeypatch.setenv(name, value)
+    run("db", "upgrade")  # a configured database is never upgraded behind one's back
+    reset_prometheus_metrics()
+    with stamina.set_testing(True, attempts=10, cap=True):
+        yield
+    reset_prometheus_metrics()
+
+
+def run(*args: str) -> Result:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def run_json(*args: str) -> Any:
+    return json.loads(run(*args, "--json").stdout)
+
+
+def ids(crm: RunningSandbox) -> set[str]:
+    return {str(r["id"]) for r in crm.sandbox.store.all("Accounts")}
+
+
+def sub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sergas", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def sub_env(crm: RunningSandbox, data: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SERGAS_", "ZOHO_"))}
+    database = {k: os.environ[k] for k in ("SERGAS_DATABASE_URL", "SERGAS_TOKEN_KEY")}
+    settings = {"SERGAS_DATA_DIR": str(data), "COLUMNS": "200"} | database
+    return env | crm.env | settings | extra
+
+
+# -- list, get, search, update ---------------------------------------------------------------
+
+
+def test_every_command_has_help() -> None:
+    for command in ("list", "get", "search", "update", "export"):
+        result = CliRunner().invoke(app, ["accounts", command, "--help"])
+        assert result.exit_code == 0
+        assert "--json" in result.output or command == "update"
+
+
+def test_list_pages_and_sorts(crm: RunningSandbox) -> None:
+    first = run_json("accounts", "list", "--limit", "5", "--sort-by", "id", "--sort-order", "asc")
+    second = run_json(
+        "accounts", "list", "--limit", "5", "--page", "2", "--sort-by", "id", "--sort-order", "asc"
+    )
+    everything = sorted(ids(crm), key=int)
+    assert [r["id"] for r in first + second] == everything[:10]
+
+    table = run("accounts", "list", "--limit", "3", "--fields", "Account_Name,Industry").stdout
+    assert "Account_Name" in table and "Industry" in table and "Owner" not in table
+
+
+def test_get_shows_one_account(crm: RunningSandbox) -> None:
+    some = next(iter(crm.sandbox.store.all("Accounts")))
+    record = run_json("accounts", "get", str(some["id"]), "--fields", "Account_Name,Rating")
+    assert record["id"] == str(some["id"])
+    assert record["Account_Name"] == some["Account_Name"]
+    assert "Account_Name" in run("accounts", "get", str(some["id"])).stdout
+
+
+@pytest.mark.parametrize("tier", ["rest", "sdk", "mcp"])
+def test_search_with_typed_criteria(crm: RunningSandbox, tier: str) -> None:
+    rows = list(crm.sandbox.store.all("Accounts"))
+    industry = rows[0]["Industry"]
+    found = run_json(
+        "accounts", "search", "--where", f"Industry equals {industry}",
+        "--where", "Annual_Revenue greater_than 1000000", "--limit", "2000", "--tier", tier,
+    )  # fmt: skip
+    expected = {
+        str(r["id"])
+        for r in rows
+        if r["Industry"] == industry and (r.get("Annual_Revenue") or 0) > 1_000_000
+    }
+    assert {r["id"] for r in found} == expected and expected
+
+
+def test_search_any_and_in(crm: RunningSandbox) -> None:
+    rows = list(crm.sandbox.store.all("Accounts"))
+    a, b = rows[0]["Account_Name"], rows[1]["Account_Name"]
+    either = run_json(
+        "accounts", "search", "--where", f"Account_Name equals {a}",
+        "--where", f"Account_Name equals {b}", "--any",
+    )  # fmt: skip
+    listed = run_json("accounts", "search", "--where", f"Account_Name in {a},{b}")
+    want = {str(r["id"]) for r in rows if r["Account_Name"] in (a, b)}
+    assert {r["id"] for r in either} == {r["id"] for r in listed} == want
+
+
+def test_update_writes_typed_values(crm: RunningSandbox) -> None:
+    record_id = str(next(iter(crm.sandbox.store.all("Accounts")))["id"])
+    outcome = run_json(
+        "accounts", "update", record_id, "--set", "Health_Score=42",
+        "--set", "Account_Status=At Risk", "--tier", "rest",
+    )  # fmt: skip
+    assert outcome["ok"] is True and outcome["id"] == record_id
+    stored = crm.sandbox.store.get("Accounts", record_id)
+    assert stored is not None
+    assert stored["Health_Score"] == 42 and stored["Account_Status"] == "At Risk"
+    text = run("accounts", "update", record_id, "--set", "Health_Score=43").stdout
+    assert text.startswith(f"updated {record_id}: SUCCESS")
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+def exported(path: Path, fmt: str) -> list[dict[str, Any]]:
+    if fmt == "jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("tier", ["rest", "sdk"])
+@pytest.mark.parametrize("strategy", ["auto", "records", "coql", "bulk"])
+def test_export_every_account(
+    crm: RunningSandbox, tmp_path: Path, strategy: str, tier: str
+) -> None:
+    for fmt in ("csv", "jsonl") if tier == "rest" else ("jsonl",):
+        out = tmp_path / f"accounts.{fmt}"
+        result = run_json(
+            "accounts", "export", "--format", fmt, "--out", str(out), "--tier", tier,
+            "--strategy", strategy, "--fields", "Account_Name,Owner,Annual_Revenue",
+        )  # fmt: skip
+        rows = exported(out, fmt)
+        assert result["count"] == len(rows) == ACCOUNTS
+        assert {str(r["id"]) for r in rows} == ids(crm)
+        if fmt == "csv":
+            assert list(rows[0]) == ["id", "Account_Name", "Owner", "Annual_Revenue"]
+            assert json.loads(rows[0]["Owner"])["id"]  # lookups kept whole, as JSON
+
+
+def test_export_with_criteria_and_all_fields(crm: RunningSandbox, tmp_path: Path) -> None:
+    out = tmp_path / "retail.jsonl"
+    industry = next(iter(crm.sandbox.store.all("Accounts")))["Industry"]
+    want = {str(r["id"]) for r in crm.sandbox.store.all("Accounts") if r["Industry"] == industry}
+    for strategy in ("coql", "records", "bulk"):
+        result = run_json(
+            "accounts", "export", "--format", "jsonl", "--out", str(out),
+            "--where", f"Industry equals {industry}", "--strategy", strategy,
+        )  # fmt: skip
+        rows = exported(out, "jsonl")
+        assert result["count"] == len(want) and {r["id"] for r in rows} == want
+        assert all("Account_Name" in r and "Industry" in r for r in rows)
+
+
+def test_export_shows_progress_and_a_count(tmp_path: Path) -> None:
+    out = tmp_path / "a.csv"
+    result = run("accounts", "export", "--format", "csv", "--out", str(out), "--strategy", "coql")
+    assert f"exported {ACCOUNTS:,} accounts to {out}" in result.stdout.replace("\n", "")
+    assert "export (coql)" in result.stderr
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["get", "999999999"], 1, "error: "),
+        (["search", "--where", "Industry like x"], 2, "unknown operator 'like'"),
+        (["search", "--where", "Bad-Field equals x"], 2, "not a Zoho API name"),
+        (["update", "1", "--set", "Health_Score"], 2, "expected FIELD=VALUE"),
+        (["export", "--format", "xml", "--out", "x"], 2, "use csv or jsonl"),
+        (["list", "--tier", "carrier-pigeon"], 2, "use auto, mcp, sdk or rest"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    crm: RunningSandbox, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    result = sub(sub_env(crm, tmp_path / "data"), "accounts", *args)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    if code == 1:
+        first, *rest = result.stderr.strip().splitlines()
+        assert first.startswith("error: ") and rest == ["(run with --debug for a traceback)"]
+
+
+def test_debug_shows_the_traceback(crm: RunningSandbox, tmp_path: Path) -> None:
+    result = sub(sub_env(crm, tmp_path / "data"), "--debug", "accounts", "get", "999999999")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "NotFoundError" in result.stderr
+
+
+def test_mcp_has_no_bulk_job(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["accounts", "export", "--format", "csv", "--out", str(tmp_path / "x.csv"),
+         "--tier", "mcp", "--strategy", "bulk"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "cannot run a Bulk Read job" in str(result.exception)
+
+
+def test_a_subprocess_exports_and_lists(crm: RunningSandbox, tmp_path: Path) -> None:
+    env = sub_env(crm, tmp_path / "data")
+    out = tmp_path / "all.jsonl"
+    done = sub(env, "accounts", "export", "--format", "jsonl", "--out", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["count"] == ACCOUNTS
+    assert {json.loads(line)["id"] for line in out.read_text().splitlines()} == ids(crm)
+    listed = sub(env, "accounts", "list", "--limit", "2", "--json")
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 2
+
+
+@pytest.mark.slow
+def test_embedded_default_without_credentials(tmp_path: Path) -> None:
+    """No ZOHO_* settings: the commands run on the sweep's embedded sandbox, and say so."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SERGAS_", "ZOHO_"))}
+    env |= {"SERGAS_DATA_DIR": str(tmp_path / "data"), "SERGAS_SWEEP_EMBEDDED_ACCOUNTS": "300"}
+    result = sub(env, "accounts", "list", "--limit", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("embedded sandbox: no Zoho credentials configured")
+    assert len(json.loads(result.stdout)) == 3
+    assert (tmp_path / "data" / "sandbox" / "crm.sqlite3").is_file()
