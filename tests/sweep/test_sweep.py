@@ -79,6 +79,28 @@ async def test_dry_run_leaves_an_unfinished_run_for_the_next_real_run(
     assert crm.running.stats()["records_written_more_than_once"] == 0
 
 
+async def test_restart_abandons_the_unfinished_run_and_writes_only_what_is_left(
+    crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERGAS_SWEEP_BATCH_SIZE", "100")
+    monkeypatch.setenv("SERGAS_SWEEP_WRITE_CONCURRENCY", "1")
+    with pytest.raises(Crash):
+        await sweep_once(out=tmp_path / "crashed", progress=CrashAfterFirstBatch())
+    written_before = crm.written()
+    assert written_before == 100
+
+    fresh = await sweep_once(out=tmp_path / "fresh", restart=True)
+
+    assert fresh["resumed"] is False and fresh["finished"] is True
+    # The new plan compares with what Zoho holds: the crashed run's batch is not in it.
+    assert fresh["accounts"]["changed"] == fresh["accounts"]["scored"] - written_before
+    assert crm.written() == fresh["accounts"]["scored"]
+    assert crm.running.stats()["records_written_more_than_once"] == 0
+    with sqlite3.connect(crm.data / "sergas.db") as conn:
+        states = sorted(r[0] for r in conn.execute("select state from sweep_runs"))
+    assert states == ["abandoned", "done"]
+
+
 def batch_states(crm: Crm) -> list[str]:
     with sqlite3.connect(crm.data / "sergas.db") as conn:
         return [r[0] for r in conn.execute("select state from sweep_batches order by batch_no")]
