@@ -8,21 +8,26 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.sweep.conftest import Crm, migrate, sweep_once
 from tests.sweep.hand_checked import CASES, INACTIVE, NOW
 
 from sergas.manager import ZohoIntegrationManager
 from sergas.settings import load_settings
+from sergas.sweep.app import routed
 from sergas.sweep.reading import read_all
 from sergas.sweep.scoring import score_account
 from sergas.sweep.settings import SweepSettings
 
 
-async def test_scores_match_the_hand_computed_fixture(hand_crm: Crm) -> None:
+@pytest.mark.parametrize("tier", ["rest", "sdk", "mcp"])
+async def test_scores_match_the_hand_computed_fixture(hand_crm: Crm, tier: str) -> None:
+    """Whichever tier reads the CRM, the same scores come out."""
+    pytest.importorskip(f"sergas.tiers.{tier}")
     settings = SweepSettings()
     await migrate()
     async with ZohoIntegrationManager.from_settings(load_settings()) as manager:
-        data = await read_all(manager, settings)
+        data = await read_all(routed(manager, tier), settings)
 
     assert data.scanned == len(CASES) + len(INACTIVE)
     got = {a.name: score_account(a, settings, NOW) for a in data.accounts}
