@@ -81,6 +81,8 @@ def create_app(
         lifespan=lifespan,
         default_response_class=JSONResponse,
     )
+    if runtime is not None:
+        app.state.runtime = runtime  # usable without the lifespan (an in-process client)
     app.state.service_settings = service
     app.state.readiness = ops.Readiness(service.readiness_cache_seconds)
     install_handlers(app)
