@@ -124,3 +124,30 @@ def test_incomplete_credentials_are_an_error_not_the_embedded_default(tmp_path: 
     assert result.returncode == 1
     assert "ZOHO_CLIENT_SECRET" in result.stderr
     assert not (tmp_path / "data" / "sandbox").exists()
+
+
+def test_exit_3_when_zoho_takes_no_write(crm: Crm, tmp_path: Path) -> None:
+    """Every write path fails (REST and SDK PUTs, the MCP endpoint): the sweep still
+    finishes, reports every changed account as not written, and exits 3."""
+    crm.running.set_faults(
+        targeted=[
+            {"path": "/crm/v8/Accounts", "method": "PUT", "status": 503, "count": 10_000},
+            {"path": "/mcp", "status": 503, "count": 10_000},
+        ]
+    )
+    result = CliRunner().invoke(
+        app, ["sweep", "--json", "--out", str(tmp_path / "b")], catch_exceptions=False
+    )
+
+    assert result.exit_code == 3
+    summary = json.loads(result.stdout)
+    assert summary["finished"] is True
+    acc = summary["accounts"]
+    assert acc["written"] == 0 and acc["not_written"] == acc["changed"] > 400
+    assert {row["code"] for row in summary["not_written"]} <= {
+        "SERVICE_UNAVAILABLE",
+        "CIRCUIT_OPEN",
+    }
+    assert crm.running.stats()["records_written"] == {}
+    index = json.loads((tmp_path / "b" / "index.json").read_text())
+    assert sum(i["not_written"] for i in index) == acc["changed"]
