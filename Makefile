@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/sergas sandbox demo
+	$(BIN)/sergas sweep
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
