@@ -184,13 +184,22 @@ async def test_a_write_scope_key_writes_directly(
                 {"record_id": record_id, "changes": {"Phone": "+1 555 0142"}, "reason": "fix"},
             )
         )
+        # Revoked while the session is open: the next call is refused.
+        assert sergas(process_env, "apikeys", "revoke", key["key_id"]).returncode == 0
+        refused = await client.call_tool("get_account", {"record_id": record_id})
     assert done["status"] == "applied" and done["outcome"]["ok"] is True
     assert tier_sandbox.sandbox.store.get("Accounts", record_id)["Phone"] == "+1 555 0142"
-    (row,) = await audit_rows(tmp_path / "data")
+    assert refused.is_error and body(refused)["error"]["code"] == "INVALID_API_KEY"
+    row, denied = await audit_rows(tmp_path / "data")
     assert (row["client_key_id"], row["client_name"], row["outcome"]) == (
         key["key_id"],
         "ops agent",
         "ok",
+    )
+    assert (denied["tool"], denied["outcome"], denied["error_code"]) == (
+        "get_account",
+        "denied",
+        "INVALID_API_KEY",
     )
     history = json.loads(
         sergas(process_env, "approvals", "list", "--status", "all", "--json").stdout

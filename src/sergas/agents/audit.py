@@ -13,19 +13,21 @@ Sergas API key, and the values of keys named like secrets.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.types import CallToolResult, TextContent
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.db.engine import database_errors
-from sergas.errors import redact
+from sergas.errors import SergasError, redact
 from sergas.service.keys import Principal, redact_keys
 from sergas.service.tables import tool_calls
 
@@ -108,7 +110,7 @@ class AuditMiddleware:
         self,
         audit: AuditLog,
         transport: str,
-        principal_of: Callable[[ServerRequestContext[Any, Any]], Principal],
+        principal_of: Callable[[ServerRequestContext[Any, Any]], Awaitable[Principal]],
     ) -> None:
         self.audit = audit
         self.transport = transport
@@ -120,7 +122,14 @@ class AuditMiddleware:
         if ctx.method != "tools/call":
             return await call_next(ctx)
         params = ctx.params or {}
-        note = AuditNote(self.principal_of(ctx), str(params.get("name", "")))
+        tool = str(params.get("name", ""))
+        try:
+            who = await self.principal_of(ctx)
+        except SergasError as exc:  # e.g. the stdio key was revoked since the server started
+            note = AuditNote(UNIDENTIFIED, tool, "denied", {"message": exc.message}, exc.code)
+            await self._record(note, params.get("arguments"), 0.0)
+            return _refused(exc)
+        note = AuditNote(who, tool)
         token = _note.set(note)
         started = time.perf_counter()
         try:
@@ -142,10 +151,24 @@ class AuditMiddleware:
         finally:
             _note.reset(token)
             elapsed = (time.perf_counter() - started) * 1000
-            try:
-                await self.audit.record(note, self.transport, params.get("arguments"), elapsed)
-            except Exception:  # the call's answer must not depend on the audit's database
-                log.exception("audit write failed", tool=note.tool)
+            await self._record(note, params.get("arguments"), elapsed)
+
+    async def _record(self, note: AuditNote, arguments: Any, elapsed_ms: float) -> None:
+        try:
+            await self.audit.record(note, self.transport, arguments, elapsed_ms)
+        except Exception:  # the call's answer must not depend on the audit's database
+            log.exception("audit write failed", tool=note.tool)
+
+
+UNIDENTIFIED = Principal(None, "(unidentified)", "read")
+
+
+def _refused(exc: SergasError) -> CallToolResult:
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+    text = orjson.dumps(body).decode()
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=body, is_error=True
+    )
 
 
 def _is_error(result: Any) -> bool:

@@ -103,18 +103,22 @@ async def _run(call: Callable[[AuditNote], Awaitable[Body]]) -> CallToolResult:
         return result({"error": error}, error=True)
 
 
-def principal_resolver(
-    default: Principal | None,
-) -> Callable[[ServerRequestContext[Any, Any]], Principal]:
-    """Who sent a message: the HTTP layer's checked key, else the stdio identity."""
+Identity = Callable[[], Awaitable[Principal]]
 
-    def resolve(ctx: ServerRequestContext[Any, Any]) -> Principal:
+
+def principal_resolver(
+    identity: Identity | None,
+) -> Callable[[ServerRequestContext[Any, Any]], Awaitable[Principal]]:
+    """Who sent a message: the key the HTTP layer checked for this request; else (stdio)
+    `identity()`, asked on every call so that a revoked key stops working mid-session."""
+
+    async def resolve(ctx: ServerRequestContext[Any, Any]) -> Principal:
         state = getattr(getattr(ctx.request, "state", None), PRINCIPAL_STATE_KEY, None)
         if isinstance(state, Principal):
             return state
-        if default is None:
+        if identity is None:
             raise PermissionDeniedError("no client identity for this request")
-        return default
+        return await identity()
 
     return resolve
 
@@ -132,9 +136,9 @@ def _quiet_server(**kwargs: Any) -> MCPServer[Any]:
 
 
 def build_server(
-    services: AgentServices, *, transport: str, default: Principal | None = None
+    services: AgentServices, *, transport: str, identity: Identity | None = None
 ) -> MCPServer[Any]:
-    """The server with its tools and resource; `default` is the stdio client's identity."""
+    """The server with its tools and resource; `identity` gives the stdio client's."""
     from sergas import __version__
 
     server = _quiet_server(
@@ -147,7 +151,7 @@ def build_server(
         ),
         version=__version__,
         middleware=[
-            AuditMiddleware(services.audit, transport, principal_resolver(default)),
+            AuditMiddleware(services.audit, transport, principal_resolver(identity)),
         ],
     )
     _register(server, services)

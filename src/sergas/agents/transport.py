@@ -72,10 +72,15 @@ async def run_stdio(
     """Serve one client on stdin/stdout until it closes them."""
     agent = agent or load_agent_settings()
     async with _runtime(runtime, settings, config, agent) as rt:
-        who = LOCAL_CLIENT
-        if agent.api_key is not None:
-            who = await rt.keys.authenticate(agent.api_key.get_secret_value())
-        server = build_server(services_for(rt, agent), transport="stdio", default=who)
+        key = agent.api_key
+
+        async def identity() -> Principal:
+            if key is None:
+                return LOCAL_CLIENT
+            return await rt.keys.authenticate(key.get_secret_value())
+
+        await identity()  # a bad key fails here, before the client connects
+        server = build_server(services_for(rt, agent), transport="stdio", identity=identity)
         await server.run_stdio_async()
 
 
