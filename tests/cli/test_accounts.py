@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -282,3 +283,6 @@ def test_embedded_default_without_credentials(tmp_path: Path) -> None:
     assert result.stderr.startswith("embedded sandbox: no Zoho credentials configured")
     assert len(json.loads(result.stdout)) == 3
     assert (tmp_path / "data" / "sandbox" / "crm.sqlite3").is_file()
+    # Each run's sandbox has its own port: no token row is left behind for it.
+    with sqlite3.connect(tmp_path / "data" / "sergas.db") as conn:
+        assert conn.execute("select count(*) from zoho_tokens").fetchone() == (0,)
