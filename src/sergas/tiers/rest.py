@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx2
 
 from sergas.errors import LimitExceededError, NotFoundError, SergasError, error_from_zoho
-from sergas.query import CoqlQuery, Criteria, F, api_name
+from sergas.query import CoqlQuery, Criteria, api_name
 from sergas.tiers.base import (
     BulkResult,
     HealthStatus,
@@ -31,9 +31,10 @@ from sergas.tiers.base import (
     RecordResult,
     TierName,
 )
+from sergas.tiers.paging import walk_by_id
 from sergas.tiers.rest_http import RestHTTP
 from sergas.tiers.rest_meta import Metadata
-from sergas.tiers.rest_read import COQL_PAGE, BulkReader
+from sergas.tiers.rest_read import BulkReader
 from sergas.tiers.rest_write import BulkWriter, item_result
 
 if TYPE_CHECKING:
@@ -118,29 +119,10 @@ class ZohoRESTClient:
         async for record in self._walk(module, columns, None, below=int(last)):
             yield record
 
-    async def _walk(
+    def _walk(
         self, module: str, columns: list[str], criteria: Criteria | None, below: int | None = None
     ) -> AsyncIterator[Record]:
-        """COQL pages by id: ascending from the start, or descending below `below` (the
-        records API's default order is id descending)."""
-        base = criteria or F("id").is_not_null()  # Zoho's COQL wants a WHERE clause
-        descending = below is not None
-        bound = below
-        while True:
-            if bound is None:
-                where = base
-            else:
-                where = ((F("id") < bound) if descending else (F("id") > bound)) & base
-            order: Literal["asc", "desc"] = "desc" if descending else "asc"
-            query = CoqlQuery(
-                module, columns, where=where, order_by=(("id", order),), limit=COQL_PAGE
-            )
-            rows = await self.meta.with_owner_emails(module, await self.coql(query))
-            for row in rows:
-                yield row
-            if len(rows) < COQL_PAGE:
-                return
-            bound = int(rows[-1]["id"])
+        return walk_by_id(self.coql, self.meta.with_owner_emails, module, columns, criteria, below)
 
     async def _pages(self, module: str, columns: list[str]) -> AsyncIterator[Record]:
         params: dict[str, Any] = {"fields": columns, "per_page": PAGE, "page": 1}

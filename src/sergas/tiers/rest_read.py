@@ -22,16 +22,15 @@ is exported as an extra `Lookup.Name_Field` column), owners as `{"name","id","em
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import zipfile
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from sergas import errors
-from sergas.errors import InvalidDataError, SergasError, error_from_zoho
+from sergas.errors import InvalidDataError
 from sergas.query import CoqlQuery, Criteria, F, api_name
+from sergas.tiers.bulk_files import csv_rows, job_error
+from sergas.tiers.paging import COQL_PAGE
 from sergas.tiers.rest_meta import NAME_FIELDS, OWNER_TYPES, Metadata
 
 if TYPE_CHECKING:
@@ -39,9 +38,8 @@ if TYPE_CHECKING:
     from sergas.tiers.base import ReadStrategy, Record
     from sergas.tiers.rest_http import RestHTTP
 
-__all__ = ["COQL_OFFSET_CAP", "COQL_PAGE", "BulkReader", "Poller", "csv_rows", "job_error"]
+__all__ = ["COQL_OFFSET_CAP", "COQL_PAGE", "BulkReader", "Poller"]
 
-COQL_PAGE = 2000
 COQL_OFFSET_CAP = 100_000
 log = structlog.get_logger("sergas.tiers.rest")
 
@@ -267,26 +265,3 @@ def _typed(
     if kind in OWNER_TYPES:
         return dict(users.get(cell) or {"name": None, "id": cell})
     return cell
-
-
-def csv_rows(archive: bytes) -> list[dict[str, str]]:
-    """The rows of the one CSV in a bulk job's zip, by header."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-            member = next(n for n in zipped.namelist() if n.lower().endswith(".csv"))
-            text = zipped.read(member).decode("utf-8-sig")
-    except (zipfile.BadZipFile, StopIteration, UnicodeDecodeError) as exc:
-        raise SergasError(
-            f"Zoho's bulk result is not a zipped CSV ({type(exc).__name__})",
-            code="BULK_RESULT_UNREADABLE",
-        ) from None
-    return list(csv.DictReader(io.StringIO(text, newline="")))
-
-
-def job_error(job: dict[str, Any], job_id: str) -> SergasError:
-    """The error of a failed bulk job, mapped like any other Zoho error."""
-    raw = (job.get("result") or {}).get("error_message") or {}
-    if isinstance(raw, dict) and raw.get("code"):
-        details = raw.get("details") if isinstance(raw.get("details"), dict) else {}
-        return error_from_zoho(str(raw["code"]), None, str(raw.get("message", "")), details or {})
-    return errors.ServerError(f"Bulk job {job_id} failed", code="BULK_JOB_FAILED")

@@ -20,9 +20,6 @@ over to another tier.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import zipfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +28,9 @@ import structlog
 from sergas.errors import SergasError
 from sergas.query import api_name
 from sergas.tiers.base import BulkResult, RecordResult
+from sergas.tiers.bulk_files import csv_ready, csv_rows, job_error, row_result, zip_csv
 from sergas.tiers.rest_http import SUB_CONCURRENCY
-from sergas.tiers.rest_read import Poller, csv_rows, job_error
+from sergas.tiers.rest_read import Poller
 
 if TYPE_CHECKING:
     from sergas.settings import Settings
@@ -46,7 +44,6 @@ log = structlog.get_logger("sergas.tiers.rest")
 PUT_CHUNK = 100  # Zoho's records per write call
 LIGHT_WRITE = 10  # writes of more records than this are "heavy" (sub-concurrency)
 JOB_ROWS = 25_000  # Zoho's rows per Bulk Write file
-DONE = ("updated", "added")
 
 
 def item_result(item: Mapping[str, Any], index: int, fallback_id: str | None) -> RecordResult:
@@ -90,7 +87,7 @@ class BulkWriter:
                 valid.append(index)
         by_job: list[int] = []
         if len(valid) > self.threshold:
-            by_job = [i for i in valid if _csv_ready(records[i])]
+            by_job = [i for i in valid if csv_ready(records[i])]
         chosen = set(by_job)
         by_put = [i for i in valid if i not in chosen]
         self.last_strategy = "+".join(s for s, used in (("bulk", by_job), ("put", by_put)) if used)
@@ -174,7 +171,7 @@ class BulkWriter:
     async def _job(
         self, module: str, records: Sequence[Mapping[str, Any]], part: list[int]
     ) -> list[RecordResult]:
-        archive = _zip_csv(module, [records[i] for i in part])
+        archive = zip_csv(module, [records[i] for i in part])
         upload = await self.http.request(
             "POST",
             self.http.upload_url + "/crm/v8/upload",
@@ -207,58 +204,4 @@ class BulkWriter:
 
         job = await self.poller.until(check, f"Bulk Write job {job_id}")
         rows = csv_rows(await self.http.download(str(job["result"]["download_url"])))
-        return [_row_result(rows, n, i, str(records[i]["id"])) for n, i in enumerate(part)]
-
-
-def _csv_ready(record: Mapping[str, Any]) -> bool:
-    """True when a CSV cell can carry every value exactly (see the module docstring)."""
-    for key, value in record.items():
-        if key == "id":
-            continue
-        if isinstance(value, dict):
-            if set(value) - {"id", "name", "email"} or not value.get("id"):
-                return False
-        elif value is None or value == "" or not isinstance(value, str | int | float | bool):
-            return False
-    return True
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return str(value["id"])
-    return str(value)
-
-
-def _zip_csv(module: str, records: list[Mapping[str, Any]]) -> bytes:
-    columns: list[str] = []
-    for record in records:
-        columns.extend(api_name(k) for k in record if k != "id" and k not in columns)
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["Id", *columns])
-    for record in records:
-        writer.writerow([record["id"], *(_cell(record[c]) if c in record else "" for c in columns)])
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{module}.csv", text.getvalue().encode("utf-8"))
-    return buffer.getvalue()
-
-
-def _row_result(rows: list[dict[str, str]], n: int, index: int, rid: str) -> RecordResult:
-    """Row n of the job's result CSV (rows are in upload order) as a RecordResult."""
-    if n >= len(rows):
-        return RecordResult(rid, False, "NOT_PROCESSED", "missing from the job's result", {}, index)
-    row = rows[n]
-    status = (row.get("STATUS") or "").strip().lower()
-    if status in DONE:
-        return RecordResult(
-            row.get("RECORD_ID") or rid, True, "SUCCESS", f"record {status}", {}, index
-        )
-    raw = (row.get("ERRORS") or "").strip()
-    code, _, column = raw.split(":", 1)[0].partition("-")
-    details = {"api_name": column, "errors": raw} if column else {"errors": raw}
-    return RecordResult(
-        rid, False, code or "NOT_PROCESSED", status or "not processed", details, index
-    )
+        return [row_result(rows, n, i, str(records[i]["id"])) for n, i in enumerate(part)]

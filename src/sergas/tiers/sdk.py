@@ -59,6 +59,7 @@ from sergas.tiers.base import (
     RecordResult,
     TierName,
 )
+from sergas.tiers.paging import COQL_PAGE, walk_by_id
 from sergas.tiers.retry import RetryPolicy
 from sergas.tiers.sdk_convert import InvalidValue, to_plain, to_sdk_record
 from sergas.tiers.sdk_jobs import SDKJobs
@@ -89,7 +90,6 @@ __all__ = ["ZohoSDKClient"]
 
 PAGE = 200  # records per page
 SEARCH_CAP = 2000  # the search API's limit
-COQL_PAGE = 2000  # rows per COQL call
 COQL_OFFSET_CAP = 100_000
 
 
@@ -235,29 +235,10 @@ class ZohoSDKClient:
         async for record in self._walk(module, columns, None, below=int(last)):
             yield record
 
-    async def _walk(
+    def _walk(
         self, module: str, columns: list[str], criteria: Criteria | None, below: int | None = None
     ) -> AsyncIterator[Record]:
-        """COQL pages by id: ascending from the start, or descending below `below` (the
-        records API's default order is id descending)."""
-        base = criteria or F("id").is_not_null()  # Zoho's COQL wants a WHERE clause
-        descending = below is not None
-        bound = below
-        while True:
-            if bound is None:
-                where = base
-            else:
-                where = ((F("id") < bound) if descending else (F("id") > bound)) & base
-            order: Literal["asc", "desc"] = "desc" if descending else "asc"
-            query = CoqlQuery(
-                module, columns, where=where, order_by=(("id", order),), limit=COQL_PAGE
-            )
-            rows = await self.meta.with_owner_emails(module, await self.coql(query))
-            for row in rows:
-                yield row
-            if len(rows) < COQL_PAGE:
-                return
-            bound = int(rows[-1]["id"])
+        return walk_by_id(self.coql, self.meta.with_owner_emails, module, columns, criteria, below)
 
     async def _pages(self, module: str, columns: list[str]) -> AsyncIterator[Record]:
         page, token = 1, None

@@ -14,10 +14,8 @@ idempotent and are retried only after a 429.
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
-import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,14 +31,14 @@ from sergas.errors import SergasError, error_from_zoho
 from sergas.query import Criteria, api_name
 from sergas.settings import Settings
 from sergas.tiers.base import Record, RecordResult
+from sergas.tiers.bulk_files import csv_rows, job_error, row_result, zip_csv
 from sergas.tiers.rest_read import Poller
 from sergas.tiers.sdk_convert import USER_TYPES, bulk_columns, choice_text, to_plain, typed_row
 from sergas.tiers.sdk_meta import SDKCall, SDKMetadata
 
-__all__ = ["JOB_ROWS", "SDKJobs", "csv_ready"]
+__all__ = ["JOB_ROWS", "SDKJobs"]
 
 JOB_ROWS = 25_000  # Zoho's rows per Bulk Write file
-_DONE = ("updated", "added")
 _FAILED = ("FAILURE", "FAILED")
 
 
@@ -96,7 +94,7 @@ class SDKJobs:
         if state == "COMPLETED":
             return dict(job.get("result") or {})
         if state in _FAILED:
-            raise _job_error(job, str(job_id))
+            raise job_error(job, str(job_id))
         return None
 
     # -- Bulk Write --------------------------------------------------------------------------
@@ -109,7 +107,7 @@ class SDKJobs:
         headers: Mapping[str, str],
     ) -> list[RecordResult]:
         """One Bulk Write job updating `records[i] for i in part` (at most JOB_ROWS)."""
-        archive = _zip_csv(module, [records[i] for i in part])
+        archive = zip_csv(module, [records[i] for i in part])
         zgid = await self.meta.zgid()
         file_id = await self.run(
             lambda: bw.BulkWriteOperations().upload_file(
@@ -130,7 +128,7 @@ class SDKJobs:
         rows = await self.run(
             bw.BulkWriteOperations().download_bulk_write_result, url, after=_zip_rows
         )
-        return [_row_result(rows, n, i, str(records[i]["id"])) for n, i in enumerate(part)]
+        return [row_result(rows, n, i, str(records[i]["id"])) for n, i in enumerate(part)]
 
     async def _write_state(self, job_id: str) -> dict[str, Any] | None:
         job: dict[str, Any] = await self.run(
@@ -140,7 +138,7 @@ class SDKJobs:
         if status == "COMPLETED":
             return job
         if status in _FAILED:
-            raise _job_error(job, job_id)
+            raise job_error(job, job_id)
         return None
 
 
@@ -247,79 +245,8 @@ def _zip_rows(model: Any) -> list[dict[str, str]]:
     """The CSV inside a downloaded zip (the SDK hands over the `requests` response)."""
     try:
         content = model.get_file().get_stream().content
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            member = next(n for n in archive.namelist() if n.lower().endswith(".csv"))
-            text = archive.read(member).decode("utf-8-sig")
-    except (AttributeError, zipfile.BadZipFile, StopIteration, UnicodeDecodeError) as exc:
+    except AttributeError:
         raise SergasError(
-            f"Zoho's bulk result is not a zipped CSV ({type(exc).__name__})",
-            code="BULK_RESULT_UNREADABLE",
+            "Zoho's bulk result came without a file", code="BULK_RESULT_UNREADABLE"
         ) from None
-    return list(csv.DictReader(io.StringIO(text, newline="")))
-
-
-def _job_error(job: Mapping[str, Any], job_id: str) -> SergasError:
-    raw = (job.get("result") or {}).get("error_message") or {}
-    if isinstance(raw, dict) and raw.get("code"):
-        details = raw.get("details") if isinstance(raw.get("details"), dict) else {}
-        return error_from_zoho(str(raw["code"]), None, str(raw.get("message", "")), details or {})
-    return errors.ServerError(f"Bulk job {job_id} failed", code="BULK_JOB_FAILED")
-
-
-# -- the CSV files -------------------------------------------------------------------------
-
-
-def csv_ready(record: Mapping[str, Any]) -> bool:
-    """True when a CSV cell says every value exactly: scalars and lookups by id. None or ""
-    (clearing a field) cannot be told from "leave it" under `ignore_empty`; lists and
-    subforms have no CSV form."""
-    for key, value in record.items():
-        if key == "id":
-            continue
-        if isinstance(value, dict):
-            if set(value) - {"id", "name", "email"} or not value.get("id"):
-                return False
-        elif value is None or value == "" or not isinstance(value, str | int | float | bool):
-            return False
-    return True
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return str(value["id"])
-    return str(value)
-
-
-def _zip_csv(module: str, records: list[Mapping[str, Any]]) -> bytes:
-    columns: list[str] = []
-    for record in records:
-        columns.extend(api_name(k) for k in record if k != "id" and k not in columns)
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["Id", *columns])
-    for record in records:
-        writer.writerow([record["id"], *(_cell(record[c]) if c in record else "" for c in columns)])
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{module}.csv", text.getvalue().encode("utf-8"))
-    return buffer.getvalue()
-
-
-def _row_result(rows: list[dict[str, str]], n: int, index: int, rid: str) -> RecordResult:
-    """Row n of the job's result CSV (rows are in upload order) as a RecordResult."""
-    if n >= len(rows):
-        return RecordResult(rid, False, "NOT_PROCESSED", "missing from the job's result", {}, index)
-    row = rows[n]
-    status = (row.get("STATUS") or "").strip().lower()
-    if status in _DONE:
-        return RecordResult(
-            row.get("RECORD_ID") or rid, True, "SUCCESS", f"record {status}", {}, index
-        )
-    raw = (row.get("ERRORS") or "").strip()
-    code, _, column = raw.split(":", 1)[0].partition("-")
-    details = {"api_name": column, "errors": raw} if column else {"errors": raw}
-    return RecordResult(
-        rid, False, code or "NOT_PROCESSED", status or "not processed", details, index
-    )
+    return csv_rows(content)

@@ -6,7 +6,7 @@ The rule is the REST tier's (`rest_write`), so both report the same outcomes:
 - Up to SERGAS_BULK_WRITE_THRESHOLD records: update_records with 100 records each, at most
   min(SERGAS_SDK_THREADS, 10) in flight (writes of more than 10 records count against Zoho's
   sub-concurrency of 10).
-- Above it: Bulk Write jobs for the records a CSV can say exactly (`sdk_jobs.csv_ready`); the
+- Above it: Bulk Write jobs for the records a CSV can say exactly (`bulk_files.csv_ready`); the
   rest still go by update_records.
 
 Every input record gets exactly one RecordResult, at its input position. A record without a
@@ -29,9 +29,10 @@ from zohocrmsdk.src.com.zoho.crm.api.record import BodyWrapper, RecordOperations
 from sergas.errors import NotFoundError, SergasError
 from sergas.query import api_name
 from sergas.tiers.base import BulkResult, RecordResult
+from sergas.tiers.bulk_files import csv_ready
 from sergas.tiers.sdk_convert import FieldInfo, InvalidValue, record_result, to_sdk_record
 from sergas.tiers.sdk_errors import CLIENT_SIDE_CODES
-from sergas.tiers.sdk_jobs import JOB_ROWS, SDKJobs, csv_ready
+from sergas.tiers.sdk_jobs import JOB_ROWS, SDKJobs
 from sergas.tiers.sdk_meta import SDKCall, SDKMetadata
 
 __all__ = [
