@@ -1,5 +1,100 @@
-"""Sergas: a gateway between account-management automation and Zoho CRM."""
+"""Sergas: a gateway between account-management automation and Zoho CRM.
 
-__all__ = ["__version__"]
+The public API, importable from `sergas` directly. Names load on first use, so
+`import sergas` (and the CLI) stays quick; see each module for the details:
+
+- `ZohoIntegrationManager`, `SyncZohoIntegrationManager`, `IntegrationConfig`,
+  `RoutingContext` (sergas.manager): one call, routed over three tiers with failover;
+- `TokenManager`, `token_manager` (sergas.auth): durable, encrypted, single-flight tokens;
+- `F`, `CoqlQuery` (sergas.query): criteria and COQL with Zoho's escaping;
+- `Settings`, `get_settings` (sergas.settings);
+- `SergasError` and its subclasses (sergas.errors).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_WHERE = {
+    "AuthError": "sergas.errors",
+    "BulkOperationError": "sergas.errors",
+    "BulkResult": "sergas.tiers.base",
+    "CircuitOpenError": "sergas.errors",
+    "ConfigError": "sergas.errors",
+    "CoqlQuery": "sergas.query",
+    "DatabaseError": "sergas.errors",
+    "F": "sergas.query",
+    "IntegrationConfig": "sergas.manager",
+    "InvalidDataError": "sergas.errors",
+    "NotFoundError": "sergas.errors",
+    "RateLimitError": "sergas.errors",
+    "RecordResult": "sergas.tiers.base",
+    "RoutingContext": "sergas.manager",
+    "SergasError": "sergas.errors",
+    "Settings": "sergas.settings",
+    "SyncZohoIntegrationManager": "sergas.manager",
+    "TokenManager": "sergas.auth",
+    "ZohoIntegrationManager": "sergas.manager",
+    "get_settings": "sergas.settings",
+    "token_manager": "sergas.auth",
+}
+
+__all__ = [
+    "AuthError",
+    "BulkOperationError",
+    "BulkResult",
+    "CircuitOpenError",
+    "ConfigError",
+    "CoqlQuery",
+    "DatabaseError",
+    "F",
+    "IntegrationConfig",
+    "InvalidDataError",
+    "NotFoundError",
+    "RateLimitError",
+    "RecordResult",
+    "RoutingContext",
+    "SergasError",
+    "Settings",
+    "SyncZohoIntegrationManager",
+    "TokenManager",
+    "ZohoIntegrationManager",
+    "__version__",
+    "get_settings",
+    "token_manager",
+]
+
+if TYPE_CHECKING:
+    from sergas.auth import TokenManager, token_manager
+    from sergas.errors import (
+        AuthError,
+        BulkOperationError,
+        CircuitOpenError,
+        ConfigError,
+        DatabaseError,
+        InvalidDataError,
+        NotFoundError,
+        RateLimitError,
+        SergasError,
+    )
+    from sergas.manager import (
+        IntegrationConfig,
+        RoutingContext,
+        SyncZohoIntegrationManager,
+        ZohoIntegrationManager,
+    )
+    from sergas.query import CoqlQuery, F
+    from sergas.settings import Settings, get_settings
+    from sergas.tiers.base import BulkResult, RecordResult
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sergas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
