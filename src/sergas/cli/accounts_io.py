@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -181,15 +182,15 @@ def _api_name(name: str, hint: str) -> str:
         raise typer.BadParameter(str(exc), param_hint=hint) from None
 
 
-class Writer:
+class Writer(ABC):
     """Records out to a file, one at a time; `count` is how many were written."""
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.count = 0
 
-    def add(self, record: dict[str, Any]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def add(self, record: dict[str, Any]) -> None: ...
 
     def close(self) -> None:
         self.out.close()

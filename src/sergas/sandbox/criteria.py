@@ -19,6 +19,7 @@ Zoho's rules, as the sandbox applies them:
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -82,13 +83,13 @@ _PHONE_RE = re.compile(r"[+]?[0-9\s\-().]+")
 # -- the parsed tree --------------------------------------------------------------------------
 
 
-class Criterion:
+class Criterion(ABC):
     """A parsed criteria expression; `conditions` counts its leaf conditions."""
 
     conditions: int
 
-    def matches(self, record: Record) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def matches(self, record: Record) -> bool: ...
 
     def predicate(self) -> RecordPredicate:
         """The compiled test, for callers that filter many records."""
