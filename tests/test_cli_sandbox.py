@@ -98,3 +98,12 @@ def test_help_lists_commands() -> None:
     result = CliRunner().invoke(app, ["sandbox", "--help"])
     assert result.exit_code == 0
     assert "serve" in result.output and "demo" in result.output
+
+
+def test_demo_walks_through_the_api() -> None:
+    result = CliRunner().invoke(app, ["sandbox", "demo", "--accounts", "60"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # rich wraps long lines at the terminal's width
+    assert "POST /oauth/v2/token → access token for 3600 s" in text
+    assert "HTTP 207, per record: ['SUCCESS', 'INVALID_DATA']" in text
+    assert "1 token refresh" in text

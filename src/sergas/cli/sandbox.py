@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import typer
@@ -77,10 +78,11 @@ def demo(
     from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SandboxConfig
     from sergas.sandbox.testing import serve_sandbox
 
-    with console.status(f"starting the sandbox with {accounts:,} accounts…"):
-        running = serve_sandbox(SandboxConfig(accounts=accounts, seed=seed))
-        sandbox = running.__enter__()
-    try:
+    with ExitStack() as stack:
+        with console.status(f"starting the sandbox with {accounts:,} accounts…"):
+            sandbox = stack.enter_context(
+                serve_sandbox(SandboxConfig(accounts=accounts, seed=seed))
+            )
         console.print(f"[bold]Zoho CRM sandbox[/bold] serving at {sandbox.url}")
         with httpx2.Client(base_url=sandbox.url, timeout=30) as http:
             token = http.post(
@@ -156,5 +158,3 @@ def demo(
                 f"{stats['tokens']['refreshes']} token refresh"
             )
         console.print("Serve it yourself with [bold]sergas sandbox serve[/bold]; see README.md.")
-    finally:
-        running.__exit__(None, None, None)

@@ -152,7 +152,7 @@ class Records:
             if offset >= DISCRETE_LIMIT:
                 raise E.DiscretePaginationLimitExceeded(details={"limit": DISCRETE_LIMIT})
         records = self._select(module, params)
-        records = self._sorted(module, records, sort_by, sort_order == "desc", params)
+        records = self._sorted(module, records, sort_by, sort_order == "desc")
         end = offset + per_page
         if not token and end > DISCRETE_LIMIT:
             end = DISCRETE_LIMIT
@@ -197,7 +197,6 @@ class Records:
         selected: list[Record] | None,
         sort_by: str,
         descending: bool,
-        params: Mapping[str, str],
     ) -> list[Record]:
         if selected is None:
             return self.sb.store.ordered(module.api_name, sort_by, descending)
