@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal
 
+from sergas.errors import LimitExceededError
 from sergas.query import CoqlQuery, Criteria, F
 from sergas.tiers.base import Record
 
-__all__ = ["COQL_PAGE", "walk_by_id"]
+__all__ = ["COQL_PAGE", "pages_then_walk", "walk_by_id"]
 
 COQL_PAGE = 2000  # Zoho's most rows per COQL call
 
@@ -40,3 +41,21 @@ async def walk_by_id(
         if len(rows) < COQL_PAGE:
             return
         bound = int(rows[-1]["id"])
+
+
+async def pages_then_walk(
+    pages: AsyncIterator[Record], walk_below: Callable[[int], AsyncIterator[Record]]
+) -> AsyncIterator[Record]:
+    """Records-API pages until Zoho's page-token chain ends (100,000 records), then COQL by
+    id below the last id seen (`walk_below`), so every record comes exactly once."""
+    last: str | None = None
+    try:
+        async for record in pages:
+            last = record["id"]
+            yield record
+        return
+    except LimitExceededError as exc:
+        if exc.code != "PAGINATION_LIMIT_EXCEEDED" or last is None:
+            raise
+    async for record in walk_below(int(last)):
+        yield record

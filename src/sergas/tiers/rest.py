@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2
 
-from sergas.errors import LimitExceededError, NotFoundError, SergasError, error_from_zoho
+from sergas.errors import NotFoundError, SergasError, error_from_zoho
 from sergas.query import CoqlQuery, Criteria, api_name
 from sergas.tiers.base import (
     BulkResult,
@@ -31,7 +31,7 @@ from sergas.tiers.base import (
     RecordResult,
     TierName,
 )
-from sergas.tiers.paging import walk_by_id
+from sergas.tiers.paging import pages_then_walk, walk_by_id
 from sergas.tiers.rest_http import RestHTTP
 from sergas.tiers.rest_meta import Metadata
 from sergas.tiers.rest_read import BulkReader
@@ -104,19 +104,13 @@ class ZohoRESTClient:
         at 100,000 records too: past that, COQL by id carries on below the last id seen."""
         columns = await self._fields(module, fields)
         if criteria is not None:
-            async for record in self._walk(module, columns, criteria):
-                yield record
-            return
-        last: str | None = None
-        try:
-            async for record in self._pages(module, columns):
-                last = record["id"]
-                yield record
-            return
-        except LimitExceededError as exc:
-            if exc.code != "PAGINATION_LIMIT_EXCEEDED" or last is None:
-                raise
-        async for record in self._walk(module, columns, None, below=int(last)):
+            source = self._walk(module, columns, criteria)
+        else:
+            source = pages_then_walk(
+                self._pages(module, columns),
+                lambda below: self._walk(module, columns, None, below=below),
+            )
+        async for record in source:
             yield record
 
     def _walk(

@@ -59,7 +59,7 @@ from sergas.tiers.base import (
     RecordResult,
     TierName,
 )
-from sergas.tiers.paging import COQL_PAGE, walk_by_id
+from sergas.tiers.paging import COQL_PAGE, pages_then_walk, walk_by_id
 from sergas.tiers.retry import RetryPolicy
 from sergas.tiers.sdk_convert import InvalidValue, to_plain, to_sdk_record
 from sergas.tiers.sdk_jobs import SDKJobs
@@ -220,19 +220,13 @@ class ZohoSDKClient:
         at 100,000 records too: past that, COQL by id carries on below the last id seen."""
         columns = await self._fields(module, fields)
         if criteria is not None:
-            async for record in self._walk(module, columns, criteria):
-                yield record
-            return
-        last: str | None = None
-        try:
-            async for record in self._pages(module, columns):
-                last = record["id"]
-                yield record
-            return
-        except errors.LimitExceededError as exc:
-            if exc.code != "PAGINATION_LIMIT_EXCEEDED" or last is None:
-                raise
-        async for record in self._walk(module, columns, None, below=int(last)):
+            source = self._walk(module, columns, criteria)
+        else:
+            source = pages_then_walk(
+                self._pages(module, columns),
+                lambda below: self._walk(module, columns, None, below=below),
+            )
+        async for record in source:
             yield record
 
     def _walk(
