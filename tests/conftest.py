@@ -11,7 +11,7 @@ from tests.helpers import authed_client
 
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 
 
 @pytest.fixture

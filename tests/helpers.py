@@ -9,7 +9,7 @@ import httpx2
 from starlette.applications import Starlette
 
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-from sergas.sandbox.testing import asgi_client
+from sergas.sandbox.server import asgi_client
 
 REFRESH_FORM = {
     "grant_type": "refresh_token",

@@ -22,7 +22,7 @@ from tests.service.conftest import (
     tokens,
 )
 
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 __all__ = [
     "fresh_prometheus",

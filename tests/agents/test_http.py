@@ -17,7 +17,7 @@ from sergas.agents.approvals import ApprovalStore
 from sergas.agents.audit import AuditLog
 from sergas.agents.transport import create_mcp_app
 from sergas.manager import IntegrationConfig
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.service.runtime import Runtime
 from sergas.service.settings import AgentSettings
 from sergas.settings import Settings

@@ -16,7 +16,7 @@ from mcp.client.stdio import StdioServerParameters
 from sqlalchemy import select
 
 from sergas.db import create_engine
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.service.tables import tool_calls
 
 pytestmark = pytest.mark.slow

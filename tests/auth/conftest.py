@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import db_url, engine, isolated_settings, postgres_url
 
 from sergas.auth import ManualClock, TokenManager, token_manager
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings, get_settings, reset_settings
 
 __all__ = ["db_url", "engine", "isolated_settings", "postgres_url"]

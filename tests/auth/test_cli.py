@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from sergas.cli import app
 from sergas.crypto import TokenCipher
 from sergas.db import head
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.settings import reset_settings
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.auth import TokenManager
 from sergas.sandbox.config import REFRESH_TOKEN
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 
 def dump(engine: AsyncEngine) -> bytes:

@@ -19,7 +19,7 @@ from sergas.auth import ManualClock, Outcome, TokenManager, token_manager
 from sergas.db import create_engine, upgrade
 from sergas.errors import AuthError, ConfigError, DatabaseError
 from sergas.sandbox.config import CLIENT_SECRET, REFRESH_TOKEN, SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import Settings, get_settings, reset_settings
 
 

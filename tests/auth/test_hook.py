@@ -8,7 +8,7 @@ import httpx2
 import pytest
 
 from sergas.auth import TokenManager, ZohoAuth
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 INVALID_TOKEN = {
     "code": "INVALID_TOKEN",

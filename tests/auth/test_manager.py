@@ -13,7 +13,7 @@ from sergas.auth import ManualClock, Outcome, TokenManager, token_manager
 from sergas.db import create_engine
 from sergas.errors import AuthError, RateLimitError
 from sergas.sandbox.config import REFRESH_TOKEN
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings
 
 

@@ -21,7 +21,7 @@ from tests.auth.conftest import TOKEN_KEY
 
 from sergas.auth import Outcome, token_manager
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import get_settings, reset_settings
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
 from sergas.auth import ManualClock, TokenManager
 from sergas.auth.sdk import SDKTokenStore
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings
 
 pytestmark = pytest.mark.sdk

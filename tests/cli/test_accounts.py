@@ -24,7 +24,7 @@ from typer.testing import CliRunner, Result
 
 from sergas.cli import app
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 
 __all__ = ["isolated_settings"]
 

@@ -9,7 +9,7 @@ import pytest
 from tests.fidelity.sdk import SDK_LOGGER, SDKLog, SDKSession, sdk_session
 
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 
 
 @pytest.fixture(scope="session")

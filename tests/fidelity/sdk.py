@@ -31,7 +31,7 @@ from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 SDK_LOGGER = "SDKLogger"
 # CommonAPIHandler.api_call logs these and returns None instead of raising (SDK-cah).

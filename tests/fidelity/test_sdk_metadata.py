@@ -18,7 +18,7 @@ from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 from zohocrmsdk.src.com.zoho.crm.api.util import APIResponse
 
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import serve_sandbox
+from sergas.sandbox.server import serve_sandbox
 
 pytestmark = pytest.mark.sdk
 

@@ -25,7 +25,7 @@ from zohocrmsdk.src.com.zoho.crm.api.users import MinifiedUser
 from zohocrmsdk.src.com.zoho.crm.api.util import APIResponse
 
 from sergas.sandbox.backend import Sandbox
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.sdk
 

@@ -22,7 +22,7 @@ from zohocrmsdk.src.com.zoho.crm.api.record import (
 from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
 
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 
 pytestmark = pytest.mark.sdk
 

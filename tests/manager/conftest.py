@@ -28,7 +28,7 @@ from sergas.manager import IntegrationConfig, ZohoIntegrationManager
 from sergas.manager.config import TIER_ENV
 from sergas.manager.prometheus import reset_prometheus_metrics
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import Settings
 from sergas.tiers.base import TierName
 

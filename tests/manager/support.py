@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 
 class FakeClock:

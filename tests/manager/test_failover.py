@@ -10,7 +10,7 @@ from tests.manager.support import FakeClock, calls, header_faults_supported, tak
 from sergas import errors
 from sergas.manager import RoutingContext
 from sergas.manager.prometheus import prometheus_metrics
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 REST = RoutingContext(preferred_tier="rest")
 

@@ -23,7 +23,7 @@ from sergas.manager import IntegrationConfig, RoutingContext, ZohoIntegrationMan
 from sergas.manager.prometheus import prometheus_metrics
 from sergas.query import F
 from sergas.sandbox.config import CLIENT_SECRET, REFRESH_TOKEN
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings
 from sergas.tiers.rest import ZohoRESTClient
 

@@ -22,7 +22,7 @@ from sergas.manager import (
     ZohoIntegrationManager,
 )
 from sergas.manager.config import TIER_ENV
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings, reset_settings
 
 

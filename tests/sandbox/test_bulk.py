@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.testing import RunningSandbox, asgi_client, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, asgi_client, serve_sandbox
 
 JOB_SECONDS = 60.0
 ACCOUNT_FIELDS_OUT = ("Id", "Account_Name", "Owner", "Annual_Revenue", "Created_Time")

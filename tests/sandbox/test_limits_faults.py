@@ -12,7 +12,7 @@ from tests.helpers import authed_client, reauthorize
 
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 
 LIST = {"fields": "Account_Name", "per_page": 1}
 

@@ -17,7 +17,7 @@ from mcp.types import CallToolResult, TextContent
 
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 TOOLS = {
     "search_records": {"module"},

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from tests.helpers import reauthorize
 
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 FIELDS = {"fields": "Account_Name,Owner,Annual_Revenue,Modified_Time"}
 

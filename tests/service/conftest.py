@@ -25,7 +25,7 @@ from tests.tiers.conftest import (
 from sergas.auth import TokenManager
 from sergas.manager.prometheus import reset_prometheus_metrics
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.service import create_app
 from sergas.service.runtime import Runtime
 from sergas.service.settings import ServiceSettings

@@ -9,7 +9,7 @@ import httpx2
 import pytest
 from tests.service.support import Keys
 
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 
 def store(sandbox: RunningSandbox) -> Any:

@@ -8,7 +8,7 @@ import pytest
 from structlog.testing import capture_logs
 from tests.service.support import Keys
 
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.service.runtime import Runtime
 
 

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.manager.support import take_down
 from tests.service.support import Keys, captured_logs
 
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

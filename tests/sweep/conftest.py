@@ -22,7 +22,7 @@ from tests.sweep.hand_checked import CASES, INACTIVE, NOW
 
 from sergas.db import create_engine, upgrade
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import load_settings
 from sergas.sweep.app import open_target, sweep
 from sergas.sweep.settings import load_sweep_settings

@@ -26,7 +26,7 @@ from tests.db.conftest import isolated_settings
 from sergas.auth import TokenManager, token_manager
 from sergas.db import create_engine, upgrade
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import Settings, load_settings
 from sergas.tiers.base import TierName, ZohoTier
 from sergas.tiers.factory import TIERS, build_tier

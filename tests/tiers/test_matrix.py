@@ -14,7 +14,7 @@ from tests.tiers.conftest import AVAILABLE_TIERS, MakeTier
 
 from sergas import errors
 from sergas.query import CoqlQuery, F
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.tiers.base import ZohoTier
 
 UNKNOWN_ID = "5725767999999999999"

@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from sergas import errors
 from sergas.auth import TokenManager
 from sergas.query import CoqlQuery, F
-from sergas.sandbox.testing import RunningSandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings
 from sergas.tiers.mcp import MCPContext, ZohoMCPClient, mcp_context
 from sergas.tiers.mcp_boundary import CORRELATION_HEADER, SESSION_LOST, BearerAuth

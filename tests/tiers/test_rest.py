@@ -26,7 +26,7 @@ from sergas.db import create_engine, upgrade
 from sergas.query import F
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import Settings
 from sergas.tiers.rest import ZohoRESTClient
 

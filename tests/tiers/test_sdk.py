@@ -27,7 +27,7 @@ from sergas.auth import TokenManager, token_manager
 from sergas.db import create_engine, upgrade
 from sergas.query import F
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.testing import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import Settings, load_settings
 from sergas.tiers import sdk_runtime
 from sergas.tiers.sdk import ZohoSDKClient

@@ -76,7 +76,7 @@ def demo(
     from rich.table import Table
 
     from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SandboxConfig
-    from sergas.sandbox.testing import serve_sandbox
+    from sergas.sandbox.server import serve_sandbox
 
     with ExitStack() as stack:
         with console.status(f"starting the sandbox with {accounts:,} accounts…"):

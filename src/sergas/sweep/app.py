@@ -66,7 +66,7 @@ async def open_target(settings: Settings, sweep_settings: SweepSettings) -> Asyn
         )
         return
     from sergas.sandbox.config import SandboxConfig
-    from sergas.sandbox.testing import serve_sandbox
+    from sergas.sandbox.server import serve_sandbox
 
     state_file = settings.data_path / "sandbox" / "crm.sqlite3"
     config = SandboxConfig(accounts=sweep_settings.embedded_accounts, state_file=state_file)

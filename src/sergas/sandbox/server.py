@@ -1,4 +1,4 @@
-"""Serve the sandbox for tests, benchmarks and the embedded default.
+"""Serve the sandbox on a loopback port: the embedded default, tests and benchmarks.
 
 `serve_sandbox()` runs it under uvicorn in a background thread on a free loopback port (a
 real socket, for clients such as Zoho's SDK that cannot take an ASGI transport);
