@@ -34,16 +34,15 @@ def test_serve_prints_env_block_and_serves() -> None:
             "serve",
             "--port",
             str(port),
-            "--accounts",
-            "40",
             "--seed",
             "7",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "SERGAS_SANDBOX_ACCOUNTS": "40"},  # an option's variable counts too
     )
-    with proc:
+    try:
         assert proc.stdout is not None
         env = {}
         for _ in range(7):
@@ -81,7 +80,9 @@ def test_serve_prints_env_block_and_serves() -> None:
         stats = httpx2.get(f"{base}/__sandbox/stats").json()
         assert stats["calls"]["GET /crm/v8/Accounts"] == 1
         assert stats["tokens"]["refreshes"] == 1
+    finally:  # also when an assertion failed: the server would otherwise run on
         proc.terminate()
+        proc.communicate(timeout=30)
 
 
 def test_bad_option_is_one_clear_line() -> None:
