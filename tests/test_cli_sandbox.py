@@ -5,14 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx2
 from benchmarks._common import free_port
+from tests.helpers import wait_until
 from typer.testing import CliRunner
 
 from sergas.cli import app
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+
+
+def answers(proc: subprocess.Popen[str], base: str) -> bool:
+    assert proc.poll() is None, f"`sergas sandbox serve` exited with {proc.returncode}"
+    try:
+        return httpx2.get(f"{base}/__sandbox/stats", timeout=1).status_code == 200
+    except httpx2.TransportError:
+        return False
 
 
 def test_serve_prints_env_block_and_serves() -> None:
@@ -26,16 +34,15 @@ def test_serve_prints_env_block_and_serves() -> None:
             "serve",
             "--port",
             str(port),
-            "--accounts",
-            "40",
             "--seed",
             "7",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "SERGAS_SANDBOX_ACCOUNTS": "40"},  # an option's variable counts too
     )
-    with proc:
+    try:
         assert proc.stdout is not None
         env = {}
         for _ in range(7):
@@ -53,22 +60,17 @@ def test_serve_prints_env_block_and_serves() -> None:
             "ZOHO_REFRESH_TOKEN": REFRESH_TOKEN,
             "ZOHO_MCP_URL": f"{base}/mcp",
         }
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                token = httpx2.post(
-                    f"{env['ZOHO_ACCOUNTS_URL']}/oauth/v2/token",
-                    data={
-                        "grant_type": "refresh_token",
-                        "client_id": env["ZOHO_CLIENT_ID"],
-                        "client_secret": env["ZOHO_CLIENT_SECRET"],
-                        "refresh_token": env["ZOHO_REFRESH_TOKEN"],
-                    },
-                ).json()["access_token"]
-                break
-            except httpx2.TransportError:
-                assert time.monotonic() < deadline, "sandbox did not start"
-                time.sleep(0.1)
+        # The block is printed before the server listens; its stats page counts no calls.
+        wait_until(lambda: answers(proc, base), what="the sandbox to answer", timeout=30)
+        token = httpx2.post(
+            f"{env['ZOHO_ACCOUNTS_URL']}/oauth/v2/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": env["ZOHO_CLIENT_ID"],
+                "client_secret": env["ZOHO_CLIENT_SECRET"],
+                "refresh_token": env["ZOHO_REFRESH_TOKEN"],
+            },
+        ).json()["access_token"]
         listed = httpx2.get(
             f"{env['ZOHO_API_DOMAIN']}/crm/v8/Accounts",
             params={"fields": "Account_Name", "per_page": 200},
@@ -78,7 +80,9 @@ def test_serve_prints_env_block_and_serves() -> None:
         stats = httpx2.get(f"{base}/__sandbox/stats").json()
         assert stats["calls"]["GET /crm/v8/Accounts"] == 1
         assert stats["tokens"]["refreshes"] == 1
+    finally:  # also when an assertion failed: the server would otherwise run on
         proc.terminate()
+        proc.communicate(timeout=30)
 
 
 def test_bad_option_is_one_clear_line() -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 from tests.auth.conftest import TOKEN_KEY
+from tests.helpers import wait_until_async
 
 from sergas import errors
 from sergas.auth import ManualClock, Outcome, TokenManager, token_manager
@@ -170,7 +171,10 @@ async def test_database_lost_mid_refresh_leaves_nothing_half_written(
         worker = create_engine(postgres_url)
         manager = token_manager(get_settings(), engine=worker)
         task = asyncio.create_task(manager.get_access_token())
-        await asyncio.sleep(0.4)
+        await wait_until_async(
+            lambda: sandbox.stats()["calls"].get("POST /oauth/v2/token"),
+            what="the refresh request to reach the sandbox",
+        )
         async with pg_engine.connect() as conn:
             killed = (
                 await conn.execute(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.helpers import wait_until_async
 
 from sergas.auth.clock import ManualClock
 from sergas.auth.sql_store import SqlTokenStore
@@ -209,11 +212,37 @@ async def test_wrong_key_is_a_config_error(engine: AsyncEngine, store: SqlTokenS
     assert REFRESH not in str(info.value)
 
 
+async def lock_wait_seen(engine: AsyncEngine, waiter: AsyncEngine) -> Callable[[], Any]:
+    """A check that turns true once a connection of `waiter` waits for a lock held elsewhere.
+
+    PostgreSQL lists the waiting backend in pg_stat_activity. SQLite shows a waiting writer
+    nowhere, but a BEGIN IMMEDIATE that has started while another connection holds the write
+    lock can only wait in SQLite's busy handler, so a trace of the waiter's statements tells.
+    """
+    if engine.dialect.name == "postgresql":
+
+        async def waiting() -> bool:
+            async with engine.connect() as conn:
+                sql = (
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                return bool((await conn.execute(text(sql))).scalar())
+
+        return waiting
+    statements: list[str] = []
+    async with waiter.connect() as conn:  # its pool hands this connection to the waiter later
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.set_trace_callback(statements.append)
+    return lambda: "BEGIN IMMEDIATE" in statements
+
+
 async def test_row_lock_serialises_two_engines(db_url: str, store: SqlTokenStore) -> None:
     """Two engines stand in for two processes: the second waits for the first to commit."""
     await store.seed(KEY, REFRESH)
     second_engine = create_engine(db_url)
     second = SqlTokenStore(second_engine, store.cipher, store.clock)
+    second_waits = await lock_wait_seen(store.engine, second_engine)
     order: list[str] = []
     first_has_lock = asyncio.Event()
 
@@ -221,7 +250,7 @@ async def test_row_lock_serialises_two_engines(db_url: str, store: SqlTokenStore
         async with store.locked(KEY) as row:
             first_has_lock.set()
             order.append("first locked")
-            await asyncio.sleep(0.5)
+            await wait_until_async(second_waits, what="the second engine to wait for the lock")
             await row.save_access(ACCESS, datetime.now(UTC) + timedelta(hours=1), None)
             order.append("first commits")
 

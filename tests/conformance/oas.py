@@ -1,8 +1,11 @@
 """Zoho's own OpenAPI description of CRM v8 as a second witness for the sandbox.
 
-The files live outside the project (../shared/zoho-oas, or the folder named by
-SERGAS_OAS_DIR) and are read at test time, never copied in. Where they are absent the tests
-skip with the reason; with SERGAS_REQUIRE_OAS=1 (CI) absence is a failure.
+Where the files come from: Zoho's public OpenAPI repository for CRM, github.com/zoho/crm-oas,
+folder v8.0/ (record.json, users.json, coql.json, bulk_read.json, ...: the JSON files only).
+They are Zoho's, not ours, so they are never copied into the project: the tests read them at
+run time from ../shared/zoho-oas (beside the repository), or from the folder named by
+SERGAS_OAS_DIR. Where they are absent the conformance tests skip, saying where they looked; CI
+sets SERGAS_REQUIRE_OAS=1, which makes their absence a failure instead.
 
 `ZohoOAS` loads every file into one `referencing` registry under the raw.githubusercontent.com
 URI its siblings use in `$ref`s, so cross-file references resolve to the local files and
@@ -41,6 +44,8 @@ from referencing.jsonschema import DRAFT4
 OAS_BASE = "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
 ENV_DIR = "SERGAS_OAS_DIR"
 ENV_REQUIRE = "SERGAS_REQUIRE_OAS"
+# The test report property under which a case records a known gap it passed with.
+KNOWN_GAP_PROPERTY = "zoho_oas_known_gap"
 
 
 def oas_dir() -> Path:

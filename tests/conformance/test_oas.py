@@ -12,11 +12,16 @@ Where to look up the status:
   (201, 207, 400, 401 ...), and any status is validated against it;
 - otherwise the case fails as an undocumented status, unless a `StatusGap` says that Zoho's
   own example uses that status: the body is then validated against the status Zoho's schema
-  pairs it with, and the case skipped with the reason.
+  pairs it with.
 
-A case whose only findings are places where Zoho's schema contradicts Zoho's own documented
-examples (`KNOWN_GAPS`, each citing the example) is skipped with those reasons; any other
-finding fails the case. The Accounts token endpoint is not in the OAS and is not tested here.
+A finding at a place where Zoho's schema contradicts Zoho's own documented examples
+(`KNOWN_GAPS`, each citing the example, each matching only the value the example shows) is
+set aside; every other finding fails the case, so the rest of the body is still validated in
+full. A case that passes with a gap set aside (or a `StatusGap`) passes with a note: the
+reasons go on the test report (`record_property`) and conftest.py prints them, grouped, in a
+"known gaps in Zoho's OpenAPI files" section at the end of the run. No case skips here; a
+skip would stand out as the files missing. The Accounts token endpoint is not in the OAS and
+is not tested here.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from typing import Any
 import httpx2
 import pytest
 from starlette.applications import Starlette
-from tests.conformance.oas import Finding, ZohoOAS, summarize
+from tests.conformance.oas import KNOWN_GAP_PROPERTY, Finding, ZohoOAS, summarize
 from tests.helpers import reauthorize
 
 from sergas.sandbox.backend import Sandbox
@@ -639,7 +644,7 @@ CRM_OAS = "github.com/zoho/crm-oas v8.0"
 
 @dataclass(frozen=True)
 class Gap:
-    """A finding explained by Zoho contradicting itself; the case is skipped with `reason`."""
+    """A finding explained by Zoho contradicting itself; the case passes with `reason` noted."""
 
     reason: str
     spec: str
@@ -1011,8 +1016,8 @@ KNOWN_GAPS: list[Gap] = [
 class StatusGap:
     """Zoho's example answers `status` where the schema documents `documented_as`.
 
-    The body is still validated against the `documented_as` schema; the case is then skipped
-    with the reason, so the disagreement stays visible.
+    The body is still validated against the `documented_as` schema; the case then passes with
+    the reason noted, so the disagreement stays visible.
     """
 
     case_ids: frozenset[str]
@@ -1057,7 +1062,9 @@ def ctx(crm_client: httpx2.AsyncClient, sandbox_app: Starlette) -> Ctx:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-async def test_response_matches_zohos_schema(zoho_oas: ZohoOAS, ctx: Ctx, case: Case) -> None:
+async def test_response_matches_zohos_schema(
+    zoho_oas: ZohoOAS, ctx: Ctx, case: Case, record_property: Callable[[str, object], None]
+) -> None:
     response = await case.send(ctx)
     assert response.status_code == case.status, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -1082,5 +1089,5 @@ async def test_response_matches_zohos_schema(zoho_oas: ZohoOAS, ctx: Ctx, case: 
     reasons = sorted({r for _, rs in explained for r in rs})
     if status_reason:
         reasons.insert(0, status_reason)
-    if reasons:
-        pytest.skip(" | ".join(reasons))
+    for reason in reasons:
+        record_property(KNOWN_GAP_PROPERTY, reason)

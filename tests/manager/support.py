@@ -30,11 +30,3 @@ def take_down(sandbox: RunningSandbox, *paths: str, status: int | str = 503) -> 
     """Every call whose path starts with one of `paths` fails with `status` until reset."""
     sandbox.set_faults(targeted=[{"path": p, "status": status, "count": 100_000} for p in paths])
 
-
-def header_faults_supported(sandbox: RunningSandbox) -> bool:
-    """Whether targeted faults can match a request header (to take only the SDK tier down:
-    it calls the same /crm/v8 paths as REST, but sends X-ZOHO-SDK)."""
-    probe = {"path": "/__nothing", "header": "X-ZOHO-SDK", "status": 503, "count": 0}
-    echoed = sandbox.set_faults(targeted=[probe])["targeted"]
-    sandbox.set_faults(targeted=[])
-    return bool(echoed) and "header" in echoed[0]

@@ -207,8 +207,14 @@ async def test_cancelled_trial_frees_its_slot(clock: FakeClock) -> None:
     for _ in range(5):
         fail(breaker)
     clock.advance(60)
-    task = asyncio.create_task(breaker.call(lambda: asyncio.sleep(10)))
-    await asyncio.sleep(0)
+    in_trial, never = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_slot() -> None:
+        in_trial.set()
+        await never.wait()  # until cancelled
+
+    task = asyncio.create_task(breaker.call(hold_the_slot))
+    await in_trial.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -4,8 +4,8 @@ failover on business errors. Tiers are taken down with the sandbox's targeted fa
 from __future__ import annotations
 
 import pytest
-from tests.manager.conftest import MakeManager, require
-from tests.manager.support import FakeClock, calls, header_faults_supported, take_down
+from tests.manager.conftest import MakeManager
+from tests.manager.support import FakeClock, calls, take_down
 
 from sergas import errors
 from sergas.manager import RoutingContext
@@ -69,9 +69,6 @@ async def test_three_tier_chain_rest_to_sdk_to_mcp(
 async def test_failover_mcp_to_sdk_to_rest(
     make_manager: MakeManager, tier_sandbox: RunningSandbox, account_id: str
 ) -> None:
-    require("mcp", "sdk", "rest")
-    if not header_faults_supported(tier_sandbox):
-        pytest.skip("the sandbox cannot yet target a fault at the SDK's X-ZOHO-SDK header")
     manager = make_manager("mcp", "sdk", "rest")
     tier_sandbox.set_faults(
         targeted=[

@@ -90,9 +90,6 @@ def cli_env(
     """A client of the sandbox on the embedded default (SQLite and a key file in the data dir)."""
     for name, value in tier_sandbox.env.items():
         monkeypatch.setenv(name, value)
-    for tier, env in TIER_ENV.items():
-        if tier not in AVAILABLE_TIERS:
-            monkeypatch.setenv(f"ENABLE_{env}", "false")
     reset_settings()
     return tier_sandbox
 
@@ -123,8 +120,6 @@ def test_tiers_status_json_after_real_calls(cli_env: RunningSandbox) -> None:
 def test_tiers_status_shows_a_tier_down(
     cli_env: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if "mcp" not in AVAILABLE_TIERS:
-        pytest.skip("tier mcp not in this tree yet")
     monkeypatch.setenv("ENABLE_TIER2_SDK", "false")
     take_down(cli_env, "/mcp")
     report = tiers_status("--json")

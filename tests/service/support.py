@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import httpx2
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.helpers import wait_until
 
 from sergas.auth import TokenManager
 from sergas.manager import IntegrationConfig, PrometheusMetrics, ZohoIntegrationManager
@@ -74,14 +74,13 @@ def serve_on_loopback(app: Any) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError("the server did not start")
-        time.sleep(0.01)
+
+    def started() -> bool:
+        assert thread.is_alive() or server.started, "the server thread ended before it started"
+        return server.started
+
     try:
+        wait_until(started, what="uvicorn to start", timeout=30)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
@@ -90,16 +89,15 @@ def serve_on_loopback(app: Any) -> Iterator[str]:
 
 
 def wait_for(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+    """Until `url` answers with anything but a server error."""
+
+    def answers() -> bool:
         try:
-            if httpx2.get(url, timeout=1).status_code < 500:
-                return
+            return httpx2.get(url, timeout=1).status_code < 500
         except httpx2.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not answer in {timeout}s")
-        time.sleep(0.1)
+            return False
+
+    wait_until(answers, what=f"{url} to answer", timeout=timeout)
 
 
 @contextlib.contextmanager

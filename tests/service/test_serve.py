@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.helpers import wait_until
 from tests.service.support import wait_for
 
 from sergas.sandbox.server import RunningSandbox
@@ -143,9 +143,14 @@ def test_sigterm_lets_in_flight_requests_finish(
         )
         answers.append(response.status_code)
 
+    def record_reads() -> int:
+        return int(tier_sandbox.stats()["calls"].get("GET /crm/v8/Accounts/{id}", 0))
+
+    before = record_reads()
     worker = threading.Thread(target=slow_request)
     worker.start()
-    time.sleep(0.5)  # the request is waiting on the slow sandbox
+    # The read has reached the sandbox, which holds it for the 1.5 s of latency.
+    wait_until(lambda: record_reads() > before, what="the service's read to reach the sandbox")
     proc.send_signal(signal.SIGTERM)
     worker.join(timeout=30)
     assert answers == [200]

@@ -7,7 +7,6 @@ seeded CRM (600 accounts) for the resume, dry-run and fault tests.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,32 +36,6 @@ def no_retry_sleeps() -> Iterator[None]:
     """Retries happen (attempts as configured) but never sleep."""
     with stamina.set_testing(True, attempts=100, cap=True):
         yield
-
-
-def _landed(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
-
-
-# A tier whose module has not landed yet is switched off, as a user would have to.
-_MISSING_TIERS = [
-    variable
-    for variable, module in (
-        ("ENABLE_TIER1_MCP", "sergas.tiers.mcp"),
-        ("ENABLE_TIER2_SDK", "sergas.tiers.sdk"),
-        ("ENABLE_TIER3_REST", "sergas.tiers.rest"),
-    )
-    if not _landed(module)
-]
-
-
-@pytest.fixture(autouse=True)
-def landed_tiers(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in _MISSING_TIERS:
-        monkeypatch.setenv(variable, "false")
 
 
 @pytest.fixture(autouse=True)

@@ -17,21 +17,38 @@ app = typer.Typer(help="The offline Zoho CRM v8 sandbox.", no_args_is_help=True)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8085, help="Port to listen on."),
-    seed: int = typer.Option(42, help="Seed for the generated CRM (same seed, same records)."),
-    accounts: int = typer.Option(10_000, min=0, help="Accounts to generate."),
-    edition: str = typer.Option(
-        "enterprise", help="Zoho edition: free, standard, professional, enterprise, ultimate."
+    # An option left out is read from its SERGAS_SANDBOX_* variable (SandboxConfig.from_env).
+    seed: int | None = typer.Option(
+        None, help="Seed for the generated CRM (same seed, same records). Default: 42."
     ),
-    latency_ms: float = typer.Option(0.0, min=0, help="Latency added to every call, in ms."),
-    latency_jitter_ms: float = typer.Option(0.0, min=0, help="Random ± jitter on latency, in ms."),
+    accounts: int | None = typer.Option(None, min=0, help="Accounts to generate. Default: 10000."),
+    edition: str | None = typer.Option(
+        None,
+        help="Zoho edition: free, standard, professional, enterprise, ultimate. "
+        "Default: enterprise.",
+    ),
+    latency_ms: float | None = typer.Option(
+        None, min=0, help="Latency added to every call, in ms. Default: 0."
+    ),
+    latency_jitter_ms: float | None = typer.Option(
+        None, min=0, help="Random ± jitter on latency, in ms. Default: 0."
+    ),
     error_rate: float = typer.Option(0.0, min=0, max=1, help="Share of calls failing with 500."),
-    token_ttl: int = typer.Option(3600, min=1, help="Access-token lifetime in seconds."),
-    bulk_job_seconds: float = typer.Option(1.0, min=0, help="How long a bulk job runs."),
+    token_ttl: int | None = typer.Option(
+        None, min=1, help="Access-token lifetime in seconds. Default: 3600."
+    ),
+    bulk_job_seconds: float | None = typer.Option(
+        None, min=0, help="How long a bulk job runs, in seconds. Default: 1."
+    ),
     state_file: Path | None = typer.Option(
         None, help="Keep the CRM in this SQLite file so it survives restarts."
     ),
 ) -> None:
-    """Serve the sandbox and print the settings a client needs."""
+    """Serve the sandbox and print the settings a client needs.
+
+    An option left out is taken from its SERGAS_SANDBOX_* variable (--accounts from
+    SERGAS_SANDBOX_ACCOUNTS, and so on), else its default.
+    """
     from sergas.sandbox.config import SandboxConfig, client_env
     from sergas.sandbox.http.app import create_app
 
@@ -51,14 +68,15 @@ def serve(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    with console.status(f"seeding {accounts:,} accounts (seed {seed})…"):
+    with console.status(f"seeding {config.accounts:,} accounts (seed {config.seed})…"):
         application = create_app(config)
     if error_rate:
         application.state.sandbox.faults.update({"error_rates": {"500": error_rate}})
     sandbox = application.state.sandbox
     origin = "loaded from " + str(state_file) if sandbox.seeded_from_file else "seeded"
     err_console.print(
-        f"Zoho CRM sandbox ({edition}, {origin}): {base_url}  — paste these into your shell:",
+        f"Zoho CRM sandbox ({config.edition}, {origin}): {base_url}"
+        "  — paste these into your shell:",
         style="bold",
     )
     for name, value in client_env(base_url).items():
