@@ -58,6 +58,7 @@ class RestPrimitives:
 
     def __init__(self, http: RestHTTP) -> None:
         self.http = http
+        self.calls = http.calls
 
     async def aclose(self) -> None:
         await self.http.aclose()

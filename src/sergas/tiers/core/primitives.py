@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from sergas.query import Criteria
 from sergas.tiers.base import Record, TierName
+from sergas.tiers.core.calls import ZohoCalls
 from sergas.tiers.zoho_limits import RECORDS_PER_PAGE
 
 __all__ = [
@@ -78,9 +79,10 @@ class WriteAnswer:
 
 
 class Primitives(Protocol):
-    """What every tier has."""
+    """What every tier has. `calls` is the tier's way through the choke point."""
 
     name: TierName
+    calls: ZohoCalls
 
     async def list_page(self, query: PageQuery) -> Page:
         """GET /{module}: `query.fields` always given."""
