@@ -145,6 +145,12 @@ async def test_bulk_read_counts_then_reads_each_page_once(
     assert all("email" in r["Owner"] for r in records)  # the records API's owner lookups
     pages = -(-total // 2000)
     assert coql_calls(tier_sandbox, tier) == before + 1 + pages  # the count, then each page
+    # Exactly 2,000 matches fill the one page: the count says nothing more can follow.
+    first = sorted(stored(tier_sandbox), key=int)[1999]
+    before = coql_calls(tier_sandbox, tier)
+    exact = await tier.bulk_read_accounts(criteria=F("id") <= int(first), fields=["Account_Name"])
+    assert len(exact) == 2000
+    assert coql_calls(tier_sandbox, tier) == before + 2
 
 
 async def test_a_zero_count_returns_at_once(tier: ZohoTier, tier_sandbox: RunningSandbox) -> None:
