@@ -1,5 +1,7 @@
-"""The same behaviour from every tier, against a served sandbox: paging, bulk updates, escaping,
-token expiry, retries, timeouts, errors, and equal output across tiers."""
+"""The same behaviour from every tier, against a served sandbox: paging (past Zoho's page-token
+chain too), bulk reads and their calls, bulk updates and their outcomes, escaping, token expiry,
+retries, timeouts, errors, and equal output across tiers. Which strategy ran is read from the
+sandbox's call counts (per endpoint, per MCP tool)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ from tests.tiers.conftest import AVAILABLE_TIERS, MakeTier
 
 from sergas import errors
 from sergas.query import CoqlQuery, F
+from sergas.sandbox import records as sandbox_records
 from sergas.sandbox.server import RunningSandbox
 from sergas.tiers.base import ZohoTier
+from sergas.tiers.core import Tier
+from sergas.tiers.core.primitives import WriteAnswer
 
 UNKNOWN_ID = "5725767999999999999"
 SPECIAL_NAMES = (
@@ -30,6 +35,19 @@ SPECIAL_NAMES = (
 
 def refreshes(sandbox: RunningSandbox) -> int:
     return int(sandbox.stats()["tokens"]["refreshes"])
+
+
+def coql_calls(sandbox: RunningSandbox, tier: ZohoTier) -> int:
+    """COQL queries the sandbox answered: over HTTP, or as the MCP tool."""
+    stats = sandbox.stats()
+    if tier.name == "mcp":
+        return int(stats["tool_calls"].get("coql_query", 0))
+    return int(stats["calls"].get("POST /crm/v8/coql", 0))
+
+
+def core(tier: ZohoTier) -> Tier:
+    assert isinstance(tier, Tier)
+    return tier
 
 
 def stored(sandbox: RunningSandbox) -> dict[str, dict[str, Any]]:
@@ -57,6 +75,19 @@ async def test_iter_accounts_yields_every_record_once_past_2000(
     assert total > 2000
     assert len(ids) == total
     assert len(set(ids)) == total
+
+
+async def test_iter_accounts_walks_past_the_page_token_chain(
+    tier: ZohoTier, tier_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Zoho ends a chain of page tokens at 100,000 records; the sandbox's chain here ends at
+    # 1,000, and the iteration must carry on by COQL below the last id it was given.
+    monkeypatch.setattr(sandbox_records, "PAGE_TOKEN_LIMIT", 1000)
+    before = coql_calls(tier_sandbox, tier)
+    ids = [record["id"] async for record in tier.iter_accounts(fields=["Account_Name"])]
+    assert len(ids) == tier_sandbox.stats()["records"]["Accounts"] == len(set(ids))
+    assert ids == sorted(ids, key=int, reverse=True)  # the records API's order throughout
+    assert coql_calls(tier_sandbox, tier) == before + 1  # 1,500 more rows: one COQL page
 
 
 async def test_iter_accounts_with_criteria_reaches_every_match(
@@ -102,6 +133,58 @@ async def test_bulk_update_reports_each_invalid_record_and_writes_the_rest(
     untouched = set(before) - written
     assert {rid: after[rid] for rid in untouched} == {rid: before[rid] for rid in untouched}
     assert seeded_sandbox.stats()["records_written_more_than_once"] == 0
+
+
+async def test_bulk_read_counts_then_reads_each_page_once(
+    tier: ZohoTier, tier_sandbox: RunningSandbox
+) -> None:
+    total = tier_sandbox.stats()["records"]["Accounts"]
+    before = coql_calls(tier_sandbox, tier)
+    records = await tier.bulk_read_accounts(fields=["Account_Name", "Owner"])
+    assert len(records) == total == len({r["id"] for r in records})
+    assert all("email" in r["Owner"] for r in records)  # the records API's owner lookups
+    pages = -(-total // 2000)
+    assert coql_calls(tier_sandbox, tier) == before + 1 + pages  # the count, then each page
+    # Exactly 2,000 matches fill the one page: the count says nothing more can follow.
+    first = sorted(stored(tier_sandbox), key=int)[1999]
+    before = coql_calls(tier_sandbox, tier)
+    exact = await tier.bulk_read_accounts(criteria=F("id") <= int(first), fields=["Account_Name"])
+    assert len(exact) == 2000
+    assert coql_calls(tier_sandbox, tier) == before + 2
+
+
+async def test_a_zero_count_returns_at_once(tier: ZohoTier, tier_sandbox: RunningSandbox) -> None:
+    nothing = F("Account_Name") == f"no such account {uuid.uuid4().hex}"
+    await tier.bulk_read_accounts(criteria=nothing, fields=["Account_Name"])  # metadata cached
+    before = coql_calls(tier_sandbox, tier)
+    assert await tier.bulk_read_accounts(criteria=nothing, fields=["Account_Name"]) == []
+    assert coql_calls(tier_sandbox, tier) == before + 1  # the count alone
+
+
+async def test_a_record_zoho_says_nothing_about_is_no_outcome(
+    tier: ZohoTier, seeded_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A failure no sandbox produces on demand: Zoho's answer leaves out a record's item.
+    adapter = core(tier).adapter
+    real = adapter.put_chunk
+
+    async def drops_the_last(module: str, records: Any) -> WriteAnswer:
+        answer = await real(module, records)
+        return WriteAnswer(list(answer.items)[:-1], answer.status)
+
+    async def answers_nothing(module: str, record_id: str, data: Any) -> WriteAnswer:
+        return WriteAnswer([], 200)
+
+    monkeypatch.setattr(adapter, "put_chunk", drops_the_last)
+    monkeypatch.setattr(adapter, "update_one", answers_nothing)
+    targets = sorted(stored(seeded_sandbox))[:150]
+    result = await tier.bulk_update_accounts([{"id": rid, "Health_Score": 3} for rid in targets])
+    assert [r.index for r in result.results] == list(range(150))
+    missing = {(r.index, r.id, r.code) for r in result.failed}
+    assert missing == {(99, targets[99], "NO_OUTCOME"), (149, targets[149], "NO_OUTCOME")}
+    with pytest.raises(errors.SergasError) as raised:
+        await tier.update_account(targets[0], {"Health_Score": 4})
+    assert raised.value.code == "NO_OUTCOME"
 
 
 async def test_search_and_coql_find_values_with_special_characters(

@@ -14,11 +14,12 @@ from structlog.testing import capture_logs
 
 from sergas import errors
 from sergas.auth import TokenManager
+from sergas.auth.hook import BEARER, ZohoAuth
 from sergas.query import CoqlQuery, F
 from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings
 from sergas.tiers.mcp import MCPContext, ZohoMCPClient, mcp_context
-from sergas.tiers.mcp_boundary import CORRELATION_HEADER, SESSION_LOST, BearerAuth
+from sergas.tiers.mcp_boundary import CORRELATION_HEADER, SESSION_LOST
 
 MakeMCP = Callable[..., ZohoMCPClient]
 UNKNOWN_ID = "5725767999999999999"
@@ -315,7 +316,7 @@ async def test_no_token_in_logs_reprs_or_errors(
             repr(logs),
             repr(mcp),
             repr(mcp.connection),
-            repr(BearerAuth(tokens)),
+            repr(ZohoAuth(tokens, scheme=BEARER)),
             repr(missing.value),
             str(missing.value.details),
         ]

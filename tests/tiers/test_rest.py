@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -18,16 +17,16 @@ from tests.tiers.conftest import MakeTier
 from tests.tiers.test_matrix import UNKNOWN_ID, stored
 
 from sergas import errors
-from sergas.auth import TokenManager, token_manager
+from sergas.auth import TokenManager
 from sergas.auth.accounts import AccountsClient
 from sergas.auth.sql_store import SqlTokenStore
 from sergas.crypto import load_cipher
-from sergas.db import create_engine, upgrade
 from sergas.query import F
 from sergas.sandbox.config import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.server import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings
+from sergas.tiers.core import reads
 from sergas.tiers.rest import ZohoRESTClient
 
 FIELDS = [
@@ -81,12 +80,13 @@ async def test_bulk_read_uses_coql_below_the_threshold_and_a_job_above(
     big = rest(make_tier, SERGAS_BULK_READ_THRESHOLD=1000, SERGAS_BULK_POLL_INITIAL=0.05)
 
     via_coql = await small.bulk_read_accounts(fields=FIELDS)
-    assert small.reader.last_strategy == "coql"
     assert calls(seeded_sandbox, "/crm/bulk/v8/read") == 0
+    pages = calls(seeded_sandbox, "POST /crm/v8/coql")
+    assert pages == 1 + 2  # the count, then 2,500 rows in pages of 2,000
 
     via_job = await big.bulk_read_accounts(fields=FIELDS)
-    assert big.reader.last_strategy == "bulk"
     assert calls(seeded_sandbox, "/crm/bulk/v8/read") >= 3  # create, poll(s), download
+    assert calls(seeded_sandbox, "POST /crm/v8/coql") == pages + 1  # the count only
 
     pages = [r async for r in small.iter_accounts(fields=FIELDS)]
     by_id = sorted(pages, key=lambda r: r["id"])
@@ -109,9 +109,10 @@ async def test_bulk_read_with_criteria_matches_on_both_paths(
         client = rest(
             make_tier, SERGAS_BULK_READ_THRESHOLD=threshold, SERGAS_BULK_POLL_INITIAL=0.05
         )
+        jobs = calls(tier_sandbox, "POST /crm/bulk/v8/read")
         found = await client.bulk_read_accounts(criteria=criteria, fields=["Employees", "Industry"])
         assert {r["id"] for r in found} == wanted
-        assert client.reader.last_strategy == ("bulk" if threshold == 0 else "coql")
+        assert calls(tier_sandbox, "POST /crm/bulk/v8/read") == jobs + (threshold == 0)
 
 
 async def test_coql_pages_run_in_parallel_under_the_heavy_cap(
@@ -145,8 +146,8 @@ async def test_bulk_write_job_above_the_threshold_reports_every_row(
 
     result = await client.bulk_update_accounts(updates)
 
-    assert client.writer.last_strategy == "bulk+put"
-    assert calls(seeded_sandbox, "/crm/bulk/v8/write") >= 2
+    assert calls(seeded_sandbox, "POST /crm/bulk/v8/write") == 1  # one job
+    assert calls(seeded_sandbox, "PUT /crm/v8/Accounts") == 1  # and record 9 by PUT
     assert [r.index for r in result.results] == list(range(250))
     failed = {r.index: r.code for r in result.failed}
     assert failed == {3: "INVALID_DATA", 7: "RESOURCE_NOT_FOUND", 11: "MANDATORY_NOT_FOUND"}
@@ -167,8 +168,9 @@ async def test_put_chunks_respect_the_write_cap(
     seeded_sandbox.set_faults(latency_ms=20)
     targets = sorted(stored(seeded_sandbox))[:1500]
     result = await client.bulk_update_accounts([{"id": rid, "Health_Score": 1} for rid in targets])
-    assert result.ok and client.writer.last_strategy == "put"
+    assert result.ok
     stats = seeded_sandbox.stats()
+    assert calls(seeded_sandbox, "/crm/bulk/v8/write") == 0
     assert stats["calls"]["PUT /crm/v8/Accounts"] == 15
     assert 1 < stats["peak_heavy_concurrency"] <= 10
     assert stats["rejected_429"] == 0
@@ -310,30 +312,13 @@ async def test_429_backs_off_before_retrying(
 async def test_descending_walk_continues_below_an_id(
     make_tier: MakeTier, tier_sandbox: RunningSandbox
 ) -> None:
-    """What iter_accounts does once page tokens stop at 100,000 (the slow test below does it
-    for real): COQL by id, descending, below the last id the records API gave."""
+    """What iter_accounts does once page tokens stop at 100,000 (the matrix does it for
+    real): COQL by id, descending, below the last id the records API gave."""
     client = rest(make_tier)
     ids = sorted(stored(tier_sandbox), key=int)
     below = ids[2300]
-    walked = [r["id"] async for r in client._walk("Accounts", ["Account_Name"], None, int(below))]
+    walk = reads.walk_by_id(
+        client.adapter.coql, client.meta, "Accounts", ["Account_Name"], None, int(below)
+    )
+    walked = [r["id"] async for r in walk]
     assert walked == list(reversed(ids[:2300]))
-
-
-@pytest.mark.slow
-async def test_iter_accounts_past_the_page_token_cap(
-    settings_for: Callable[..., Settings], tmp_path: Path
-) -> None:
-    with serve_sandbox(SandboxConfig(accounts=100_400)) as big:
-        settings = settings_for(**big.env)
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'big.db'}")
-        await upgrade(engine)
-        tokens = token_manager(settings, engine=engine)
-        client = ZohoRESTClient(settings, tokens)
-        try:
-            ids = [r["id"] async for r in client.iter_accounts(fields=["Account_Name"])]
-        finally:
-            await client.aclose()
-            await tokens.aclose()
-            await engine.dispose()
-        assert len(ids) == 100_400 == len(set(ids))
-        assert big.stats()["calls"].get("POST /crm/v8/coql", 0) >= 1

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -22,12 +21,10 @@ from tests.tiers.conftest import MakeTier
 from tests.tiers.test_matrix import stored
 
 from sergas import errors
-from sergas.auth import TokenManager, token_manager
-from sergas.db import create_engine, upgrade
+from sergas.auth import TokenManager
 from sergas.query import F
-from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.server import RunningSandbox, serve_sandbox
-from sergas.settings import Settings, load_settings
+from sergas.sandbox.server import RunningSandbox
+from sergas.settings import load_settings
 from sergas.tiers import sdk_runtime
 from sergas.tiers.sdk import ZohoSDKClient
 from sergas.tiers.sdk_runtime import SDKTarget
@@ -213,26 +210,6 @@ async def test_at_most_sdk_threads_calls_are_in_flight(
     assert tier_sandbox.stats()["peak_concurrency"] == 2
 
 
-@pytest.mark.slow
-async def test_iter_accounts_past_the_page_token_chain(
-    settings_for: Callable[..., Settings], tmp_path: Path
-) -> None:
-    with serve_sandbox(SandboxConfig(accounts=100_400)) as big:
-        settings = settings_for(**big.env)
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'big.db'}")
-        await upgrade(engine)
-        tokens = token_manager(settings, engine=engine)
-        client = ZohoSDKClient(settings, tokens)
-        try:
-            ids = [r["id"] async for r in client.iter_accounts(fields=["Account_Name"])]
-        finally:
-            await client.aclose()
-            await tokens.aclose()
-            await engine.dispose()
-        assert len(ids) == 100_400 == len(set(ids))
-        assert big.stats()["calls"].get("POST /crm/v8/coql", 0) >= 1
-
-
 # -- the same records as the REST API ----------------------------------------------------------
 
 
@@ -333,8 +310,8 @@ async def test_bulk_read_job_equals_the_records_api(
     client = sdk(make_tier, **FAST_JOBS)
     criteria = (F("Annual_Revenue") > 5_000_000) & F("Industry").in_(["Storage Equipment"])
     records = await client.bulk_read_accounts(criteria=criteria, fields=FIELDS)
-    assert client.last_strategy == "bulk"
     assert calls(seeded_sandbox, "POST /crm/bulk/v8/read") == 1
+    assert calls(seeded_sandbox, "POST /crm/v8/coql") == 1  # the count, then the job
     wanted = {
         r["id"]
         for r in seeded_sandbox.sandbox.store.all("Accounts")
@@ -359,8 +336,8 @@ async def test_bulk_write_job_reports_every_record(
     updates[9] = {"id": "not-an-id", "Health_Score": 1}
     with structlog.contextvars.bound_contextvars(correlation_id="bulk-1"):
         result = await client.bulk_update_accounts(updates)
-    assert client.writer.last_strategy == "bulk"
     assert calls(seeded_sandbox, "POST /crm/bulk/v8/write") == 1
+    assert calls(seeded_sandbox, "PUT ") == 0
     assert [r.index for r in result.results] == list(range(30))
     assert {(r.index, r.code) for r in result.failed} == {
         (4, "INVALID_DATA"),
@@ -380,8 +357,8 @@ async def test_update_records_in_parallel_chunks_of_100(
     targets = sorted(stored(seeded_sandbox))[:450]
     result = await client.bulk_update_accounts([{"id": r, "Health_Score": 5} for r in targets])
     assert result.ok and len(result.results) == 450
-    assert client.writer.last_strategy == "put"
     assert calls(seeded_sandbox, "PUT /crm/v8/Accounts") == 5
+    assert calls(seeded_sandbox, "POST /crm/bulk/v8/write") == 0
     assert seeded_sandbox.stats()["peak_heavy_concurrency"] <= 10
 
 

@@ -1,5 +1,9 @@
-"""The auth hook of the HTTP client: `Authorization: Zoho-oauthtoken …`, and one de-duplicated
-refresh plus one resend when Zoho answers 401 INVALID_TOKEN.
+"""The auth hook of every httpx2 client that calls Zoho: `Authorization: <scheme> <token>`, and
+one de-duplicated refresh plus one resend when Zoho answers 401 INVALID_TOKEN.
+
+The scheme is Zoho's own `Zoho-oauthtoken` for the CRM APIs (REST tier, and anything else
+that calls them over httpx2) and `Bearer` for a Zoho MCP endpoint (MCP tier); the flow is
+the same for both.
 
 Locks live inside TokenManager calls; none is held while the request is in flight (across a
 `yield`), so one slow request never stalls the others.
@@ -13,9 +17,10 @@ import httpx2
 
 from sergas.auth.manager import TokenManager
 
-__all__ = ["HEADER_PREFIX", "ZohoAuth", "is_invalid_token"]
+__all__ = ["BEARER", "ZOHO_OAUTHTOKEN", "ZohoAuth", "is_invalid_token"]
 
-HEADER_PREFIX = "Zoho-oauthtoken "
+ZOHO_OAUTHTOKEN = "Zoho-oauthtoken"  # Zoho's CRM APIs
+BEARER = "Bearer"  # Zoho's MCP endpoints
 
 
 def is_invalid_token(response: httpx2.Response) -> bool:
@@ -30,32 +35,38 @@ def is_invalid_token(response: httpx2.Response) -> bool:
 
 
 class ZohoAuth(httpx2.Auth):
-    """`httpx2.AsyncClient(auth=ZohoAuth(manager))`. Async clients only: the token manager is
-    async (a sync client raises TypeError)."""
+    """`httpx2.AsyncClient(auth=ZohoAuth(manager))`, or `ZohoAuth(manager, scheme=BEARER)`
+    for an MCP endpoint. Async clients only: the token manager is async (a sync client raises
+    TypeError)."""
 
     requires_request_body = True  # a resend needs the body again
 
-    def __init__(self, manager: TokenManager, user: str | None = None) -> None:
+    def __init__(
+        self, manager: TokenManager, user: str | None = None, *, scheme: str = ZOHO_OAUTHTOKEN
+    ) -> None:
         self.manager = manager
         self.user = user
+        self.scheme = scheme
+        # The refresh's audit reason says which kind of call found the token refused.
+        self.reason = "401 INVALID_TOKEN" if scheme == ZOHO_OAUTHTOKEN else "MCP 401 INVALID_TOKEN"
 
     def __repr__(self) -> str:
-        return f"ZohoAuth(user={self.user or self.manager.user!r})"
+        return f"ZohoAuth(user={self.user or self.manager.user!r}, scheme={self.scheme!r})"
 
     async def async_auth_flow(
         self, request: httpx2.Request
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         await request.aread()
         token = await self.manager.get_access_token(self.user)
-        request.headers["Authorization"] = HEADER_PREFIX + token
+        request.headers["Authorization"] = f"{self.scheme} {token}"
         response = yield request
         if response.status_code != 401:
             return
         await response.aread()
         if not is_invalid_token(response):
             return
-        fresh = await self.manager.force_refresh("401 INVALID_TOKEN", token, self.user)
-        request.headers["Authorization"] = HEADER_PREFIX + fresh
+        fresh = await self.manager.force_refresh(self.reason, token, self.user)
+        request.headers["Authorization"] = f"{self.scheme} {fresh}"
         yield request
 
     def sync_auth_flow(

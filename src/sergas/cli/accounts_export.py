@@ -20,6 +20,7 @@ from sergas.cli._common import err_console
 from sergas.cli.accounts_io import open_writer
 from sergas.errors import SergasError
 from sergas.query import CoqlQuery, Criteria, F, api_name
+from sergas.tiers.zoho_limits import COQL_PAGE
 
 if TYPE_CHECKING:
     from sergas.manager import RoutingContext, ZohoIntegrationManager
@@ -29,7 +30,6 @@ __all__ = ["COQL_PAGE", "STRATEGIES", "Strategy", "run_export"]
 
 Strategy = Literal["auto", "records", "coql", "bulk"]
 STRATEGIES: tuple[Strategy, ...] = ("auto", "records", "coql", "bulk")
-COQL_PAGE = 2000
 MODULE = "Accounts"
 
 

@@ -51,6 +51,7 @@ class Sandbox:
         self.records = Records(self)
         self.bulk = BulkJobs(self)
         self.calls: Counter[str] = Counter()
+        self.tool_calls: Counter[str] = Counter()  # MCP tool calls, by tool
         self.writes: Counter[tuple[str, str]] = Counter()
 
     def _load_or_seed(self) -> bool:
@@ -121,6 +122,7 @@ class Sandbox:
         return {
             "calls": dict(self.calls),
             "total_calls": sum(self.calls.values()),
+            "tool_calls": dict(self.tool_calls),
             "credits": {
                 "used": self.limits.used(),
                 "remaining": self.limits.remaining(),

@@ -105,8 +105,10 @@ def _access(ctx: ToolContext) -> AccessToken:
     return result
 
 
-async def _run(call: Callable[[], Body | CallToolResult]) -> CallToolResult:
-    """Run a backend call; a ZohoError becomes a tool error carrying Zoho's error JSON."""
+async def _run(sb: Sandbox, tool: str, call: Callable[[], Body | CallToolResult]) -> CallToolResult:
+    """Run a backend call; a ZohoError becomes a tool error carrying Zoho's error JSON. Counted
+    per tool (stats' `tool_calls`), as HTTP calls are per endpoint."""
+    sb.tool_calls[tool] += 1
     try:
         result = call()
     except E.ZohoError as exc:
@@ -163,7 +165,7 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
             )
             return _page_body(sb.records.search(module, params))
 
-        return await _run(call)
+        return await _run(sb, "search_records", call)
 
     @server.tool(annotations=READ)
     async def get_record(
@@ -176,7 +178,7 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
             record = sb.records.get(module, record_id, _params(fields=fields).get("fields"))
             return {"data": [] if record is None else [record]}
 
-        return await _run(call)
+        return await _run(sb, "get_record", call)
 
     @server.tool(annotations=READ)
     async def list_records(
@@ -211,7 +213,7 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
             )
             return _page_body(sb.records.get_records(module, params, access.user_id))
 
-        return await _run(call)
+        return await _run(sb, "list_records", call)
 
     @server.tool(annotations=WRITE)
     async def update_record(
@@ -229,7 +231,7 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
                 return tool_result(items[0], error=True)
             return {"data": items}
 
-        return await _run(call)
+        return await _run(sb, "update_record", call)
 
     @server.tool(annotations=WRITE)
     async def bulk_update_records(
@@ -245,7 +247,7 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
             sb.limits.charge(write_credits(len(records)))
             return {"data": sb.records.write(module, {"data": records}, "update").items}
 
-        return await _run(call)
+        return await _run(sb, "bulk_update_records", call)
 
     @server.tool(annotations=READ)
     async def coql_query(
@@ -264,7 +266,7 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
             sb.limits.charge(credits)
             return _page_body(page)
 
-        return await _run(call)
+        return await _run(sb, "coql_query", call)
 
     @server.tool(annotations=READ)
     async def describe_module(module: ModuleName) -> CallToolResult:
@@ -277,7 +279,7 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
                 raise E.InvalidModule(details={"param_name": "module"})
             return {"fields": [f.metadata(sb.modules) for f in found.fields]}
 
-        return await _run(call)
+        return await _run(sb, "describe_module", call)
 
     return server
 

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from sergas.query import Condition, Criteria, Group, Value
+from sergas.tiers.zoho_limits import MAX_FIELDS
 
 __all__ = [
     "API_NAME",
@@ -42,7 +43,6 @@ RECORD_ID = r"^[0-9]{1,32}$"
 ApiName = Annotated[str, StringConstraints(pattern=API_NAME, max_length=100)]
 RecordId = Annotated[str, StringConstraints(pattern=RECORD_ID)]
 Scalar = str | int | float | bool
-MAX_FIELDS = 50  # Zoho's cap on fields per read
 
 Operator = Literal[
     "equals",

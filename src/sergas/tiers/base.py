@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from sergas.query import CoqlQuery, Criteria
+from sergas.tiers.zoho_limits import RECORDS_PER_PAGE
 
 Record = dict[str, Any]
 TierName = Literal["mcp", "sdk", "rest"]
@@ -70,7 +71,7 @@ class ZohoTier(Protocol):
     async def get_accounts(
         self,
         *,
-        limit: int = 200,
+        limit: int = RECORDS_PER_PAGE,
         page: int = 1,
         sort_by: str | None = None,
         sort_order: Literal["asc", "desc"] | None = None,
@@ -124,7 +125,7 @@ class ZohoTier(Protocol):
         self,
         criteria: Criteria,
         *,
-        limit: int = 200,
+        limit: int = RECORDS_PER_PAGE,
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
     ) -> list[Record]:

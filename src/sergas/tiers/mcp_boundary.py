@@ -1,5 +1,6 @@
-"""Where Sergas meets the `mcp` and httpx2 libraries: bearer auth, what the HTTP layer saw
-per call, and the one translation of their failures into Sergas errors.
+"""Where Sergas meets the `mcp` and httpx2 libraries: what the HTTP layer saw per call, and the
+one translation of their failures into Sergas errors. (Auth is `sergas.auth.ZohoAuth` with
+the Bearer scheme.)
 
 HTTP requests run in the caller's context (the `mcp` transport copies it per message), so
 the event hooks see the caller's context variables: a per-call `Trace` records the HTTP status
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,6 @@ from mcp.types import CallToolResult, TextContent
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
 
 from sergas import errors
-from sergas.auth.hook import is_invalid_token
-from sergas.auth.manager import TokenManager
 from sergas.errors import SergasError, error_from_zoho
 
 __all__ = [
@@ -34,7 +32,6 @@ __all__ = [
     "CORRELATION_HEADER",
     "SESSION_LOST",
     "TRACE",
-    "BearerAuth",
     "Trace",
     "event_hooks",
     "tool_body",
@@ -44,40 +41,6 @@ __all__ = [
 CORRELATION_HEADER = "X-Correlation-ID"
 SESSION_LOST = "MCP_SESSION_LOST"
 CLOSED = "MCP_CONNECTION_CLOSED"
-
-
-class BearerAuth(httpx2.Auth):
-    """`Authorization: Bearer <access token>`; on 401 INVALID_TOKEN one de-duplicated
-    refresh (with the refused token) and one resend. No lock is held across a request."""
-
-    requires_request_body = True
-
-    def __init__(self, tokens: TokenManager, user: str | None = None) -> None:
-        self.tokens = tokens
-        self.user = user
-
-    def __repr__(self) -> str:
-        return f"BearerAuth(user={self.user or self.tokens.user!r})"
-
-    async def async_auth_flow(
-        self, request: httpx2.Request
-    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-        token = await self.tokens.get_access_token(self.user)
-        request.headers["Authorization"] = f"Bearer {token}"
-        response = yield request
-        if response.status_code != 401:
-            return
-        await response.aread()
-        if not is_invalid_token(response):
-            return
-        fresh = await self.tokens.force_refresh("MCP 401 INVALID_TOKEN", token, self.user)
-        request.headers["Authorization"] = f"Bearer {fresh}"
-        yield request
-
-    def sync_auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        raise TypeError("BearerAuth works with httpx2.AsyncClient only")
 
 
 # -- what the HTTP layer saw, per call -------------------------------------------------

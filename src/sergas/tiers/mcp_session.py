@@ -3,8 +3,8 @@
 ```
 ZohoMCPClient ── call_tool(name, args) ──► MCPConnection: reconnect, retry once after a loss
                                              └ owner task ─► mcp.Client ─► streamable HTTP
-mcp_boundary: the httpx2 client's BearerAuth (401 INVALID_TOKEN → one refresh, one resend)
-              and hooks (per-call trace, X-Correlation-ID); translate(), the error boundary
+ZohoAuth(scheme=Bearer): the httpx2 client's auth (401 INVALID_TOKEN → one refresh, one resend)
+mcp_boundary: the client's hooks (per-call trace, X-Correlation-ID); translate(), the error boundary
 ```
 
 The `mcp` transport runs its HTTP requests in a task group of the task that entered it, and a
@@ -36,12 +36,12 @@ from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp.types import CallToolResult, Implementation
 
 from sergas import __version__, errors
+from sergas.auth.hook import BEARER, ZohoAuth
 from sergas.auth.manager import TokenManager
 from sergas.errors import ConfigError, SergasError
 from sergas.tiers.mcp_boundary import (
     CLOSED,
     TRACE,
-    BearerAuth,
     Trace,
     event_hooks,
     tool_body,
@@ -103,7 +103,7 @@ class MCPConnection:
         self.timeout = timeout
         self.sessions_opened = 0
         self.http = httpx2.AsyncClient(
-            auth=BearerAuth(tokens, user),
+            auth=ZohoAuth(tokens, user, scheme=BEARER),
             timeout=timeout,
             event_hooks=event_hooks(),
         )

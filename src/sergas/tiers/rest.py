@@ -1,53 +1,37 @@
 """Tier 3: Zoho CRM's REST API, straight over HTTP.
 
-One `httpx2.AsyncClient` per ZohoRESTClient, pooled and kept alive, authenticated by the
-TokenManager's hook; see `rest_http` for the request layer (caps, retries, error mapping),
-`rest_read` and `rest_write` for the bulk strategies, `rest_meta` for what is cached.
-
-Shapes: records come back as Zoho's records API returns them. Where Zoho itself answers in
-another shape (COQL shows owners without email, Bulk Read gives CSV text), the bulk and
-criteria paths convert to the records API's shape, so `iter_accounts` and
-`bulk_read_accounts` look the same whichever path served them. `coql()` returns COQL's rows
-unchanged: the caller chose the columns.
-
-`fields=None` means every field of the module (Zoho's list call requires the list; at most 50).
+`ZohoRESTClient` is the core's `Tier` (sergas.tiers.core) over `RestPrimitives`: each
+primitive is one REST call through `rest_http.RestHTTP` (one pooled httpx2 client per
+client, authenticated by the TokenManager's hook, every request through the choke point).
+The REST tier has every capability: a users call, Bulk Read and Bulk Write jobs.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from sergas.errors import NotFoundError, SergasError, error_from_zoho
-from sergas.query import CoqlQuery, Criteria, api_name
-from sergas.tiers.base import (
-    BulkResult,
-    HealthStatus,
-    ReadStrategy,
-    Record,
-    RecordResult,
-    TierName,
-)
-from sergas.tiers.paging import pages_then_walk, walk_by_id
+from sergas.query import api_name
+from sergas.tiers.base import Record, TierName
+from sergas.tiers.core import CallKind, Tier
+from sergas.tiers.core.bulk_files import csv_rows
+from sergas.tiers.core.primitives import Page, PageQuery, ReadJob, WriteAnswer
 from sergas.tiers.rest_http import RestHTTP
-from sergas.tiers.rest_meta import Metadata
-from sergas.tiers.rest_read import BulkReader
-from sergas.tiers.rest_write import BulkWriter, item_result
+from sergas.tiers.zoho_limits import USERS_PER_PAGE
 
 if TYPE_CHECKING:
     from sergas.auth.manager import TokenManager
     from sergas.settings import Settings
 
-__all__ = ["ZohoRESTClient"]
+__all__ = ["RestPrimitives", "ZohoRESTClient"]
 
-PAGE = 200  # Zoho's records per page
-SEARCH_CAP = 2000  # Zoho's search API stops here (LIMIT_REACHED)
+CRM = "/crm/v8"
+BULK = "/crm/bulk/v8"
 
 
-class ZohoRESTClient:
+class ZohoRESTClient(Tier):
     """Tier 3. `transport` lets tests run in process (an ASGI transport over the sandbox)."""
 
     name: TierName = "rest"
@@ -59,190 +43,170 @@ class ZohoRESTClient:
         *,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
-        self.http = RestHTTP(settings, tokens, transport=transport)
-        self.meta = Metadata(self.http)
-        self.reader = BulkReader(self.http, self.meta, settings)
-        self.writer = BulkWriter(self.http, self.meta, settings)
+        self.rest = RestPrimitives(RestHTTP(settings, tokens, transport))
+        self.http = self.rest.http
+        super().__init__(self.rest, settings)
 
     def __repr__(self) -> str:
         return f"ZohoRESTClient(api_domain={self.http.api_domain!r})"
 
+
+class RestPrimitives:
+    """Zoho's calls over REST (see `core.primitives`)."""
+
+    name: TierName = "rest"
+
+    def __init__(self, http: RestHTTP) -> None:
+        self.http = http
+        self.calls = http.calls
+
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    # -- reads -------------------------------------------------------------------------------
+    # -- records -----------------------------------------------------------------------------
 
-    async def get_accounts(
-        self,
-        *,
-        limit: int = PAGE,
-        page: int = 1,
-        sort_by: str | None = None,
-        sort_order: Literal["asc", "desc"] | None = None,
-        fields: Sequence[str] | None = None,
-        module: str = "Accounts",
-    ) -> list[Record]:
+    async def list_page(self, query: PageQuery) -> Page:
         params = {
-            "fields": await self._fields(module, fields),
-            "page": page,
-            "per_page": limit,
-            "sort_by": api_name(sort_by) if sort_by else None,
-            "sort_order": sort_order,
+            "fields": list(query.fields or []),
+            "page": query.page,
+            "page_token": query.page_token,
+            "per_page": query.per_page,
+            "sort_by": query.sort_by,
+            "sort_order": query.sort_order,
         }
-        reply = await self.http.request("GET", _path(module), params=params)
+        reply = await self.http.request("GET", _path(query.module), CallKind.READ, params=params)
+        return _page(reply.body)
+
+    async def search_page(self, query: PageQuery) -> Page:
+        params = {
+            "criteria": query.criteria,
+            "page": query.page,
+            "per_page": query.per_page,
+            "fields": list(query.fields) if query.fields else None,
+        }
+        path = _path(query.module) + "/search"
+        return _page((await self.http.request("GET", path, CallKind.SEARCH, params=params)).body)
+
+    async def get_record(
+        self, module: str, record_id: str, fields: Sequence[str] | None
+    ) -> Record | None:
+        params = {"fields": list(fields) if fields else None}
+        path = _path(module, record_id)
+        found = _data((await self.http.request("GET", path, CallKind.READ, params=params)).body)
+        return found[0] if found else None
+
+    async def coql(self, query: str) -> list[Record]:
+        reply = await self.http.request(
+            "POST", CRM + "/coql", CallKind.COQL, json={"select_query": query}, idempotent=True
+        )
         return _data(reply.body)
 
-    async def iter_accounts(
-        self,
-        *,
-        criteria: Criteria | None = None,
-        fields: Sequence[str] | None = None,
-        module: str = "Accounts",
-    ) -> AsyncIterator[Record]:
-        """Pages of 200 through page tokens; with criteria, COQL pages of 2,000 keyed by id
-        (the search API stops at 2,000 matches, COQL's offset at 100,000). Page tokens stop
-        at 100,000 records too: past that, COQL by id carries on below the last id seen."""
-        columns = await self._fields(module, fields)
-        if criteria is not None:
-            source = self._walk(module, columns, criteria)
+    async def update_one(self, module: str, record_id: str, data: Mapping[str, Any]) -> WriteAnswer:
+        reply = await self.http.request(
+            "PUT",
+            _path(module, record_id),
+            CallKind.WRITE,
+            records=1,
+            json={"data": [dict(data)]},
+            items=True,
+        )
+        return WriteAnswer(_items(reply.body), reply.status)
+
+    async def put_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
+        reply = await self.http.request(
+            "PUT",
+            _path(module),
+            CallKind.WRITE,
+            records=len(records),
+            json={"data": [dict(r) for r in records]},
+            items=True,
+        )
+        return WriteAnswer(_items(reply.body), reply.status)
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    async def fields(self, module: str) -> list[dict[str, Any]]:
+        reply = await self.http.request(
+            "GET", CRM + "/settings/fields", CallKind.METADATA, params={"module": module}
+        )
+        body = reply.body if isinstance(reply.body, dict) else {}
+        return list(body.get("fields") or [])
+
+    async def users_page(self, page: int) -> tuple[list[dict[str, Any]], bool]:
+        params = {"type": "AllUsers", "page": page, "per_page": USERS_PER_PAGE}
+        reply = await self.http.request("GET", CRM + "/users", CallKind.METADATA, params=params)
+        body = reply.body if isinstance(reply.body, dict) else {}
+        users = [u for u in body.get("users") or [] if isinstance(u, dict)]
+        return users, bool((body.get("info") or {}).get("more_records"))
+
+    async def org_zgid(self) -> str:
+        reply = await self.http.request("GET", CRM + "/org", CallKind.METADATA)
+        orgs = (reply.body or {}).get("org") or []
+        return str(orgs[0].get("zgid") or "") if orgs else ""
+
+    async def health(self) -> str:
+        """GET /crm/v8/org once, no retries."""
+        await self.http.request("GET", CRM + "/org", CallKind.HEALTH, retry=False)
+        return ""
+
+    # -- Bulk Read ---------------------------------------------------------------------------
+
+    async def create_read_job(self, job: ReadJob) -> str:
+        query: dict[str, Any] = {"module": {"api_name": job.module}, "fields": job.columns}
+        if job.page_token:
+            query["page_token"] = job.page_token
         else:
-            source = pages_then_walk(
-                self._pages(module, columns),
-                lambda below: self._walk(module, columns, None, below=below),
-            )
-        async for record in source:
-            yield record
-
-    def _walk(
-        self, module: str, columns: list[str], criteria: Criteria | None, below: int | None = None
-    ) -> AsyncIterator[Record]:
-        return walk_by_id(self.coql, self.meta.with_owner_emails, module, columns, criteria, below)
-
-    async def _pages(self, module: str, columns: list[str]) -> AsyncIterator[Record]:
-        params: dict[str, Any] = {"fields": columns, "per_page": PAGE, "page": 1}
-        while True:
-            reply = await self.http.request("GET", _path(module), params=params)
-            for record in _data(reply.body):
-                yield record
-            info = (reply.body or {}).get("info") or {}
-            if not info.get("more_records"):
-                return
-            token = info.get("next_page_token")
-            if token:
-                params = {"fields": columns, "per_page": PAGE, "page_token": token}
-            else:
-                params = {**params, "page": int(params.get("page", 1)) + 1}
-
-    async def get_account(
-        self, record_id: str, *, fields: Sequence[str] | None = None, module: str = "Accounts"
-    ) -> Record:
-        params = {"fields": [api_name(f) for f in fields] if fields else None}
-        reply = await self.http.request("GET", _path(module, record_id), params=params)
-        found = _data(reply.body)
-        if not found:
-            raise NotFoundError(
-                f"no {module} record with id {record_id}",
-                http_status=reply.status,
-                details={"module": module, "id": record_id},
-            )
-        return found[0]
-
-    async def search_accounts(
-        self,
-        criteria: Criteria,
-        *,
-        limit: int = PAGE,
-        fields: Sequence[str] | None = None,
-        module: str = "Accounts",
-    ) -> list[Record]:
-        """Zoho's search API; `limit` is capped at its 2,000 results."""
-        wanted = max(0, min(limit, SEARCH_CAP))
-        found: list[Record] = []
-        page = 1
-        while len(found) < wanted:
-            per_page = min(PAGE, wanted)
-            params = {
-                "criteria": criteria.to_search(),
-                "page": page,
-                "per_page": per_page,
-                "fields": [api_name(f) for f in fields] if fields else None,
-            }
-            reply = await self.http.request(
-                "GET", _path(module) + "/search", params=params, heavy=True
-            )
-            found.extend(_data(reply.body))
-            if not ((reply.body or {}).get("info") or {}).get("more_records"):
-                break
-            page += 1
-        return found[:wanted]
-
-    async def coql(self, query: str | CoqlQuery) -> list[Record]:
-        text = query.render() if isinstance(query, CoqlQuery) else query
+            query["page"] = job.page or 1
+        if job.criteria is not None:
+            query["criteria"] = job.criteria.to_bulk()
         reply = await self.http.request(
-            "POST", "/crm/v8/coql", json={"select_query": text}, heavy=True, idempotent=True
+            "POST", BULK + "/read", CallKind.BULK_READ, json={"query": query, "file_type": "csv"}
         )
-        return _data(reply.body)
+        return str(reply.body["data"][0]["details"]["id"])
 
-    async def bulk_read_accounts(
-        self,
-        *,
-        criteria: Criteria | None = None,
-        fields: Sequence[str] | None = None,
-        module: str = "Accounts",
-        strategy: ReadStrategy = "auto",
-    ) -> list[Record]:
-        columns = await self._fields(module, fields)
-        return await self.reader.read(module, criteria, columns, strategy)
+    async def read_job(self, job_id: str) -> dict[str, Any]:
+        reply = await self.http.request("GET", f"{BULK}/read/{job_id}", CallKind.JOB_STATUS)
+        return dict(reply.body["data"][0])
 
-    # -- writes ------------------------------------------------------------------------------
+    async def download_read(self, job_id: str, result: Mapping[str, Any]) -> list[dict[str, str]]:
+        return csv_rows(await self.http.download(str(result["download_url"])))
 
-    async def update_account(
-        self, record_id: str, data: Mapping[str, Any], *, module: str = "Accounts"
-    ) -> RecordResult:
-        """PUT one record; a rejected record raises the mapped error (InvalidDataError, …)."""
-        item = {k: v for k, v in data.items() if k != "id"}
+    # -- Bulk Write --------------------------------------------------------------------------
+
+    async def upload(self, module: str, archive: bytes, rows: int, zgid: str) -> str:
         reply = await self.http.request(
-            "PUT", _path(module, record_id), json={"data": [item]}, items=True
+            "POST",
+            self.http.upload_url + CRM + "/upload",
+            CallKind.UPLOAD,
+            records=rows,
+            files={"file": (f"{module}.zip", archive, "application/zip")},
+            headers={"feature": "bulk-write", "X-CRM-ORG": zgid},
         )
-        items = (reply.body or {}).get("data") or []
-        if not items or not isinstance(items[0], dict):
-            raise SergasError(f"Zoho returned no outcome for record {record_id}")
-        result = item_result(items[0], 0, record_id)
-        if not result.ok:
-            raise error_from_zoho(result.code, reply.status, result.message, dict(result.details))
-        return result
+        return str(reply.body["details"]["file_id"])
 
-    async def bulk_update_accounts(
-        self, records: Sequence[Mapping[str, Any]], *, module: str = "Accounts"
-    ) -> BulkResult:
-        return await self.writer.update(api_name(module), records)
+    async def create_write_job(self, module: str, file_id: str) -> str:
+        resource = {"type": "data", "module": {"api_name": module}, "file_id": file_id}
+        body = {
+            "operation": "update",
+            "ignore_empty": True,
+            "character_encoding": "UTF-8",
+            "resource": [{**resource, "find_by": "id"}],
+        }
+        reply = await self.http.request("POST", BULK + "/write", CallKind.BULK_WRITE, json=body)
+        return str(reply.body["details"]["id"])
 
-    # -- health ------------------------------------------------------------------------------
+    async def write_job(self, job_id: str) -> dict[str, Any]:
+        reply = await self.http.request("GET", f"{BULK}/write/{job_id}", CallKind.JOB_STATUS)
+        return dict(reply.body)
 
-    async def health_check(self) -> HealthStatus:
-        """GET /crm/v8/org once, no retries: the tier as it is right now."""
-        started = time.perf_counter()
-        try:
-            await self.http.request("GET", "/crm/v8/org", retry=False)
-        except SergasError as exc:
-            elapsed = (time.perf_counter() - started) * 1000
-            return HealthStatus(self.name, False, elapsed, f"{exc.code}: {exc.message}")
-        return HealthStatus(self.name, True, (time.perf_counter() - started) * 1000)
-
-    async def _fields(self, module: str, fields: Sequence[str] | None) -> list[str]:
-        if fields:
-            return [api_name(f) for f in fields]
-        return await self.meta.default_fields(module)
+    async def download_write(self, url: str) -> list[dict[str, str]]:
+        return csv_rows(await self.http.download(url))
 
 
 def _path(module: str, record_id: str | None = None) -> str:
-    """/crm/v8/{module}[/{id}]; ids are digits, so nothing else reaches the path."""
-    path = "/crm/v8/" + api_name(module)
-    if record_id is None:
-        return path
-    if not str(record_id).isdigit():
-        raise NotFoundError(f"not a Zoho record id: {record_id!r}", details={"id": record_id})
-    return f"{path}/{record_id}"
+    """/crm/v8/{module}[/{id}]; the core checked that ids are digits."""
+    path = f"{CRM}/{api_name(module)}"
+    return path if record_id is None else f"{path}/{record_id}"
 
 
 def _data(body: Any) -> list[Record]:
@@ -250,3 +214,14 @@ def _data(body: Any) -> list[Record]:
         return []
     data = body.get("data")
     return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
+
+def _items(body: Any) -> list[dict[str, Any] | None]:
+    """A write answer's items by position (a non-object item is no outcome)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    return [i if isinstance(i, dict) else None for i in data] if isinstance(data, list) else []
+
+
+def _page(body: Any) -> Page:
+    info = (body.get("info") or {}) if isinstance(body, dict) else {}
+    return Page(_data(body), bool(info.get("more_records")), info.get("next_page_token") or None)

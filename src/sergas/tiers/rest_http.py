@@ -1,7 +1,7 @@
-"""The request layer of tier 3: one pooled httpx2 client, caps, retries and error mapping.
+"""The request layer of tier 3: one pooled httpx2 client and error mapping.
 
-    ZohoRESTClient operation ──> RestHTTP.request(method, path, params, json)
-        └─> RetryPolicy.call (sergas.tiers.retry) ──> _send (org cap, heavy-API cap)
+    RestPrimitives ──> RestHTTP.request(method, path, kind, params, json)
+        └─> ZohoCalls.run (sergas.tiers.core.calls: retries, the process's cap) ──> _send
               └─> httpx2.AsyncClient(auth=ZohoAuth) ──> transport
 
 `_send` is the one boundary where httpx2 exceptions become `sergas.errors.TimeoutError` or
@@ -10,16 +10,13 @@ Callers never see an httpx2 type. Write calls pass `items=True`: Zoho answers a 
 with 207 and an all-failed batch with 400, both holding one outcome per record in `data`;
 those are results to report, not errors to raise.
 
-Concurrency: at most ZOHO_CONCURRENCY calls in flight (the org's cap; the pool has as many
-connections), and at most 10 of them "heavy" (COQL, search, writes of more than 10 records),
-Zoho's sub-concurrency on every edition. Waiting for a slot happens here, before a request
-is sent, so Zoho never has to answer 429 for a cap we know about.
+Concurrency: the choke point holds every tier of the process to ZOHO_CONCURRENCY calls in
+flight and 10 heavy ones (`sergas.tiers.core.calls`); the pool has as many connections as
+the cap, so a request that got its slot never waits for a connection.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,17 +28,17 @@ import structlog
 from sergas import errors
 from sergas.auth.hook import ZohoAuth
 from sergas.errors import SergasError, error_from_zoho
-from sergas.tiers.retry import RetryPolicy
+from sergas.tiers.core.calls import CallKind, ZohoCalls
 
 if TYPE_CHECKING:
     from sergas.auth.manager import TokenManager
     from sergas.settings import Settings
 
-__all__ = ["CORRELATION_HEADER", "SUB_CONCURRENCY", "Reply", "RestHTTP"]
+__all__ = ["CORRELATION_HEADER", "Reply", "RestHTTP"]
 
 CORRELATION_HEADER = "X-Correlation-ID"
-SUB_CONCURRENCY = 10  # Zoho's cap on COQL, search and writes of more than 10 records
 USER_AGENT = "sergas-rest"
+Transport = httpx2.AsyncBaseTransport | None  # None: httpx2's own (tests pass an ASGI one)
 
 
 @dataclass(frozen=True)
@@ -57,24 +54,15 @@ class Reply:
 class RestHTTP:
     """Owns the shared client; every call of tier 3 goes through `request` or `download`."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        tokens: TokenManager,
-        *,
-        transport: httpx2.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, tokens: TokenManager, transport: Transport) -> None:
         self.settings = settings
         self.api_domain = settings.api_domain
         self.upload_url = settings.file_upload_url
-        self.retry = RetryPolicy.from_settings(settings)
+        self.calls = ZohoCalls("rest", settings, tokens.user)
         self.concurrency = settings.zoho_concurrency
-        self.heavy_concurrency = min(SUB_CONCURRENCY, self.concurrency)
         self._auth = ZohoAuth(tokens)
         self._transport = transport
         self._client: httpx2.AsyncClient | None = None
-        self._slots = asyncio.Semaphore(self.concurrency)
-        self._heavy = asyncio.Semaphore(self.heavy_concurrency)
         self.requests_sent = 0  # attempts, for tests and metrics
         self.credits_remaining: int | None = None  # Zoho's X-API-CREDITS-REMAINING, once sent
 
@@ -86,7 +74,7 @@ class RestHTTP:
             self._client = httpx2.AsyncClient(
                 auth=self._auth,
                 base_url=self.api_domain,
-                timeout=httpx2.Timeout(timeout, pool=None),  # the semaphores bound the wait
+                timeout=httpx2.Timeout(timeout, pool=None),  # the gate bounds the wait
                 limits=httpx2.Limits(
                     max_connections=self.concurrency,
                     max_keepalive_connections=self.concurrency,
@@ -108,32 +96,32 @@ class RestHTTP:
         self,
         method: str,
         path: str,
+        kind: CallKind,
         *,
+        records: int = 0,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
-        heavy: bool = False,
         items: bool = False,
         idempotent: bool | None = None,
         retry: bool = True,
     ) -> Reply:
-        """One logical call, retried per `RetryPolicy`. `idempotent` defaults to True for
-        GET, PUT and DELETE; POST (inserts, job creation) is retried only after a 429.
-        `retry=False` sends once (health checks report the tier as it is)."""
+        """One logical call through the choke point. `idempotent` defaults to True for GET,
+        PUT and DELETE; POST (inserts, job creation) is retried only after a 429. COQL is a
+        POST that reads, so it says `idempotent=True`. `retry=False` sends once."""
         if idempotent is None:
             idempotent = method.upper() != "POST"
-
-        async def attempt() -> Reply:
-            return await self._send(method, path, params, json, files, headers, heavy, items)
-
-        if not retry:
-            return await attempt()
-        return await self.retry.call(attempt, idempotent=idempotent)
+        call = self.calls.call(kind, records=records, idempotent=idempotent)
+        return await self.calls.run(
+            call,
+            lambda: self._send(method, path, params, json, files, headers, items),
+            retry=retry,
+        )
 
     async def download(self, url: str) -> bytes:
         """A file (bulk results). Relative URLs are on the API domain."""
-        reply = await self.request("GET", url)
+        reply = await self.request("GET", url, CallKind.DOWNLOAD)
         return reply.content
 
     async def _send(
@@ -144,31 +132,28 @@ class RestHTTP:
         json: Any,
         files: Any,
         headers: Mapping[str, str] | None,
-        heavy: bool,
         items: bool,
     ) -> Reply:
-        gate = self._heavy if heavy else contextlib.nullcontext()
-        async with gate, self._slots:
-            self.requests_sent += 1
-            try:
-                response = await self.client.request(
-                    method,
-                    path,
-                    params=_clean(params),
-                    content=orjson.dumps(json) if json is not None else None,
-                    files=files,
-                    headers=_json_headers(headers, json is not None),
-                )
-            except httpx2.TimeoutException as exc:
-                raise errors.TimeoutError(
-                    f"Zoho did not answer {method} {_bare(path)} in time ({type(exc).__name__})",
-                    details={"method": method, "path": _bare(path)},
-                ) from None
-            except httpx2.HTTPError as exc:
-                raise errors.ConnectionError(
-                    f"Zoho could not be reached for {method} {_bare(path)} ({type(exc).__name__})",
-                    details={"method": method, "path": _bare(path)},
-                ) from None
+        self.requests_sent += 1
+        try:
+            response = await self.client.request(
+                method,
+                path,
+                params=_clean(params),
+                content=orjson.dumps(json) if json is not None else None,
+                files=files,
+                headers=_json_headers(headers, json is not None),
+            )
+        except httpx2.TimeoutException as exc:
+            raise errors.TimeoutError(
+                f"Zoho did not answer {method} {_bare(path)} in time ({type(exc).__name__})",
+                details={"method": method, "path": _bare(path)},
+            ) from None
+        except httpx2.HTTPError as exc:
+            raise errors.ConnectionError(
+                f"Zoho could not be reached for {method} {_bare(path)} ({type(exc).__name__})",
+                details={"method": method, "path": _bare(path)},
+            ) from None
         remaining = response.headers.get("x-api-credits-remaining", "")
         if remaining.isdigit():
             self.credits_remaining = int(remaining)

@@ -1,5 +1,9 @@
 """Tier 2: Zoho CRM through Zoho's official Python SDK (zohocrmsdk8-0).
 
+`ZohoSDKClient` is the core's `Tier` (sergas.tiers.core) over `SDKPrimitives`: each
+primitive is one SDK operation in a worker thread. The SDK tier has every capability: a
+users call, Bulk Read and Bulk Write jobs (`sdk_jobs`).
+
 **The SDK is initialized once per process** (its configuration is one class attribute): one
 Zoho environment and one Zoho user per process. A second ZohoSDKClient for the same target
 shares the initialization; one for another user or environment raises ConfigError while the
@@ -7,21 +11,14 @@ first is open. Switching users per call is not supported. See `sdk_runtime` and
 docs/tiers.md.
 
 Threads: the SDK is synchronous (`requests`, one new connection per call). Every SDK call
-runs in a worker thread, at most SERGAS_SDK_THREADS at a time (and never more than the org's
-ZOHO_CONCURRENCY), through `anyio.to_thread` with a CapacityLimiter, so the event loop never
-blocks. The SDK asks our token store for the token on every request; the store hops back to
-the event loop that owns the TokenManager, which is free because it is only awaiting the
-thread. Heavy calls (COQL, search, writes of more than 10 records) are further held to
-Zoho's sub-concurrency of 10.
+runs in a worker thread, at most SERGAS_SDK_THREADS at a time, through `anyio.to_thread`
+with a CapacityLimiter, so the event loop never blocks. The SDK asks our token store for the
+token on every request; the store hops back to the event loop that owns the TokenManager,
+which is free because it is only awaiting the thread.
 
-Layers: public operation → `run()` (retries from `sergas.tiers.retry`, caps) → worker thread
-→ `sdk_runtime.invoke` (the SDK call; 401 refresh; errors mapped; model → plain dicts in the
-thread, off the loop) → SDK → Zoho.
-
-Strategies and shapes follow the REST tier, so both return the same records: `fields=None`
-means every field (at most 50); criteria iterate by COQL pages keyed by id; bulk reads count
-first and use COQL pages or a Bulk Read job; bulk updates use update_records of 100 in
-parallel or Bulk Write above SERGAS_BULK_WRITE_THRESHOLD.
+Layers: primitive → `run()` → the choke point (`core.calls`: retries, the process's cap)
+→ worker thread → `sdk_runtime.invoke` (the SDK call; 401 refresh; errors mapped; model →
+plain dicts in the thread, off the loop) → SDK → Zoho.
 
 Correlation id: a `correlation_id` in structlog's contextvars goes out as X-Correlation-ID
 on the calls whose SDK method takes a HeaderMap (records, search, Bulk Write upload). COQL,
@@ -31,15 +28,14 @@ Bulk Read, Bulk Write job and metadata calls take no headers in the SDK, so they
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 from zohocrmsdk.src.com.zoho.crm.api.coql import BodyWrapper as CoqlBody
 from zohocrmsdk.src.com.zoho.crm.api.coql import CoqlOperations
+from zohocrmsdk.src.com.zoho.crm.api.fields import FieldsOperations, GetFieldsParam
 from zohocrmsdk.src.com.zoho.crm.api.org import OrgOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import (
     BodyWrapper,
@@ -47,23 +43,16 @@ from zohocrmsdk.src.com.zoho.crm.api.record import (
     GetRecordsParam,
     SearchRecordsParam,
 )
+from zohocrmsdk.src.com.zoho.crm.api.users import GetUsersParam, UsersOperations
 
 from sergas import errors
-from sergas.errors import NotFoundError, SergasError, error_from_zoho
-from sergas.query import CoqlQuery, Criteria, F, api_name
-from sergas.tiers.base import (
-    BulkResult,
-    HealthStatus,
-    ReadStrategy,
-    Record,
-    RecordResult,
-    TierName,
-)
-from sergas.tiers.paging import COQL_PAGE, pages_then_walk, walk_by_id
-from sergas.tiers.retry import RetryPolicy
-from sergas.tiers.sdk_convert import InvalidValue, to_plain, to_sdk_record
-from sergas.tiers.sdk_jobs import SDKJobs
-from sergas.tiers.sdk_meta import SDKMetadata
+from sergas.errors import SergasError, error_from_zoho
+from sergas.tiers.base import Record, TierName
+from sergas.tiers.core import CallKind, Tier, ZohoCalls
+from sergas.tiers.core.primitives import Item, Page, PageQuery, WriteAnswer
+from sergas.tiers.sdk_convert import InvalidValue, field_info, plain_list, to_plain, to_sdk_record
+from sergas.tiers.sdk_errors import CLIENT_SIDE_CODES
+from sergas.tiers.sdk_jobs import SDKJobCalls, record_ops, request_headers
 from sergas.tiers.sdk_runtime import (
     SDKTarget,
     TierTokenStore,
@@ -73,28 +62,32 @@ from sergas.tiers.sdk_runtime import (
     parameters,
     sdk_config,
 )
-from sergas.tiers.sdk_write import (
-    SUB_CONCURRENCY,
-    SDKWriter,
-    record_ops,
-    request_headers,
-    results,
-    sdk_record_id,
-)
+from sergas.tiers.zoho_limits import USERS_PER_PAGE
 
 if TYPE_CHECKING:
     from sergas.auth.manager import TokenManager
     from sergas.settings import Settings
 
-__all__ = ["ZohoSDKClient"]
-
-PAGE = 200  # records per page
-SEARCH_CAP = 2000  # the search API's limit
-COQL_OFFSET_CAP = 100_000
+__all__ = ["SDKPrimitives", "ZohoSDKClient"]
 
 
-class ZohoSDKClient:
+class ZohoSDKClient(Tier):
     """Tier 2. Cheap to build; the SDK is attached on the first call (see module doc)."""
+
+    name: TierName = "sdk"
+
+    def __init__(self, settings: Settings, tokens: TokenManager) -> None:
+        self.sdk = SDKPrimitives(settings, tokens)
+        super().__init__(self.sdk, settings)
+        self.sdk.field_types = self.meta.field_types  # to type updates as the SDK wants
+
+    def __repr__(self) -> str:
+        target = self.sdk.target
+        return f"ZohoSDKClient(api_domain={target.api_domain!r}, user={target.user!r})"
+
+
+class SDKPrimitives(SDKJobCalls):
+    """Zoho's calls through the SDK (see `core.primitives`)."""
 
     name: TierName = "sdk"
 
@@ -103,26 +96,12 @@ class ZohoSDKClient:
         self.tokens = tokens
         self.target = SDKTarget.from_settings(settings, tokens.user)
         self.threads = max(1, min(settings.sdk_threads, settings.zoho_concurrency))
-        self.retry = RetryPolicy.from_settings(settings)
-        self.bulk_read_threshold = settings.bulk_read_threshold
-        self.meta = SDKMetadata(self.run)
-        self.jobs = SDKJobs(self.run, self.meta, settings)
-        self.writer = SDKWriter(
-            self.run,
-            self.meta,
-            self.jobs,
-            threshold=settings.bulk_write_threshold,
-            parallel=min(SUB_CONCURRENCY, self.threads),
-        )
-        self.last_strategy = ""  # how the last bulk read went: "coql" or "bulk"
+        self.calls = ZohoCalls("sdk", settings, tokens.user)
+        self.field_types: Callable[[str], Any] | None = None
         self._store: TierTokenStore | None = None
         self._limiter: anyio.CapacityLimiter | None = None
-        self._heavy: asyncio.Semaphore | None = None
         self._start = asyncio.Lock()
         self._closed = False
-
-    def __repr__(self) -> str:
-        return f"ZohoSDKClient(api_domain={self.target.api_domain!r}, user={self.target.user!r})"
 
     async def aclose(self) -> None:
         """Release the SDK (it stays initialized for the process; see `sdk_runtime`)."""
@@ -135,37 +114,27 @@ class ZohoSDKClient:
 
     async def run(
         self,
+        kind: CallKind,
         call: Callable[..., Any],
         *args: Any,
         after: Callable[[Any], Any] | None = None,
-        heavy: bool = False,
+        records: int = 0,
         idempotent: bool = True,
         with_status: bool = False,
+        retry: bool = True,
     ) -> Any:
         """`call(*args)` in a worker thread, then `after(model)` there too (with the HTTP
-        status as `(status, value)` when `with_status`); retried per `sergas.tiers.retry`
-        (only after Zoho's 429 when not idempotent)."""
+        status as `(status, value)` when `with_status`), through the choke point."""
         store = await self._started()
-        return await self.retry.call(
-            lambda: self._attempt(store, call, args, after, heavy, with_status),
-            idempotent=idempotent,
-        )
+        limiter = self._limiter
 
-    async def _attempt(
-        self,
-        store: TierTokenStore,
-        call: Callable[..., Any],
-        args: tuple[Any, ...],
-        after: Callable[[Any], Any] | None,
-        heavy: bool,
-        with_status: bool = False,
-    ) -> Any:
-        assert self._limiter is not None and self._heavy is not None
-        gate = self._heavy if heavy else contextlib.nullcontext()
-        async with gate:
-            return await anyio.to_thread.run_sync(
-                invoke, store, call, args, after, with_status, limiter=self._limiter
+        def attempt() -> Any:
+            return anyio.to_thread.run_sync(
+                invoke, store, call, args, after, with_status, limiter=limiter
             )
+
+        zoho_call = self.calls.call(kind, records=records, idempotent=idempotent)
+        return await self.calls.run(zoho_call, attempt, retry=retry)
 
     async def _started(self) -> TierTokenStore:
         if self._store is not None:
@@ -175,7 +144,6 @@ class ZohoSDKClient:
                 raise errors.ConfigError("this ZohoSDKClient is closed")
             if self._store is None:
                 self._limiter = anyio.CapacityLimiter(self.threads)
-                self._heavy = asyncio.Semaphore(min(SUB_CONCURRENCY, self.threads))
                 store = TierTokenStore(self.tokens, asyncio.get_running_loop())
                 config = sdk_config(self.settings.http_timeout)
                 await anyio.to_thread.run_sync(
@@ -184,255 +152,191 @@ class ZohoSDKClient:
                 self._store = store
         return self._store
 
-    # -- reads -------------------------------------------------------------------------------
+    # -- records -----------------------------------------------------------------------------
 
-    async def get_accounts(
-        self,
-        *,
-        limit: int = PAGE,
-        page: int = 1,
-        sort_by: str | None = None,
-        sort_order: Literal["asc", "desc"] | None = None,
-        fields: Sequence[str] | None = None,
-        module: str = "Accounts",
-    ) -> list[Record]:
+    async def list_page(self, query: PageQuery) -> Page:
         params = parameters(
-            (GetRecordsParam.fields, ",".join(await self._fields(module, fields))),
-            (GetRecordsParam.page, page),
-            (GetRecordsParam.per_page, limit),
-            (GetRecordsParam.sort_by, api_name(sort_by) if sort_by else None),
-            (GetRecordsParam.sort_order, sort_order),
+            (GetRecordsParam.fields, ",".join(query.fields or [])),
+            (GetRecordsParam.page, query.page),
+            (GetRecordsParam.page_token, query.page_token),
+            (GetRecordsParam.per_page, query.per_page),
+            (GetRecordsParam.sort_by, query.sort_by),
+            (GetRecordsParam.sort_order, query.sort_order),
         )
-        records, _ = await self.run(
-            record_ops(module).get_records, params, request_headers(), after=_page
+        ops = record_ops(query.module)
+        page: Page = await self.run(
+            CallKind.READ, ops.get_records, params, request_headers(), after=_page
         )
-        return list(records)
+        return page
 
-    async def iter_accounts(
-        self,
-        *,
-        criteria: Criteria | None = None,
-        fields: Sequence[str] | None = None,
-        module: str = "Accounts",
-    ) -> AsyncIterator[Record]:
-        """Pages of 200 through page tokens; with criteria, COQL pages of 2,000 keyed by id
-        (the search API stops at 2,000 matches, COQL's offset at 100,000). Page tokens stop
-        at 100,000 records too: past that, COQL by id carries on below the last id seen."""
-        columns = await self._fields(module, fields)
-        if criteria is not None:
-            source = self._walk(module, columns, criteria)
-        else:
-            source = pages_then_walk(
-                self._pages(module, columns),
-                lambda below: self._walk(module, columns, None, below=below),
-            )
-        async for record in source:
-            yield record
-
-    def _walk(
-        self, module: str, columns: list[str], criteria: Criteria | None, below: int | None = None
-    ) -> AsyncIterator[Record]:
-        return walk_by_id(self.coql, self.meta.with_owner_emails, module, columns, criteria, below)
-
-    async def _pages(self, module: str, columns: list[str]) -> AsyncIterator[Record]:
-        page, token = 1, None
-        while True:
-            params = parameters(
-                (GetRecordsParam.fields, ",".join(columns)),
-                (GetRecordsParam.per_page, PAGE),
-                (GetRecordsParam.page_token, token),
-                (GetRecordsParam.page, None if token else page),
-            )
-            records, info = await self.run(
-                record_ops(module).get_records, params, request_headers(), after=_page
-            )
-            for record in records:
-                yield record
-            if not info.get("more_records"):
-                return
-            token = info.get("next_page_token")
-            page += 1
-
-    async def get_account(
-        self, record_id: str, *, fields: Sequence[str] | None = None, module: str = "Accounts"
-    ) -> Record:
+    async def search_page(self, query: PageQuery) -> Page:
         params = parameters(
-            (GetRecordParam.fields, ",".join(api_name(f) for f in fields) if fields else None)
+            (SearchRecordsParam.criteria, query.criteria),
+            (SearchRecordsParam.page, query.page),
+            (SearchRecordsParam.per_page, query.per_page),
+            (SearchRecordsParam.fields, ",".join(query.fields) if query.fields else None),
         )
-        records, _ = await self.run(
-            record_ops(module).get_record,
-            sdk_record_id(record_id),
-            params,
-            request_headers(),
-            after=_page,
+        ops = record_ops(query.module)
+        page: Page = await self.run(
+            CallKind.SEARCH, ops.search_records, params, request_headers(), after=_page
         )
-        if not records:
-            raise NotFoundError(
-                f"no {module} record with id {record_id}",
-                details={"module": module, "id": record_id},
-            )
-        return dict(records[0])
+        return page
 
-    async def search_accounts(
-        self,
-        criteria: Criteria,
-        *,
-        limit: int = PAGE,
-        fields: Sequence[str] | None = None,
-        module: str = "Accounts",
-    ) -> list[Record]:
-        """Zoho's search API; `limit` is capped at its 2,000 results."""
-        wanted = max(0, min(limit, SEARCH_CAP))
-        found: list[Record] = []
-        page = 1
-        while len(found) < wanted:
-            params = parameters(
-                (SearchRecordsParam.criteria, criteria.to_search()),
-                (SearchRecordsParam.page, page),
-                (SearchRecordsParam.per_page, min(PAGE, wanted)),
-                (SearchRecordsParam.fields, ",".join(map(api_name, fields)) if fields else None),
-            )
-            records, info = await self.run(
-                record_ops(module).search_records,
-                params,
-                request_headers(),
-                after=_page,
-                heavy=True,
-            )
-            found.extend(records)
-            if not info.get("more_records"):
-                break
-            page += 1
-        return found[:wanted]
+    async def get_record(
+        self, module: str, record_id: str, fields: Sequence[str] | None
+    ) -> Record | None:
+        params = parameters((GetRecordParam.fields, ",".join(fields) if fields else None))
+        ops = record_ops(module)
+        page: Page = await self.run(
+            CallKind.READ, ops.get_record, int(record_id), params, request_headers(), after=_page
+        )
+        return dict(page.records[0]) if page.records else None
 
-    async def coql(self, query: str | CoqlQuery) -> list[Record]:
-        """COQL's rows as Zoho sends them (the caller chose the columns)."""
+    async def coql(self, query: str) -> list[Record]:
         body = CoqlBody()
-        body.set_select_query(query.render() if isinstance(query, CoqlQuery) else query)
-        records, _ = await self.run(CoqlOperations().get_records, body, after=_page, heavy=True)
-        return list(records)
+        body.set_select_query(query)
+        page: Page = await self.run(CallKind.COQL, CoqlOperations().get_records, body, after=_page)
+        return page.records
 
-    async def bulk_read_accounts(
-        self,
-        *,
-        criteria: Criteria | None = None,
-        fields: Sequence[str] | None = None,
-        module: str = "Accounts",
-        strategy: ReadStrategy = "auto",
-    ) -> list[Record]:
-        """COUNT first (1 credit); up to SERGAS_BULK_READ_THRESHOLD rows by COQL pages in
-        parallel, above it by a Bulk Read job (the REST tier's rule, see `rest_read`).
-        `strategy` "coql" or "bulk" forces one of the two."""
-        columns = await self._fields(module, fields)
-        if strategy == "bulk":
-            self.last_strategy = "bulk"
-            return await self.jobs.read(module, criteria, columns)
-        expected = await self._count(module, criteria)
-        if strategy == "auto" and expected is not None and expected > self.bulk_read_threshold:
-            self.last_strategy = "bulk"
-            return await self.jobs.read(module, criteria, columns)
-        self.last_strategy = "coql"
-        return await self._coql_all(module, criteria, columns, expected or 0)
-
-    async def _count(self, module: str, criteria: Criteria | None) -> int | None:
-        where = (criteria or F("id").is_not_null()).to_coql()
+    async def update_one(self, module: str, record_id: str, data: Mapping[str, Any]) -> WriteAnswer:
+        infos = await self._infos(module)
         try:
-            rows = await self.coql(f"select COUNT(id) from {api_name(module)} where {where}")
-        except errors.InvalidDataError:
-            return None
-        return int(rows[0].get("COUNT(id)") or 0) if rows else 0
-
-    async def _coql_all(
-        self, module: str, criteria: Criteria | None, columns: list[str], expected: int
-    ) -> list[Record]:
-        base = criteria or F("id").is_not_null()
-
-        def page(where: Criteria, offset: int) -> CoqlQuery:
-            return CoqlQuery(
-                module,
-                columns,
-                where=where,
-                order_by=(("id", "asc"),),
-                limit=COQL_PAGE,
-                offset=offset,
-            )
-
-        offsets = range(0, min(expected, COQL_OFFSET_CAP), COQL_PAGE)
-        pages = await asyncio.gather(*(self.coql(page(base, o)) for o in offsets))
-        rows = [row for p in pages for row in p]
-        if not pages or len(pages[-1]) == COQL_PAGE:  # more past the cap, or added since
-            last = max((int(r["id"]) for r in rows), default=None)
-            while True:
-                more = await self.coql(page(base if last is None else (F("id") > last) & base, 0))
-                rows.extend(more)
-                if len(more) < COQL_PAGE:
-                    break
-                last = int(more[-1]["id"])
-        unique = list({str(r["id"]): r for r in rows}.values())
-        return await self.meta.with_owner_emails(module, unique)
-
-    # -- writes ------------------------------------------------------------------------------
-
-    async def update_account(
-        self, record_id: str, data: Mapping[str, Any], *, module: str = "Accounts"
-    ) -> RecordResult:
-        """One record; a rejected record raises the mapped error (InvalidDataError, …)."""
-        rid = sdk_record_id(record_id)
-        infos = await self.meta.infos(module)
-        try:
-            record = to_sdk_record({k: v for k, v in data.items() if k != "id"}, infos)
+            record = to_sdk_record(data, infos)
         except InvalidValue as bad:
-            refused = bad.result(0, str(record_id))
+            refused = bad.item(0)
             raise error_from_zoho(
-                refused.code, None, refused.message, dict(refused.details)
+                str(refused["code"]), None, str(refused["message"]), dict(refused["details"])
             ) from None
         body = BodyWrapper()
         body.set_data([record])
-        status, outcome = await self.run(
+        status, items = await self.run(
+            CallKind.WRITE,
             record_ops(module).update_record,
-            rid,
+            int(record_id),
             body,
             request_headers(),
-            after=lambda m: results(m, [0], [str(record_id)]),
+            after=_items,
+            records=1,
             with_status=True,
         )
-        result: RecordResult = outcome[0]
-        if not result.ok:
-            raise error_from_zoho(result.code, status, result.message, dict(result.details))
-        return result
+        return WriteAnswer(items, status)
 
-    async def bulk_update_accounts(
-        self, records: Sequence[Mapping[str, Any]], *, module: str = "Accounts"
-    ) -> BulkResult:
-        """One outcome per input record, in input order (see `sdk_write`)."""
-        return await self.writer.update(api_name(module), records)
+    async def put_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
+        """A value that fits its field in no way is that record's INVALID_DATA, not sent."""
+        infos = await self._infos(module)
+        items: list[Item | None] = [None] * len(records)
+        ready: list[tuple[int, Any]] = []
+        for n, record in enumerate(records):
+            try:
+                ready.append((n, to_sdk_record(record, infos)))
+            except InvalidValue as bad:
+                items[n] = bad.item(n)
+        if ready:
+            sent = await self._update(module, [sdk_record for _, sdk_record in ready])
+            for (n, _), item in zip(ready, sent, strict=False):
+                items[n] = item
+        return WriteAnswer(items)
 
-    # -- health ------------------------------------------------------------------------------
-
-    async def health_check(self) -> HealthStatus:
-        """GET /crm/v8/org through the SDK, once, no retries."""
-        started = time.perf_counter()
+    async def _update(self, module: str, records: list[Any]) -> list[Item | None]:
+        body = BodyWrapper()
+        body.set_data(records)
         try:
-            store = await self._started()
-            await self._attempt(store, OrgOperations().get_organization, (), None, False)
+            items: list[Item | None] = await self.run(
+                CallKind.WRITE,
+                record_ops(module).update_records,
+                body,
+                request_headers(),
+                after=_items,
+                records=len(records),
+            )
         except SergasError as exc:
-            elapsed = (time.perf_counter() - started) * 1000
-            return HealthStatus(self.name, False, elapsed, f"{exc.code}: {exc.message}")
-        return HealthStatus(self.name, True, (time.perf_counter() - started) * 1000)
+            if exc.code not in CLIENT_SIDE_CODES:
+                raise
+            if len(records) == 1:  # the SDK refused this record's values before sending it
+                return [_error_item(exc)]
+            # The SDK refused one value for the whole batch: send the records one by one.
+            return await self._one_by_one(module, records)
+        return items
 
-    async def _fields(self, module: str, fields: Sequence[str] | None) -> list[str]:
-        if fields:
-            return [api_name(f) for f in fields]
-        return await self.meta.default_fields(module)
+    async def _one_by_one(self, module: str, records: list[Any]) -> list[Item | None]:
+        async def single(record: Any) -> tuple[Item | None, SergasError | None]:
+            try:
+                return (await self._update(module, [record]))[0], None
+            except SergasError as exc:
+                return _error_item(exc), exc
+
+        done = await asyncio.gather(*(single(r) for r in records))
+        failures = [e for _, e in done if e is not None]
+        if len(failures) == len(done):
+            raise failures[0]
+        return [item for item, _ in done]
+
+    async def _infos(self, module: str) -> dict[str, Any]:
+        assert self.field_types is not None, "set by ZohoSDKClient"
+        types = await self.field_types(module)
+        return {name: field_info(meta) for name, meta in types.items()}
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    async def fields(self, module: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await self.run(
+            CallKind.METADATA,
+            FieldsOperations().get_fields,
+            parameters((GetFieldsParam.module, module)),
+            after=lambda m: plain_list(m.get_fields() if m is not None else []),
+        )
+        return found
+
+    async def users_page(self, page: int) -> tuple[list[dict[str, Any]], bool]:
+        params = parameters(
+            (GetUsersParam.type, "AllUsers"),
+            (GetUsersParam.page, page),
+            (GetUsersParam.per_page, USERS_PER_PAGE),
+        )
+        found: tuple[list[dict[str, Any]], bool] = await self.run(
+            CallKind.METADATA, UsersOperations().get_users, params, after=_users_page
+        )
+        return found
+
+    async def org_zgid(self) -> str:
+        orgs = await self.run(
+            CallKind.METADATA,
+            OrgOperations().get_organization,
+            after=lambda m: plain_list(m.get_org() if m is not None else []),
+        )
+        return str(orgs[0].get("zgid") or "") if orgs else ""
+
+    async def health(self) -> str:
+        """GET /crm/v8/org through the SDK, once, no retries."""
+        await self.run(CallKind.HEALTH, OrgOperations().get_organization, retry=False)
+        return ""
 
 
-# -- helpers that run in the worker thread or build SDK arguments ------------------------------
+# -- answers, converted in the worker thread ----------------------------------------------------
 
 
-def _page(model: Any) -> tuple[list[Record], dict[str, Any]]:
-    """A records answer as plain records and its `info` (empty for 204)."""
+def _page(model: Any) -> Page:
+    """A records answer as plain records and its paging `info` (empty for 204)."""
     if model is None:
-        return [], {}
+        return Page([])
     records = [to_plain(r) for r in model.get_data() or []]
     info = to_plain(model.get_info()) if hasattr(model, "get_info") else None
-    return records, info if isinstance(info, dict) else {}
+    info = info if isinstance(info, dict) else {}
+    return Page(records, bool(info.get("more_records")), info.get("next_page_token") or None)
+
+
+def _items(model: Any) -> list[Item | None]:
+    """A write answer's items in Zoho's JSON shape (status, code, message, details)."""
+    items = list(model.get_data() or []) if model is not None else []
+    return [p if isinstance(p, dict) else None for p in (to_plain(i) for i in items)]
+
+
+def _error_item(exc: SergasError) -> Item:
+    return {"status": "error", "code": exc.code, "message": exc.message, "details": exc.details}
+
+
+def _users_page(model: Any) -> tuple[list[dict[str, Any]], bool]:
+    if model is None:
+        return [], False
+    info = model.get_info()
+    return plain_list(model.get_users()), bool(info is not None and info.get_more_records())

@@ -10,14 +10,11 @@ Into the SDK: `to_sdk_record()` types a plain update with the module's field met
 because the SDK refuses (for the whole batch) a string where its metadata says DateTime,
 Choice, Record or MinifiedUser. A value that fits no type is reported for that record alone,
 as Zoho would (INVALID_DATA), and never sent.
-
-Bulk Read: `typed_row()` turns a CSV row into the same shape, with the lookup names that
-`bulk_columns()` asked for next to the ids, and owners from the org's user list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -29,49 +26,32 @@ from zohocrmsdk.src.com.zoho.crm.api.record import Record as SDKRecord
 from zohocrmsdk.src.com.zoho.crm.api.users import MinifiedUser
 from zohocrmsdk.src.com.zoho.crm.api.util import Choice
 
-from sergas.tiers.base import Record, RecordResult
+from sergas.tiers.core.bulk_files import OWNER_TYPES
 
 __all__ = [
     "FieldInfo",
     "InvalidValue",
-    "bulk_columns",
     "choice_text",
     "field_info",
     "iso_utc",
-    "record_result",
+    "plain_list",
     "to_plain",
     "to_sdk_record",
-    "typed_row",
 ]
 
 _LONG_STRING = "com.zoho.api.spec.template.type.TLongString"
-USER_TYPES = frozenset({"ownerlookup", "userlookup"})
+USER_TYPES = OWNER_TYPES
 LOOKUP_TYPES = USER_TYPES | {"lookup"}
 _INTEGER = frozenset({"integer", "long"})
 _DECIMAL = frozenset({"double", "currency", "percent", "decimal"})
 _TEXT = frozenset(
     {"text", "textarea", "email", "phone", "website", "autonumber", "richtext", "picklist"}
 )
-# The field Zoho shows as a related record's name, per standard module ("Name" otherwise).
-NAME_FIELDS = {
-    "Accounts": "Account_Name",
-    "Contacts": "Full_Name",
-    "Leads": "Full_Name",
-    "Deals": "Deal_Name",
-    "Products": "Product_Name",
-    "Vendors": "Vendor_Name",
-    "Campaigns": "Campaign_Name",
-    "Price_Books": "Price_Book_Name",
-    "Solutions": "Solution_Title",
-    "Events": "Event_Title",
-    "Cases": "Subject",
-    "Tasks": "Subject",
-    "Calls": "Subject",
-    "Quotes": "Subject",
-    "Sales_Orders": "Subject",
-    "Purchase_Orders": "Subject",
-    "Invoices": "Subject",
-}
+
+
+def plain_list(items: Any) -> list[dict[str, Any]]:
+    """SDK models as plain dicts (anything else left out)."""
+    return [p for p in (to_plain(i) for i in items or []) if isinstance(p, dict)]
 
 
 def choice_text(value: Any) -> str:
@@ -141,19 +121,6 @@ def _model(value: Any, spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def record_result(item: Any, index: int, record_id: str | None) -> RecordResult:
-    """One item of a write answer (SuccessResponse or APIException) as a RecordResult."""
-    details = to_plain(item.get_details()) if hasattr(item, "get_details") else None
-    return RecordResult(
-        id=record_id,
-        ok=choice_text(item.get_status()) == "success",
-        code=choice_text(item.get_code()),
-        message=choice_text(item.get_message()),
-        details=details if isinstance(details, dict) else {},
-        index=index,
-    )
-
-
 # -- field metadata ------------------------------------------------------------------------
 
 
@@ -162,13 +129,6 @@ class FieldInfo:
     api_name: str
     data_type: str
     lookup_module: str | None = None
-
-    @property
-    def name_column(self) -> str | None:
-        """The Bulk Read column that holds a (non-user) lookup's display name."""
-        if self.data_type == "lookup" and self.lookup_module:
-            return f"{self.api_name}.{NAME_FIELDS.get(self.lookup_module, 'Name')}"
-        return None
 
 
 def field_info(plain: Mapping[str, Any]) -> FieldInfo:
@@ -190,19 +150,18 @@ class InvalidValue(Exception):
         self.api_name = api_name
         self.expected = expected
 
-    def result(self, index: int, record_id: str | None) -> RecordResult:
-        return RecordResult(
-            id=record_id,
-            ok=False,
-            code="INVALID_DATA",
-            message="invalid data",
-            details={
+    def item(self, index: int) -> dict[str, Any]:
+        """The error item Zoho would answer for the record at `index` of a write."""
+        return {
+            "status": "error",
+            "code": "INVALID_DATA",
+            "message": "invalid data",
+            "details": {
                 "api_name": self.api_name,
                 "json_path": f"$.data[{index}].{self.api_name}",
                 "expected_data_type": self.expected,
             },
-            index=index,
-        )
+        }
 
 
 def to_sdk_record(data: Mapping[str, Any], fields: Mapping[str, FieldInfo]) -> Any:
@@ -288,64 +247,3 @@ def _date(value: Any, name: str) -> date:
     if not isinstance(value, date):
         raise InvalidValue(name, "date")
     return value
-
-
-# -- Bulk Read CSV -------------------------------------------------------------------------
-
-
-def bulk_columns(fields: Sequence[str], infos: Mapping[str, FieldInfo]) -> list[str]:
-    """The columns to ask Bulk Read for: `fields`, plus each lookup's name column, which the
-    records API returns inside the lookup and Bulk Read only on request."""
-    columns: list[str] = []
-    for name in fields:
-        if name == "id" or name in columns:
-            continue
-        columns.append(name)
-        info = infos.get(name)
-        if info is not None and info.name_column:
-            columns.append(info.name_column)
-    return columns
-
-
-def typed_row(
-    row: Mapping[str, str],
-    fields: Sequence[str],
-    infos: Mapping[str, FieldInfo],
-    users: Mapping[str, Mapping[str, Any]],
-) -> Record:
-    """One Bulk Read CSV row as a record: `id` first, then `fields` in order. Owners come
-    from `users` (id → `{"name","id","email"}`), as the records API shows them."""
-    record: Record = {"id": row.get("Id") or row.get("id") or None}
-    for name in fields:
-        if name == "id":
-            continue
-        info = infos.get(name)
-        raw = row.get(name, "")
-        record[name] = _cell(raw, info, row, users) if info is not None else (raw or None)
-    return record
-
-
-def _cell(
-    raw: str, info: FieldInfo, row: Mapping[str, str], users: Mapping[str, Mapping[str, Any]]
-) -> Any:
-    if raw == "":
-        return None
-    kind = info.data_type
-    if kind in USER_TYPES:
-        return dict(users.get(raw) or {"name": None, "id": raw})
-    if kind == "lookup":
-        return {"name": row.get(info.name_column or "") or None, "id": raw}
-    try:
-        if kind in _INTEGER:
-            return int(raw)
-        if kind in _DECIMAL:
-            return float(raw)
-        if kind == "datetime":
-            return iso_utc(isoparse(raw))
-    except ValueError:
-        return raw
-    if kind == "boolean":
-        return raw.strip().lower() == "true"
-    if kind == "multiselectpicklist":
-        return raw.split(";")
-    return raw

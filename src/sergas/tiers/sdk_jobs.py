@@ -1,155 +1,134 @@
-"""Bulk Read and Bulk Write jobs through the SDK: create, poll, download, unzip, convert.
+"""Bulk Read and Bulk Write jobs through the SDK (the core's `BulkReadJobs` and `BulkWriteJobs`
+primitives, in `SDKJobCalls`), and the small helpers every SDK records call shares.
 
-Bulk Read: one job per 200,000-row page (Zoho's page size), criteria as the SDK's Criteria
-model, the CSV typed by field metadata (`sdk_convert.typed_row`). Bulk Write (updates only):
-the records as one zipped CSV (`Id` plus the union of their fields, `ignore_empty`, `find_by
-id`), uploaded with the org's zgid, then a job; its result CSV lists the rows in upload order,
-each becoming one RecordResult. Which records may take this path is decided by the caller
-(`csv_ready`): an empty cell cannot clear a field when `ignore_empty` is on.
-
-Polls wait as the REST tier's do (`rest_read.Poller`: doubling from SERGAS_BULK_POLL_INITIAL
-to SERGAS_BULK_POLL_MAX, for at most SERGAS_BULK_TIMEOUT). Job creation and uploads are not
-idempotent and are retried only after a 429.
+Bulk Read: the job's criteria as the SDK's Criteria model. Bulk Write (updates only): the
+zipped CSV uploaded with the org's zgid, then a job (`find_by` id, `ignore_empty`). The SDK
+hands a download over as the `requests` response; its zip is read here. Job creation and
+uploads are not idempotent: retried only after a 429.
 """
 
 from __future__ import annotations
 
-import functools
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import structlog
 from zohocrmsdk.src.com.zoho.crm.api import bulk_read as br
 from zohocrmsdk.src.com.zoho.crm.api import bulk_write as bw
 from zohocrmsdk.src.com.zoho.crm.api.fields import MinifiedField
 from zohocrmsdk.src.com.zoho.crm.api.header_map import HeaderMap
 from zohocrmsdk.src.com.zoho.crm.api.modules import MinifiedModule
+from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.util import Choice, StreamWrapper
 
 from sergas import errors
 from sergas.errors import SergasError, error_from_zoho
-from sergas.query import Criteria, api_name
-from sergas.settings import Settings
-from sergas.tiers.base import Record, RecordResult
-from sergas.tiers.bulk_files import csv_rows, job_error, row_result, zip_csv
-from sergas.tiers.rest_read import Poller
-from sergas.tiers.sdk_convert import USER_TYPES, bulk_columns, choice_text, to_plain, typed_row
-from sergas.tiers.sdk_meta import SDKCall, SDKMetadata
+from sergas.query import api_name
+from sergas.tiers.core.bulk_files import csv_rows
+from sergas.tiers.core.calls import CallKind
+from sergas.tiers.core.primitives import ReadJob
+from sergas.tiers.sdk_convert import choice_text, to_plain
 
-__all__ = ["JOB_ROWS", "SDKJobs"]
+__all__ = ["CORRELATION_HEADER", "SDKJobCalls", "correlation_id", "record_ops", "request_headers"]
 
-JOB_ROWS = 25_000  # Zoho's rows per Bulk Write file
-_FAILED = ("FAILURE", "FAILED")
+CORRELATION_HEADER = "X-Correlation-ID"
 
 
-class SDKJobs:
-    def __init__(self, run: SDKCall, meta: SDKMetadata, settings: Settings) -> None:
-        self.run = run
-        self.meta = meta
-        self.poller = Poller(settings)
+# -- shared helpers ------------------------------------------------------------------------
 
-    # -- Bulk Read ---------------------------------------------------------------------------
 
-    async def read(
-        self, module: str, criteria: Criteria | None, columns: Sequence[str]
-    ) -> list[Record]:
-        infos = await self.meta.infos(module)
-        fields = [c for c in columns if c != "id"]
-        owners = any(f in infos and infos[f].data_type in USER_TYPES for f in fields)
-        users = await self.meta.users() if owners else {}
-        wanted = bulk_columns(fields, infos)
-        page: int | None = 1
-        token: str | None = None
-        records: list[Record] = []
-        while True:
-            job_id: int = await self.run(
-                _create_read,
-                module,
-                wanted,
-                criteria,
-                page,
-                token,
-                after=_created_id,
-                idempotent=False,
-            )
-            result = await self.poller.until(
-                functools.partial(self._read_state, job_id), f"Bulk Read job {job_id}"
-            )
-            rows = await self.run(
-                br.BulkReadOperations().download_result,
-                job_id,
-                after=lambda m: [typed_row(r, fields, infos, users) for r in _zip_rows(m)],
-            )
-            records.extend(rows)
-            if not result.get("more_records"):
-                return records
-            token = result.get("next_page_token") or None
-            page = None if token else int(result.get("page") or 1) + 1
+def record_ops(module: str) -> Any:
+    return RecordOperations(api_name(module))
 
-    async def _read_state(self, job_id: int) -> dict[str, Any] | None:
-        job: dict[str, Any] = await self.run(
-            br.BulkReadOperations().get_bulk_read_job_details, job_id, after=_first_plain
-        )
-        state = str(job.get("state") or "")
-        if state == "COMPLETED":
-            return dict(job.get("result") or {})
-        if state in _FAILED:
-            raise job_error(job, str(job_id))
+
+def correlation_id() -> str | None:
+    """The correlation id the caller bound in structlog's contextvars (read on the loop)."""
+    value = structlog.contextvars.get_contextvars().get("correlation_id")
+    return str(value) if value else None
+
+
+def request_headers() -> Any:
+    """A HeaderMap carrying X-Correlation-ID, or None when there is no correlation id."""
+    value = correlation_id()
+    if value is None:
         return None
+    headers = HeaderMap()
+    # HeaderMap.add() turns a str of a header it has no spec for into "None": set it directly.
+    headers.request_headers[CORRELATION_HEADER] = value
+    return headers
 
-    # -- Bulk Write --------------------------------------------------------------------------
 
-    async def update(
-        self,
-        module: str,
-        records: Sequence[Mapping[str, Any]],
-        part: Sequence[int],
-        headers: Mapping[str, str],
-    ) -> list[RecordResult]:
-        """One Bulk Write job updating `records[i] for i in part` (at most JOB_ROWS)."""
-        archive = zip_csv(module, [records[i] for i in part])
-        zgid = await self.meta.zgid()
+# -- the job primitives --------------------------------------------------------------------
+
+
+class SDKJobCalls:
+    """Bulk job primitives over `run` (`SDKPrimitives.run`: a worker thread, the choke point)."""
+
+    run: Callable[..., Awaitable[Any]]  # (kind, call, *args, after=, records=, idempotent=)
+
+    async def create_read_job(self, job: ReadJob) -> str:
+        created = await self.run(
+            CallKind.BULK_READ, _create_read, job, after=_created_id, idempotent=False
+        )
+        return str(created)
+
+    async def read_job(self, job_id: str) -> dict[str, Any]:
+        ops = br.BulkReadOperations()
+        job: dict[str, Any] = await self.run(
+            CallKind.JOB_STATUS, ops.get_bulk_read_job_details, int(job_id), after=_first_plain
+        )
+        return job
+
+    async def download_read(self, job_id: str, result: Mapping[str, Any]) -> list[dict[str, str]]:
+        ops = br.BulkReadOperations()
+        rows: list[dict[str, str]] = await self.run(
+            CallKind.DOWNLOAD, ops.download_result, int(job_id), after=_zip_rows
+        )
+        return rows
+
+    async def upload(self, module: str, archive: bytes, rows: int, zgid: str) -> str:
+        extra = {CORRELATION_HEADER: value} if (value := correlation_id()) else {}
         file_id = await self.run(
+            CallKind.UPLOAD,
             lambda: bw.BulkWriteOperations().upload_file(
-                _upload_body(module, archive), _upload_headers(zgid, headers)
+                _upload_body(module, archive), _upload_headers(zgid, extra)
             ),
             after=lambda m: str(to_plain(m.get_details())["file_id"]),
+            records=rows,
             idempotent=False,
         )
+        return str(file_id)
+
+    async def create_write_job(self, module: str, file_id: str) -> str:
         job_id = await self.run(
+            CallKind.BULK_WRITE,
             lambda: bw.BulkWriteOperations().create_bulk_write_job(_write_request(module, file_id)),
             after=lambda m: str(to_plain(m.get_details())["id"]),
             idempotent=False,
         )
-        job = await self.poller.until(
-            functools.partial(self._write_state, job_id), f"Bulk Write job {job_id}"
-        )
-        url = str((job.get("result") or {}).get("download_url") or "")
-        rows = await self.run(
-            bw.BulkWriteOperations().download_bulk_write_result, url, after=_zip_rows
-        )
-        return [row_result(rows, n, i, str(records[i]["id"])) for n, i in enumerate(part)]
+        return str(job_id)
 
-    async def _write_state(self, job_id: str) -> dict[str, Any] | None:
+    async def write_job(self, job_id: str) -> dict[str, Any]:
+        ops = bw.BulkWriteOperations()
         job: dict[str, Any] = await self.run(
-            bw.BulkWriteOperations().get_bulk_write_job_details, job_id, after=to_plain
+            CallKind.JOB_STATUS, ops.get_bulk_write_job_details, job_id, after=to_plain
         )
-        status = str(job.get("status") or "")
-        if status == "COMPLETED":
-            return job
-        if status in _FAILED:
-            raise job_error(job, job_id)
-        return None
+        return job
+
+    async def download_write(self, url: str) -> list[dict[str, str]]:
+        ops = bw.BulkWriteOperations()
+        rows: list[dict[str, str]] = await self.run(
+            CallKind.DOWNLOAD, ops.download_bulk_write_result, url, after=_zip_rows
+        )
+        return rows
 
 
 # -- requests (built in the worker thread, so the SDK's setter checks map like its calls) ---
 
 
-def _create_read(
-    module: str, columns: list[str], criteria: Criteria | None, page: int | None, token: str | None
-) -> Any:
-    body = _read_body(module, columns, criteria, page, token)
-    return br.BulkReadOperations().create_bulk_read_job(body)
+def _create_read(job: ReadJob) -> Any:
+    return br.BulkReadOperations().create_bulk_read_job(_read_body(job))
 
 
 def _module(name: str) -> Any:
@@ -158,18 +137,16 @@ def _module(name: str) -> Any:
     return module
 
 
-def _read_body(
-    module: str, columns: list[str], criteria: Criteria | None, page: int | None, token: str | None
-) -> Any:
+def _read_body(job: ReadJob) -> Any:
     query = br.Query()
-    query.set_module(_module(module))
-    query.set_fields(columns)
-    if criteria is not None:
-        query.set_criteria(_criteria(criteria.to_bulk()))
-    if token:
-        query.set_page_token(token)
-    elif page is not None:
-        query.set_page(page)
+    query.set_module(_module(job.module))
+    query.set_fields(job.columns)
+    if job.criteria is not None:
+        query.set_criteria(_criteria(job.criteria.to_bulk()))
+    if job.page_token:
+        query.set_page_token(job.page_token)
+    elif job.page is not None:
+        query.set_page(job.page)
     body = br.BodyWrapper()
     body.set_query(query)
     body.set_file_type("csv")
@@ -203,7 +180,7 @@ def _upload_headers(zgid: str, extra: Mapping[str, str]) -> Any:
     headers = HeaderMap()
     headers.add(bw.UploadFileHeader.feature, "bulk-write")
     headers.add(bw.UploadFileHeader.x_crm_org, zgid)
-    headers.request_headers.update(extra)  # add() has no spec for them (see sdk_write)
+    headers.request_headers.update(extra)  # add() has no spec for them (see request_headers)
     return headers
 
 

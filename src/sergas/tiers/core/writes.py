@@ -1,0 +1,169 @@
+"""The write strategies, once for every tier: one update, and bulk updates by chunks or jobs.
+
+Bulk update (`bulk_update`):
+
+- Up to SERGAS_BULK_WRITE_THRESHOLD records (default 10,000): updates of 100 records each
+  (1 credit per 10 records, so 10 per call), all chunks at once; the choke point holds them
+  to the org's cap and, being writes of more than 10 records, to Zoho's sub-concurrency of 10.
+- Above it, on a tier with Bulk Write jobs: jobs of up to 25,000 rows (500 credits per job,
+  plus polls). Updates of 100 cost the same 500 credits at 5,000 records; at 10,000 they cost
+  twice a job, and a job's fixed time (upload, queue, polls, download) is paid back. Only
+  records a CSV can say exactly go to a job (`bulk_files.csv_ready`); the others still go by
+  chunks.
+
+Every input record gets exactly one RecordResult, at its input position (`index`): a record
+without a numeric "id" fails locally (MANDATORY_NOT_FOUND) and is not sent; a record Zoho's
+answer says nothing about is NO_OUTCOME; when a whole call fails (connection, 5xx or 429
+after retries) its records report that error's code. If nothing at all was written, that
+error is raised instead, so the manager can fail over to another tier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+
+from sergas.errors import SergasError, error_from_zoho
+from sergas.tiers.base import BulkResult, RecordResult
+from sergas.tiers.core.bulk_files import csv_ready
+from sergas.tiers.core.jobs import Poller, write_by_job
+from sergas.tiers.core.metadata import Metadata
+from sergas.tiers.core.primitives import BulkWriteJobs, Item, Primitives
+from sergas.tiers.zoho_limits import BULK_WRITE_JOB_ROWS, WRITE_CHUNK
+
+__all__ = ["NO_OUTCOME", "bulk_update", "item_result", "update_one"]
+
+log = structlog.get_logger("sergas.tiers")
+
+NO_OUTCOME = "NO_OUTCOME"  # Zoho's answer held no item for this record
+
+# What one group of records (a chunk or a job) came to: its results, and its error when the
+# whole call failed.
+_Outcome = tuple[list[RecordResult], SergasError | None]
+
+
+def item_result(item: Item | None, index: int, fallback_id: str | None) -> RecordResult:
+    """One item of Zoho's write answer (`data[i]`) as a RecordResult; NO_OUTCOME for none."""
+    if item is None:
+        return RecordResult(fallback_id, False, NO_OUTCOME, "Zoho sent no outcome", {}, index)
+    ok = item.get("status") == "success"
+    raw = item.get("details")
+    details: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {}
+    record_id = str(details["id"]) if ok and details.get("id") else fallback_id
+    code = str(item.get("code") or ("SUCCESS" if ok else "UNKNOWN_ERROR"))
+    return RecordResult(record_id, ok, code, str(item.get("message") or ""), details, index)
+
+
+async def update_one(
+    tier: Primitives, module: str, record_id: str, data: Mapping[str, Any]
+) -> RecordResult:
+    """One record; a rejected record raises the mapped error (InvalidDataError, …)."""
+    answer = await tier.update_one(module, record_id, {k: v for k, v in data.items() if k != "id"})
+    result = item_result(answer.items[0] if answer.items else None, 0, record_id)
+    if result.code == NO_OUTCOME:
+        raise SergasError(f"Zoho returned no outcome for record {record_id}", code=NO_OUTCOME)
+    if not result.ok:
+        raise error_from_zoho(result.code, answer.status, result.message, dict(result.details))
+    return result
+
+
+def _failure(index: int, record_id: str | None, exc: SergasError) -> RecordResult:
+    return RecordResult(record_id, False, exc.code, exc.message, dict(exc.details), index)
+
+
+async def bulk_update(
+    tier: Primitives,
+    meta: Metadata,
+    poller: Poller,
+    threshold: int,
+    module: str,
+    records: Sequence[Mapping[str, Any]],
+) -> BulkResult:
+    results: list[RecordResult | None] = [None] * len(records)
+    valid: list[int] = []
+    for index, record in enumerate(records):
+        rid = record.get("id")
+        if rid is None or not str(rid).isdigit():
+            results[index] = RecordResult(
+                str(rid) if rid is not None else None,
+                False,
+                "MANDATORY_NOT_FOUND",
+                "the record has no numeric id",
+                {"api_name": "id"},
+                index,
+            )
+        else:
+            valid.append(index)
+    jobs = tier if isinstance(tier, BulkWriteJobs) else None
+    by_job: list[int] = []
+    if jobs is not None and len(valid) > threshold:
+        by_job = [i for i in valid if csv_ready(records[i])]
+    chosen = set(by_job)
+    by_chunk = [i for i in valid if i not in chosen]
+    strategy = "+".join(s for s, used in (("bulk", by_job), ("put", by_chunk)) if used)
+    log.info("bulk update", tier=tier.name, module=module, records=len(records), strategy=strategy)
+
+    groups = [
+        by_job[i : i + BULK_WRITE_JOB_ROWS] for i in range(0, len(by_job), BULK_WRITE_JOB_ROWS)
+    ]
+    chunks = [by_chunk[i : i + WRITE_CHUNK] for i in range(0, len(by_chunk), WRITE_CHUNK)]
+    by_jobs, by_chunks = await asyncio.gather(
+        _jobs(jobs, meta, poller, module, records, groups),
+        asyncio.gather(*(_chunk(tier, module, records, chunk) for chunk in chunks)),
+    )
+    outcomes = [*by_jobs, *by_chunks]
+    for batch, _ in outcomes:
+        for result in batch:
+            results[result.index] = result
+    failures = [error for _, error in outcomes if error is not None]
+    if failures and len(failures) == len(outcomes):  # nothing was written
+        raise failures[0]
+    return BulkResult(
+        tuple(
+            r if r is not None else item_result(None, i, _id(records[i]))
+            for i, r in enumerate(results)
+        )
+    )
+
+
+async def _jobs(
+    jobs: BulkWriteJobs | None,
+    meta: Metadata,
+    poller: Poller,
+    module: str,
+    records: Sequence[Mapping[str, Any]],
+    groups: list[list[int]],
+) -> list[_Outcome]:
+    """One Bulk Write job per group, one after another."""
+    done: list[_Outcome] = []
+    for part in groups:
+        assert jobs is not None
+        try:
+            done.append((await write_by_job(jobs, meta, poller, module, records, part), None))
+        except SergasError as exc:
+            done.append(([_failure(i, str(records[i]["id"]), exc) for i in part], exc))
+    return done
+
+
+def _id(record: Mapping[str, Any]) -> str | None:
+    value = record.get("id")
+    return str(value) if value is not None else None
+
+
+async def _chunk(
+    tier: Primitives, module: str, records: Sequence[Mapping[str, Any]], chunk: list[int]
+) -> _Outcome:
+    ids = [str(records[i]["id"]) for i in chunk]
+    body = [{**records[i], "id": rid} for i, rid in zip(chunk, ids, strict=True)]
+    try:
+        answer = await tier.put_chunk(module, body)
+    except SergasError as exc:
+        return [_failure(i, rid, exc) for i, rid in zip(chunk, ids, strict=True)], exc
+    items = answer.items
+    return [
+        item_result(items[n] if n < len(items) else None, i, rid)
+        for n, (i, rid) in enumerate(zip(chunk, ids, strict=True))
+    ], None
