@@ -11,7 +11,7 @@ whether or not we live to store the answer) needs a lock that outlives a commit:
   kernel when the holder's process dies. A soft lock (a marker file) is refused: it would
   outlive a crash.
 
-Waiting is bounded by `max_wait` seconds; a holder stuck longer is a fault, reported as DatabaseError.
+Waiting is bounded by `max_wait` seconds; a holder stuck longer is a fault (DatabaseError).
 """
 
 from __future__ import annotations
