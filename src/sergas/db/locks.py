@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,7 +34,9 @@ __all__ = ["LOCK_FILE_SUFFIX", "named_lock"]
 
 LOCK_FILE_SUFFIX = ".lock"
 _LOCK_TIMEOUT_SQLSTATE = "55P03"
-_memory_locks: dict[str, asyncio.Lock] = {}
+_memory_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _digest(name: str) -> bytes:
@@ -67,7 +70,8 @@ async def named_lock(
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         # Only this process can see the database: a lock in memory serves.
-        lock = _memory_locks.setdefault(name, asyncio.Lock())
+        locks = _memory_locks.setdefault(asyncio.get_running_loop(), {})
+        lock = locks.setdefault(name, asyncio.Lock())
         async with lock, _connection(engine) as conn:
             yield conn
         return
@@ -101,22 +105,27 @@ async def _advisory_lock(
                 if exc.details.get("sqlstate") == _LOCK_TIMEOUT_SQLSTATE:
                     raise _timed_out(what, max_wait, engine) from None
                 raise
-            released = False
             try:
                 yield conn
             finally:
-                try:
-                    if conn.in_transaction():
-                        await conn.rollback()
-                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    await conn.commit()
-                    released = True
-                finally:
-                    if not released:
-                        # The connection is broken or we were interrupted: never hand a
-                        # connection that may still hold the lock back to the pool. Closing
-                        # the session releases it.
-                        await conn.invalidate()
+                await _release(conn, key)
+
+
+async def _release(conn: AsyncConnection, key: int) -> None:
+    released = False
+    try:
+        with contextlib.suppress(Exception):  # a broken connection: dropped below
+            if conn.in_transaction():
+                await conn.rollback()
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            await conn.commit()
+            released = True
+    finally:
+        if not released:
+            # Never hand a connection that may still hold the lock back to the pool: drop
+            # it, and the server releases the lock with the session.
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
 
 
 @contextlib.asynccontextmanager
