@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
+import stat
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -48,14 +50,42 @@ def test_postgres_pool_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 async def test_sqlite_uses_wal_and_creates_its_directory(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'deep' / 'dir' / 'x.db'}")
+    path = tmp_path / "deep" / "dir" / "x.db"
+    engine = create_engine(f"sqlite:///{path}")
     try:
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:
             mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+            await conn.execute(text("CREATE TABLE t (x)"))
         assert mode == "wal"
-        assert (tmp_path / "deep" / "dir" / "x.db").exists()
+        assert path.exists()
+        # Private: the folders Sergas made, the database and its write-ahead log and index.
+        assert [_mode(p) for p in (tmp_path / "deep", path.parent)] == [0o700, 0o700]
+        assert _modes(path.parent) == {"x.db": 0o600, "x.db-shm": 0o600, "x.db-wal": 0o600}
     finally:
         await engine.dispose()
+
+
+async def test_an_existing_database_file_is_made_private(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    path = folder / "old.db"
+    sqlite3.connect(path).close()
+    path.chmod(0o644)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    assert _mode(path) == 0o600
+    assert _mode(folder) == 0o755  # a folder Sergas did not make is left as it was
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    return {p.name: _mode(p) for p in folder.iterdir()}
 
 
 async def test_datetimes_round_trip_as_aware_utc(engine: AsyncEngine) -> None:

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,10 +24,11 @@ from sergas.auth.store import AuditEntry, Outcome, StoredToken, TokenKey, finger
 from sergas.crypto import TokenCipher
 from sergas.db.engine import WRITE_LOCK, database_errors, write_transaction
 from sergas.db.locks import named_lock
+from sergas.db.migrate import schema_status
 from sergas.db.models import TokenRefreshAudit, ZohoToken
 from sergas.errors import ConfigError
 
-__all__ = ["SqlTokenStore"]
+__all__ = ["SqlTokenStore", "count_tokens", "drop_tokens"]
 
 TOKENS: Table = ZohoToken.__table__  # type: ignore[assignment]
 AUDIT: Table = TokenRefreshAudit.__table__  # type: ignore[assignment]
@@ -44,6 +45,26 @@ def _where_key(table: Table, key: TokenKey) -> ColumnElement[bool]:
 
 def _lock_name(key: TokenKey) -> str:
     return f"sergas-token|{key.accounts_url}|{key.client_id}|{key.user}"
+
+
+async def count_tokens(engine: AsyncEngine) -> int:
+    """How many token rows the database holds, without decrypting any (0 before the schema
+    exists)."""
+    if TOKENS.name not in (await schema_status(engine)).tables:
+        return 0
+    with database_errors(engine.url):
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(TOKENS))).scalar_one())
+
+
+async def drop_tokens(engine: AsyncEngine) -> int:
+    """Delete every token row without decrypting any (the way back when their key is lost);
+    the audit rows stay. Returns how many were deleted."""
+    if TOKENS.name not in (await schema_status(engine)).tables:
+        return 0
+    async with write_transaction(engine) as conn:
+        result = await conn.execute(delete(TOKENS))
+    return int(result.rowcount)
 
 
 class SqlTokenStore:

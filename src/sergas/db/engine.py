@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from sergas.errors import ConfigError, DatabaseError
+from sergas.files import narrow, private_dir, private_file
 from sergas.settings import Settings, get_settings
 
 __all__ = [
@@ -92,9 +93,17 @@ def create_engine(url: str | URL | None = None, settings: Settings | None = None
     )
 
 
+# SQLite gives its journal, write-ahead log and shared-memory index the database file's mode.
+_SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
+
+
 def _sqlite_engine(url: URL) -> AsyncEngine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.database).expanduser()
+        private_dir(path.parent)
+        private_file(path)
+        for suffix in _SQLITE_COMPANIONS:  # left by an older version, before the file was 0600
+            narrow(path.with_name(path.name + suffix))
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -133,9 +133,8 @@ async def _file_lock(
     path: Path, max_wait: float, what: str, engine: AsyncEngine
 ) -> AsyncIterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = AsyncFileLock(
-        path, timeout=max_wait, mode=0o600, fallback_to_soft=False, preserve_lock_file=True
-    )
+    # Removed again on release (filelock checks the inode it locked is still the file's).
+    lock = AsyncFileLock(path, timeout=max_wait, mode=0o600, fallback_to_soft=False)
     try:
         await lock.acquire()
     except Timeout:
