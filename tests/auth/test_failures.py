@@ -133,11 +133,14 @@ async def test_database_down_is_a_database_error(sandbox_env: Settings) -> None:
     engine = create_engine(settings=settings)
     manager = token_manager(settings, engine=engine)
     try:
-        with pytest.raises(DatabaseError, match="database error"):
+        with pytest.raises(DatabaseError, match="database error") as info:
             await manager.get_access_token()
     finally:
         await manager.aclose()
         await engine.dispose()
+    # Retried on a new connection (3 tries under stamina's test mode), then a clear end.
+    assert "Sergas tried 3 times with a new connection and gave up" in str(info.value)
+    assert not info.value.retryable  # already retried: callers should not retry it again
 
 
 @pytest.mark.postgres
