@@ -3,8 +3,9 @@
 - memory: `TokenManager.get_access_token()` with a valid token cached (the common case);
 - database: the same call after the in-memory token was dropped, so it reads and decrypts the
   row (what a new process, or one whose token another process refreshed, pays);
-- refresh: `force_refresh()` against the sandbox: row lock, audit-window check, the HTTP
-  round trip to the Accounts server, the update and the audit row, in one transaction.
+- refresh: `force_refresh()` against the sandbox: the token lock, the audit-window check, the
+  attempt recorded, the HTTP round trip to the Accounts server, then the token and the
+  attempt's outcome in one transaction.
 
 Medians over many calls, on SQLite and PostgreSQL (skipped if none answers). The sandbox runs
 in its own process. Between refreshes both clocks move 61 s, so Zoho's 10-per-10-minutes

@@ -6,6 +6,11 @@ database and no SERGAS_TOKEN_KEY, a key file `token.key` (mode 0600) is created 
 directory on first use. A PostgreSQL database is shared between hosts, so there the key must
 be given explicitly.
 
+A key file is created only while the database holds no token: if `token.key` disappears while
+encrypted tokens are stored, a new key would make them unreadable without a word, so Sergas
+refuses (TokenKeyMissingError) and says how to recover: restore the file, or `sergas tokens
+drop` and log in again.
+
 Key rotation on the key file goes through `token.key.next`: the new key is written there first,
 the rows are re-encrypted in one transaction, then the file is renamed over `token.key`. Both
 files are loaded when present, so a crash at any step leaves every row readable.
@@ -16,13 +21,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy.engine import make_url
 
-from sergas.errors import ConfigError
+from sergas.errors import ConfigError, DatabaseError, TokenKeyMissingError
+from sergas.files import private_dir
 from sergas.settings import Settings
 
 __all__ = ["KEY_FILE", "PENDING_KEY_FILE", "KeyFile", "TokenCipher", "load_cipher"]
@@ -108,7 +116,7 @@ class KeyFile:
     def _create(self, path: Path, key: str) -> None:
         # Written to a private temp file, then linked into place: a concurrent process either
         # wins the link or reads the complete file of the process that did.
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.directory)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -143,4 +151,42 @@ def load_cipher(settings: Settings) -> TokenCipher:
             "generate one with `sergas tokens rotate-key --generate`"
         )
     key_file = KeyFile(settings.data_path)
+    if not key_file.path.exists():
+        stored = stored_tokens(settings.effective_database_url)
+        if stored:
+            raise key_missing(key_file.path, stored)
     return TokenCipher(key_file.keys(), source=str(key_file.path))
+
+
+def key_missing(path: Path, stored: int) -> TokenKeyMissingError:
+    return TokenKeyMissingError(
+        f"the token key file {path} is missing, but the database holds {stored} encrypted "
+        "Zoho token(s) that only that key decrypts, so Sergas will not make a new one. "
+        f"Restore {path.name} from a backup (mode 0600), or, if the key is lost, run "
+        "`sergas tokens drop` to delete the unreadable tokens and then `sergas auth login` "
+        "(or set ZOHO_REFRESH_TOKEN) to store a new one",
+        details={"path": str(path), "stored_tokens": stored},
+    )
+
+
+def stored_tokens(sqlite_url: str) -> int:
+    """How many token rows an embedded (SQLite) database holds; 0 if it does not exist yet.
+
+    Read with the standard library, read-only: this runs before an engine exists, to decide
+    whether a key file may be created."""
+    database = make_url(sqlite_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return 0
+    path = Path(database).expanduser()
+    if not path.is_file():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+            (count,) = conn.execute("SELECT count(*) FROM zoho_tokens").fetchone()
+    except sqlite3.Error as exc:
+        if "no such table" in str(exc):  # no schema yet
+            return 0
+        raise DatabaseError(
+            f"cannot read the embedded database {path}: {type(exc).__name__}: {exc}"
+        ) from None
+    return int(count)

@@ -15,6 +15,7 @@ SergasError                      code, http_status, details, retryable, tier_hea
 ├── BulkOperationError           some records of a batch failed; `results` holds every outcome
 ├── CircuitOpenError             a tier's breaker is open; the call was not attempted
 ├── ConfigError                  a setting is missing or invalid
+│   └── TokenKeyMissingError     stored tokens, but not the key that decrypts them
 └── DatabaseError                the token database failed or is unreachable
 ```
 
@@ -51,6 +52,7 @@ __all__ = [
     "ServerError",
     "TimeoutError",
     "TokenExpiredError",
+    "TokenKeyMissingError",
     "ZohoErrorRule",
     "error_from_zoho",
     "redact",
@@ -190,6 +192,13 @@ class CircuitOpenError(SergasError):
 
 class ConfigError(SergasError):
     default_code = "CONFIG_ERROR"
+
+
+class TokenKeyMissingError(ConfigError):
+    """Encrypted tokens are stored, but the key that decrypts them is not there. Sergas will
+    not make a new key over them; the message says how to recover."""
+
+    default_code = "TOKEN_KEY_MISSING"
 
 
 class DatabaseError(SergasError):

@@ -17,6 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sergas.errors import ConfigError
+from sergas.files import private_dir
 
 __all__ = [
     "REGIONS",
@@ -176,8 +177,18 @@ class Settings(BaseSettings):
 
     @property
     def data_path(self) -> Path:
-        """Where the embedded database and the key file live."""
-        return self.data_dir or Path(platformdirs.user_data_dir("sergas"))
+        """Where the embedded database, the key file, the embedded sandbox's CRM and the
+        briefs live; created on first use, readable by its owner only (0700). A folder that
+        already exists keeps its mode."""
+        path = self.data_dir or Path(platformdirs.user_data_dir("sergas"))
+        try:
+            return private_dir(path.expanduser())
+        except OSError as exc:
+            raise ConfigError(
+                f"SERGAS_DATA_DIR: cannot create the data directory {path}: "
+                f"{exc.strerror or type(exc).__name__}",
+                details={"settings": ["SERGAS_DATA_DIR"]},
+            ) from None
 
     @property
     def effective_database_url(self) -> str:

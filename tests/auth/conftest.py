@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import db_url, engine, isolated_settings, postgres_url
 
 from sergas.auth import ManualClock, TokenManager, token_manager
+from sergas.db import create_engine, upgrade
 from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings, get_settings, reset_settings
 
@@ -27,6 +29,18 @@ def sandbox_env(monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, db_url
     monkeypatch.setenv("SERGAS_TOKEN_KEY", TOKEN_KEY)
     reset_settings()
     return get_settings()
+
+
+@pytest.fixture
+async def pg_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on PostgreSQL only, at head with no tokens in it."""
+    engine = create_engine(postgres_url)
+    await upgrade(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM token_refresh_audit"))
+        await conn.execute(text("DELETE FROM zoho_tokens"))
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from sergas.cli import app
-from sergas.crypto import TokenCipher
+from sergas.crypto import TokenCipher, load_cipher
 from sergas.db import head
+from sergas.errors import TokenKeyMissingError
 from sergas.sandbox.server import RunningSandbox
-from sergas.settings import reset_settings
+from sergas.settings import get_settings, reset_settings
 
 
 @pytest.fixture
@@ -164,3 +166,86 @@ def test_revoked_refresh_token_tells_the_user_to_log_in(cli_env: RunningSandbox)
     assert "(invalid_code)" in result.stderr
     assert "sergas auth login" in result.stderr
     assert cli_env.env["ZOHO_REFRESH_TOKEN"] not in result.stderr + result.stdout
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_embedded_files_are_private(cli_env: RunningSandbox, isolated_settings: Path) -> None:
+    """Tokens, key hashes, audit and CRM data live here: nobody but the owner reads them."""
+    assert as_json(sergas("auth", "status", "--json"))["generation"] == 1
+    data = isolated_settings
+    assert mode(data) == 0o700
+    files = {p.name: mode(p) for p in data.iterdir() if p.is_file()}
+    assert {"sergas.db", "token.key"} <= set(files)
+    assert files == dict.fromkeys(files, 0o600)
+
+
+def test_a_deleted_key_file_is_refused_not_replaced(
+    cli_env: RunningSandbox, isolated_settings: Path
+) -> None:
+    sergas("auth", "status", "--json")
+    key_file = isolated_settings / "token.key"
+    backup = key_file.read_bytes()
+    key_file.unlink()
+
+    result = run_sergas("auth", "status", env=dict(os.environ))
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error:")
+    assert "token.key" in first and "1 encrypted Zoho token" in first
+    assert "restore" in first.lower() and "sergas tokens drop" in first
+    assert "Traceback" not in result.stderr
+    assert not key_file.exists()  # no new key was made over the stored tokens
+    with pytest.raises(TokenKeyMissingError):
+        load_cipher(get_settings())
+
+    key_file.write_bytes(backup)  # the first way back: restore the file
+    key_file.chmod(0o600)
+    assert as_json(sergas("auth", "status", "--json"))["generation"] == 1
+    assert cli_env.stats()["tokens"]["refreshes"] == 1
+
+
+def test_a_lost_key_file_is_recovered_by_dropping_the_tokens(
+    cli_env: RunningSandbox, isolated_settings: Path
+) -> None:
+    sergas("auth", "status", "--json")
+    (isolated_settings / "token.key").unlink()
+
+    dropped = sergas("tokens", "drop", "--yes")
+    assert dropped.exit_code == 0, dropped.output
+    assert "deleted 1 stored token" in dropped.stdout
+    assert "sergas auth login" in dropped.stdout
+    # The second way back: a new key, and the refresh token again (here ZOHO_REFRESH_TOKEN).
+    status = as_json(sergas("auth", "status", "--json"))
+    assert status["expires_in_seconds"] > 3500
+    assert (isolated_settings / "token.key").exists()
+
+
+def test_the_first_key_on_postgres(
+    cli_env: RunningSandbox, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    """`rotate-key --generate` is what the missing-key message says to run; it must work."""
+    monkeypatch.setenv("SERGAS_DATABASE_URL", postgres_url)
+    assert sergas("db", "reset", "--yes").exit_code == 0
+    missing = run_sergas("auth", "status", env=dict(os.environ))
+    assert "sergas tokens rotate-key --generate" in missing.stderr
+
+    first = sergas("tokens", "rotate-key", "--generate")
+    assert first.exit_code == 0, first.output
+    key = first.stdout.strip().splitlines()[-1]
+    TokenCipher([key])  # a valid Fernet key, alone on the last line of stdout
+    assert "SERGAS_TOKEN_KEY" in first.stdout
+    assert "secret" in first.stdout  # where to keep it
+    assert key not in first.stderr
+
+    monkeypatch.setenv("SERGAS_TOKEN_KEY", key)
+    assert as_json(sergas("auth", "status", "--json"))["generation"] == 1
+
+    # With tokens stored under some key, a "first" key would orphan them: refused.
+    monkeypatch.delenv("SERGAS_TOKEN_KEY")
+    again = run_sergas("tokens", "rotate-key", "--generate", env=dict(os.environ))
+    assert again.returncode == 1
+    assert "1 encrypted Zoho token" in again.stderr
+    assert "SERGAS_TOKEN_KEY" in again.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,20 @@ def test_dotenv_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("ZOHO_USER=from-dotenv\nSERGAS_LOG_LEVEL=debug\n")
     s = get_settings()  # the isolated_settings fixture runs each test in tmp_path
     assert (s.zoho_user, s.log_level) == ("from-dotenv", "DEBUG")
+
+
+def test_the_data_dir_is_made_private(isolated_settings: Path) -> None:
+    assert not isolated_settings.exists()
+    assert get_settings().data_path == isolated_settings
+    assert stat.S_IMODE(isolated_settings.stat().st_mode) == 0o700
+
+
+def test_an_uncreatable_data_dir_names_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SERGAS_DATA_DIR", str(blocker / "data"))
+    reset_settings()
+    with pytest.raises(ConfigError, match="SERGAS_DATA_DIR: cannot create the data directory"):
+        _ = get_settings().data_path

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.helpers import wait_until_async
 
 from sergas.auth.clock import ManualClock
 from sergas.auth.sql_store import SqlTokenStore
 from sergas.auth.store import Outcome, TokenKey, fingerprint
 from sergas.crypto import TokenCipher
 from sergas.db import create_engine
-from sergas.errors import ConfigError
+from sergas.errors import ConfigError, DatabaseError
 
 KEY = TokenKey("https://accounts.zoho.com", "1000.CLIENT", "default")
 OTHER = TokenKey("https://accounts.zoho.eu", "1000.CLIENT", "default")
@@ -94,7 +91,7 @@ async def test_delete(store: SqlTokenStore) -> None:
     assert await store.get(KEY) is None
 
 
-async def test_locked_save_and_audit_commit_together(
+async def test_an_attempt_and_its_token_commit_together(
     store: SqlTokenStore, clock: ManualClock
 ) -> None:
     await store.seed(KEY, REFRESH)
@@ -102,8 +99,10 @@ async def test_locked_save_and_audit_commit_together(
     async with store.locked(KEY) as row:
         assert row.token is not None
         assert row.token.access_token is None
-        saved = await row.save_access(ACCESS, expires, "https://api")
-        await row.audit("expiring", Outcome.SUCCESS, latency_ms=12.5)
+        attempt = await row.audit("expiring", Outcome.SENT)
+        saved = await row.save_access(
+            ACCESS, expires, "https://api", attempt=attempt, latency_ms=12.5
+        )
     assert saved.generation == 1
     assert await store.get(KEY) == saved
     [entry] = await store.recent_audit(KEY)
@@ -114,21 +113,31 @@ async def test_locked_save_and_audit_commit_together(
     assert entry.refresh_fp == fingerprint(REFRESH)
 
 
-async def test_locked_block_that_raises_writes_nothing(store: SqlTokenStore) -> None:
+async def test_an_attempt_is_committed_before_the_block_ends(store: SqlTokenStore) -> None:
+    """What is recorded before a refresh is sent stays recorded if the refresher fails."""
     await store.seed(KEY, REFRESH)
 
-    async def write_then_fail() -> None:
+    async def record_then_fail() -> None:
         async with store.locked(KEY) as row:
-            await row.save_access(ACCESS, datetime.now(UTC), None)
-            await row.audit("expiring", Outcome.SUCCESS)
-            raise RuntimeError("boom")
+            await row.audit("expiring", Outcome.SENT)
+            assert [a.outcome for a in await store.recent_audit(KEY)] == [Outcome.SENT]
+            raise RuntimeError("the process dies here")
 
     with pytest.raises(RuntimeError):
-        await write_then_fail()
+        await record_then_fail()
     got = await store.get(KEY)
     assert got is not None
     assert got.access_token is None
-    assert await store.recent_audit(KEY) == []
+    assert [a.outcome for a in await store.recent_audit(KEY)] == [Outcome.SENT]
+
+
+async def test_finish_attempt_replaces_sent(store: SqlTokenStore) -> None:
+    await store.seed(KEY, REFRESH)
+    async with store.locked(KEY) as row:
+        attempt = await row.audit("expiring", Outcome.SENT)
+        await row.finish_attempt(attempt, Outcome.TIMEOUT, latency_ms=10_000.0, error_code="T")
+    [entry] = await store.recent_audit(KEY)
+    assert (entry.outcome, entry.latency_ms, entry.error_code) == (Outcome.TIMEOUT, 10_000.0, "T")
 
 
 async def test_attempts_since_counts_per_refresh_token(
@@ -212,37 +221,14 @@ async def test_wrong_key_is_a_config_error(engine: AsyncEngine, store: SqlTokenS
     assert REFRESH not in str(info.value)
 
 
-async def lock_wait_seen(engine: AsyncEngine, waiter: AsyncEngine) -> Callable[[], Any]:
-    """A check that turns true once a connection of `waiter` waits for a lock held elsewhere.
-
-    PostgreSQL lists the waiting backend in pg_stat_activity. SQLite shows a waiting writer
-    nowhere, but a BEGIN IMMEDIATE that has started while another connection holds the write
-    lock can only wait in SQLite's busy handler, so a trace of the waiter's statements tells.
-    """
-    if engine.dialect.name == "postgresql":
-
-        async def waiting() -> bool:
-            async with engine.connect() as conn:
-                sql = (
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-                return bool((await conn.execute(text(sql))).scalar())
-
-        return waiting
-    statements: list[str] = []
-    async with waiter.connect() as conn:  # its pool hands this connection to the waiter later
-        raw = await conn.get_raw_connection()
-        await raw.driver_connection.set_trace_callback(statements.append)
-    return lambda: "BEGIN IMMEDIATE" in statements
-
-
-async def test_row_lock_serialises_two_engines(db_url: str, store: SqlTokenStore) -> None:
-    """Two engines stand in for two processes: the second waits for the first to commit."""
+async def test_token_lock_serialises_two_engines_across_commits(
+    db_url: str, store: SqlTokenStore
+) -> None:
+    """Two engines stand in for two processes: the second waits until the first releases the
+    lock, not merely until its write commits."""
     await store.seed(KEY, REFRESH)
     second_engine = create_engine(db_url)
     second = SqlTokenStore(second_engine, store.cipher, store.clock)
-    second_waits = await lock_wait_seen(store.engine, second_engine)
     order: list[str] = []
     first_has_lock = asyncio.Event()
 
@@ -250,19 +236,38 @@ async def test_row_lock_serialises_two_engines(db_url: str, store: SqlTokenStore
         async with store.locked(KEY) as row:
             first_has_lock.set()
             order.append("first locked")
-            await wait_until_async(second_waits, what="the second engine to wait for the lock")
             await row.save_access(ACCESS, datetime.now(UTC) + timedelta(hours=1), None)
-            order.append("first commits")
+            order.append("first saved")
+            await asyncio.sleep(0.5)
+            order.append("first releases")
 
     async def second_waiter() -> None:
         await first_has_lock.wait()
         async with second.locked(KEY) as row:
             order.append("second locked")
             assert row.token is not None
-            assert row.token.access_token == ACCESS  # re-read after the first committed
+            assert row.token.access_token == ACCESS  # read after taking the lock
 
     try:
         await asyncio.gather(first_holder(), second_waiter())
     finally:
         await second_engine.dispose()
-    assert order == ["first locked", "first commits", "second locked"]
+    assert order == ["first locked", "first saved", "first releases", "second locked"]
+
+
+async def test_waiting_for_the_token_lock_is_bounded(db_url: str, store: SqlTokenStore) -> None:
+    await store.seed(KEY, REFRESH)
+    second_engine = create_engine(db_url)
+    impatient = SqlTokenStore(second_engine, store.cipher, store.clock, lock_timeout=0.2)
+    try:
+        async with store.locked(KEY):
+            with pytest.raises(DatabaseError) as info:
+                async with impatient.locked(KEY):
+                    pass
+        async with impatient.locked(KEY) as row:  # free again once the holder left
+            assert row.token is not None
+    finally:
+        await second_engine.dispose()
+    assert info.value.code == "LOCK_TIMEOUT"
+    assert "timed out after 0.2 s waiting for the token lock" in str(info.value)
+    assert not info.value.retryable

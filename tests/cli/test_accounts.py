@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -220,6 +221,34 @@ def test_export_shows_progress_and_a_count(tmp_path: Path) -> None:
     assert "export (coql)" in result.stderr
 
 
+def test_an_export_is_private(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "a.csv"
+    run("accounts", "export", "--format", "csv", "--out", str(out), "--fields", "Account_Name")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # CRM data
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700  # a folder Sergas created
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_failed_export_leaves_no_partial_file(tmp_path: Path, fmt: str) -> None:
+    """Zoho refuses the field list once the export has begun: nothing is left half-written,
+    and a previous export at the same path is left as it was."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    fresh, previous = folder / f"fresh.{fmt}", folder / f"previous.{fmt}"
+    previous.write_text("the previous export\n")
+    for out in (fresh, previous):
+        result = CliRunner().invoke(
+            app,
+            ["accounts", "export", "--format", fmt, "--out", str(out),
+             "--fields", "Account_Name,Owner.name"],
+        )  # fmt: skip
+        assert result.exit_code == 1
+        assert "INVALID_QUERY" in str(result.exception)
+    assert not fresh.exists()
+    assert previous.read_text() == "the previous export\n"
+    assert [p.name for p in folder.iterdir()] == [previous.name]  # no temporary file left
+
+
 # -- errors ----------------------------------------------------------------------------------
 
 
@@ -283,6 +312,12 @@ def test_embedded_default_without_credentials(tmp_path: Path) -> None:
     assert result.stderr.startswith("embedded sandbox: no Zoho credentials configured")
     assert len(json.loads(result.stdout)) == 3
     assert (tmp_path / "data" / "sandbox" / "crm.sqlite3").is_file()
+    # Everything in the data folder holds data: only its owner may read it.
+    for path in (tmp_path / "data", tmp_path / "data" / "sandbox"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"sergas.db", "token.key", "crm.sqlite3"}
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
     # Each run's sandbox has its own port: no token row is left behind for it.
     with sqlite3.connect(tmp_path / "data" / "sergas.db") as conn:
         assert conn.execute("select count(*) from zoho_tokens").fetchone() == (0,)

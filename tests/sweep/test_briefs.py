@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import multiprocessing
+import resource
+import signal
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,3 +115,43 @@ def test_written_as_markdown_and_json_with_an_index(tmp_path: Path) -> None:
     assert data["owner"] == {"id": "u1", "name": "Ada Lovelace", "email": "ada@example.com"}
     index = (tmp_path / "out" / "index.md").read_text()
     assert "| [Bob \\| Builder](bob-builder.md) | 1 | 1 | 0 | 0 |" in index
+
+
+def _write_under_a_size_limit(folder: str, limit: int, queue: multiprocessing.Queue[str]) -> None:
+    """In a child process: write the briefs of a later run while the kernel refuses to let any
+    file grow past `limit` bytes (RLIMIT_FSIZE), as a full disk or a quota would."""
+    later = RunInfo("r2", datetime(2026, 3, 3, 6, 0, tzinfo=UTC), False, True)
+    briefs = build_briefs(ACCOUNTS, {}, later)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # then write() fails with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    try:
+        write_briefs(briefs, Path(folder))
+    except Exception as exc:
+        queue.put(f"{type(exc).__name__}: {getattr(exc, 'errno', None)}")
+    else:
+        queue.put("written")
+
+
+def test_a_failed_write_leaves_the_previous_briefs_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    write_briefs(build_briefs(ACCOUNTS, {}, RUN), folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    limit = min(len(content) for content in before.values()) // 2
+
+    ctx = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[str] = ctx.Queue()
+    child = ctx.Process(target=_write_under_a_size_limit, args=(str(folder), limit, queue))
+    child.start()
+    outcome = queue.get(timeout=60)
+    child.join()
+    assert outcome == f"OSError: {errno.EFBIG}"
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert after == before  # no half-written brief, no temporary file left behind
+
+
+def test_briefs_are_private(tmp_path: Path) -> None:
+    folder = tmp_path / "briefs" / "run"
+    written = write_briefs(build_briefs(ACCOUNTS, {}, RUN), folder)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700  # created for them, too
+    assert {stat.S_IMODE(p.stat().st_mode) for p in written.files} == {0o600}

@@ -5,27 +5,35 @@ Three layers keep refreshes to one per expiry:
 1. memory: a token with more than `buffer` (5 minutes) of validity left is returned at once;
 2. an asyncio lock per key: concurrent callers in this process queue behind one refresher,
    then find its token in memory;
-3. the database row lock (`TokenStore.locked`): across processes and hosts, the refresher
-   re-reads the row under the lock and refreshes only if nobody else already has.
+3. the database's token lock (`TokenStore.locked`): across processes and hosts, the
+   refresher re-reads the row under the lock and refreshes only if nobody else already has.
 
 Zoho allows 10 access tokens per refresh token in 10 minutes. Before each refresh the audit
 table is consulted under the same lock, so the count is shared by every process; at the limit,
 after Zoho's own throttle answer, or after Zoho rejected the refresh token, we raise instead of
 sending. A refusal is also remembered in memory until it expires, so callers in this process
-do not each hit the database for it.
+do not each hit the database for it. The attempt is recorded (committed) before the request
+is sent and its outcome after, so a refresh whose answer is never stored still counts.
+
+A lost database connection (the server restarted, an administrator ended it) fails the call
+that was using it; the whole read-lock-refresh is retried a few times on a new connection. A
+token Zoho minted just before the connection was lost is stored by the retry rather than asked
+for again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import stamina
 import structlog
 
 from sergas import errors
-from sergas.auth.accounts import UNREACHABLE, AccountsClient
+from sergas.auth.accounts import UNREACHABLE, AccountsClient, TokenGrant
 from sergas.auth.clock import Clock, SystemClock
 from sergas.auth.store import (
     COUNTED_OUTCOMES,
@@ -36,7 +44,7 @@ from sergas.auth.store import (
     TokenKey,
     TokenStore,
 )
-from sergas.errors import AuthError, ConfigError, RateLimitError, SergasError
+from sergas.errors import AuthError, ConfigError, DatabaseError, RateLimitError, SergasError
 
 __all__ = ["AccessToken", "TokenManager", "TokenStatus"]
 
@@ -53,6 +61,21 @@ class AccessToken:
     expires_at: datetime
     api_domain: str | None
     generation: int
+
+
+@dataclass(slots=True)
+class _Pending:
+    """What one call carries across its retries: a token Zoho minted whose storing failed."""
+
+    grant: TokenGrant | None = None
+    expires_at: datetime | None = None
+    attempt: int = 0
+    latency_ms: float = 0.0
+    refresh_fp: str = ""
+
+
+def _lost_connection(exc: Exception) -> bool:
+    return isinstance(exc, DatabaseError) and exc.retryable
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +107,7 @@ class TokenManager:
         max_refreshes: int = 10,
         window: timedelta = timedelta(minutes=10),
         throttle_backoff: timedelta = timedelta(minutes=2),
+        db_attempts: int = 5,
     ) -> None:
         self.store = store
         self.accounts = accounts
@@ -94,6 +118,7 @@ class TokenManager:
         self.max_refreshes = max_refreshes
         self.window = window
         self.throttle_backoff = throttle_backoff
+        self.db_attempts = db_attempts
         self._cache: dict[TokenKey, AccessToken] = {}
         self._locks: dict[TokenKey, asyncio.Lock] = {}
         # (key, refresh-token fingerprint) -> (until, error): refusals remembered in memory
@@ -120,10 +145,14 @@ class TokenManager:
             cached = self._cache.get(key)
             if cached is not None and self._fresh(cached):
                 return cached
-            stored = await self._stored(key)
-            if stored.usable(self.clock.now(), self.buffer):
-                return self._remember(stored)
-            return await self._refresh(stored, "expiring", forced=False, failed_token=None)
+
+            async def current(pending: _Pending) -> AccessToken:
+                stored = await self._stored(key)
+                if stored.usable(self.clock.now(), self.buffer):
+                    return self._remember(stored)
+                return await self._refresh(stored, "expiring", None, pending, forced=False)
+
+            return await self._retrying(current)
 
     async def force_refresh(
         self, reason: str, failed_token: str | None, user: str | None = None
@@ -141,9 +170,12 @@ class TokenManager:
                 and self._fresh(cached)
             ):
                 return cached.token
-            stored = await self._stored(key)
-            refreshed = await self._refresh(stored, reason, forced=True, failed_token=failed_token)
-            return refreshed.token
+
+            async def replaced(pending: _Pending) -> AccessToken:
+                stored = await self._stored(key)
+                return await self._refresh(stored, reason, failed_token, pending, forced=True)
+
+            return (await self._retrying(replaced)).token
 
     async def login(self, code: str, user: str | None = None) -> StoredToken:
         """Exchange a self-client grant code and store the tokens (replacing any row)."""
@@ -239,8 +271,38 @@ class TokenManager:
             )
         return stored
 
+    async def _retrying(self, work: Callable[[_Pending], Awaitable[AccessToken]]) -> AccessToken:
+        """`work`, again on a new connection while the database connection is being lost."""
+        pending = _Pending()
+        tries = 0
+        try:
+            async for attempt in stamina.retry_context(
+                on=_lost_connection, attempts=self.db_attempts, timeout=None, wait_max=2.0
+            ):
+                with attempt:
+                    tries = attempt.num
+                    if tries > 1:
+                        log.warning("token database connection lost; trying again", attempt=tries)
+                    return await work(pending)
+        except DatabaseError as exc:
+            if not _lost_connection(exc):
+                raise
+            raise DatabaseError(
+                f"{exc} (Sergas tried {tries} times with a new connection and gave up)",
+                code=exc.code,
+                details=exc.details,
+                retryable=False,
+            ) from None
+        raise AssertionError("unreachable: stamina yields until success or raises")
+
     async def _refresh(
-        self, stored: StoredToken, reason: str, *, forced: bool, failed_token: str | None
+        self,
+        stored: StoredToken,
+        reason: str,
+        failed_token: str | None,
+        pending: _Pending,
+        *,
+        forced: bool,
     ) -> AccessToken:
         key = stored.key
         blocked = self._blocked.get((key, stored.refresh_fp))
@@ -248,50 +310,79 @@ class TokenManager:
             if blocked[0] > self.clock.now():
                 raise blocked[1]
             del self._blocked[(key, stored.refresh_fp)]
-        failure: SergasError | None = None
         async with self.store.locked(key) as row:
             token = row.token
             if token is None:
                 raise ConfigError(f"no Zoho token stored for {key}: {_LOGIN_HINT}")
             if self._already_refreshed(token, forced, failed_token):
                 return self._remember(token)
-            failure = await self._refusal(row, token)
-            if failure is not None:
-                await row.audit(reason, Outcome.REFUSED, error_code=failure.code)
+            if self._still_pending(pending, token):
+                saved = await self._store_pending(row, pending)
             else:
-                failure, token = await self._send(row, token, reason)
-        # The block committed: a failure's audit row is stored before it is raised.
-        if failure is not None:
-            raise failure
-        log.info("zoho access token refreshed", user=key.user, generation=token.generation)
-        return self._remember(token)
+                failure = await self._refusal(row, token)
+                if failure is not None:
+                    await row.audit(reason, Outcome.REFUSED, error_code=failure.code)
+                    raise failure
+                saved = await self._send(row, token, reason, pending)
+        log.info("zoho access token refreshed", user=key.user, generation=saved.generation)
+        return self._remember(saved)
 
     def _already_refreshed(
         self, token: StoredToken, forced: bool, failed_token: str | None
     ) -> bool:
-        """Under the row lock: does the row already hold what this caller needs?"""
+        """Under the token lock: does the row already hold what this caller needs?"""
         if not token.usable(self.clock.now(), self.buffer):
             return False
         if not forced:
             return True
         return failed_token is not None and token.access_token != failed_token
 
+    def _still_pending(self, pending: _Pending, token: StoredToken) -> bool:
+        """A token minted for this row's refresh token, not stored yet and still good?"""
+        return (
+            pending.grant is not None
+            and pending.expires_at is not None
+            and pending.refresh_fp == token.refresh_fp
+            and pending.expires_at - self.clock.now() > self.buffer
+        )
+
+    async def _store_pending(self, row: LockedToken, pending: _Pending) -> StoredToken:
+        assert pending.grant is not None
+        assert pending.expires_at is not None
+        saved = await row.save_access(
+            pending.grant.access_token,
+            pending.expires_at,
+            pending.grant.api_domain,
+            attempt=pending.attempt,
+            latency_ms=pending.latency_ms,
+        )
+        pending.grant = None
+        return saved
+
     async def _send(
-        self, row: LockedToken, token: StoredToken, reason: str
-    ) -> tuple[SergasError | None, StoredToken]:
+        self, row: LockedToken, token: StoredToken, reason: str, pending: _Pending
+    ) -> StoredToken:
+        # Recorded and committed first: if we never get to store the answer, the attempt
+        # still counts against Zoho's limit.
+        attempt = await row.audit(reason, Outcome.SENT)
         started = time.perf_counter()
         try:
             grant = await self.accounts.refresh(token.refresh_token)
         except SergasError as exc:
             latency = (time.perf_counter() - started) * 1000
             outcome = _outcome_of(exc)
-            await row.audit(reason, outcome, latency_ms=latency, error_code=exc.code)
-            return self._explain(token, exc, outcome), token
-        latency = (time.perf_counter() - started) * 1000
-        expires_at = self.clock.now() + timedelta(seconds=grant.expires_in)
-        saved = await row.save_access(grant.access_token, expires_at, grant.api_domain)
-        await row.audit(reason, Outcome.SUCCESS, latency_ms=latency)
-        return None, saved
+            try:
+                await row.finish_attempt(attempt, outcome, latency_ms=latency, error_code=exc.code)
+            except DatabaseError as lost:
+                # The attempt stays recorded as sent (and counted); Zoho's answer is the news.
+                log.warning("token refresh outcome not recorded", error=str(lost))
+            raise self._explain(token, exc, outcome) from None
+        pending.grant = grant
+        pending.expires_at = self.clock.now() + timedelta(seconds=grant.expires_in)
+        pending.attempt = attempt
+        pending.latency_ms = (time.perf_counter() - started) * 1000
+        pending.refresh_fp = token.refresh_fp
+        return await self._store_pending(row, pending)
 
     async def _refusal(self, row: LockedToken, token: StoredToken) -> SergasError | None:
         """Why we must not send a refresh now, from the audit rows of this refresh token."""

@@ -1,16 +1,20 @@
-"""TokenStore on SQLAlchemy: PostgreSQL (row lock: SELECT ... FOR UPDATE) or SQLite (BEGIN
-IMMEDIATE, which locks the whole database file for writers)."""
+"""TokenStore on SQLAlchemy: PostgreSQL or SQLite.
+
+The token lock is `sergas.db.locks.named_lock` (PostgreSQL: an advisory lock; SQLite: a file
+lock), held across the short transactions of one refresh: read the row, record the attempt
+(committed before Zoho is asked), store the answer.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, select, text, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -18,10 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sergas.auth.clock import Clock, SystemClock
 from sergas.auth.store import AuditEntry, Outcome, StoredToken, TokenKey, fingerprint
 from sergas.crypto import TokenCipher
-from sergas.db.engine import database_errors, write_transaction
+from sergas.db.engine import WRITE_LOCK, database_errors, write_transaction
+from sergas.db.locks import named_lock
+from sergas.db.migrate import schema_status
 from sergas.db.models import TokenRefreshAudit, ZohoToken
+from sergas.errors import ConfigError
 
-__all__ = ["SqlTokenStore"]
+__all__ = ["SqlTokenStore", "count_tokens", "drop_tokens"]
 
 TOKENS: Table = ZohoToken.__table__  # type: ignore[assignment]
 AUDIT: Table = TokenRefreshAudit.__table__  # type: ignore[assignment]
@@ -34,6 +41,30 @@ def _key_values(key: TokenKey) -> dict[str, str]:
 
 def _where_key(table: Table, key: TokenKey) -> ColumnElement[bool]:
     return and_(*(table.c[name] == value for name, value in _key_values(key).items()))
+
+
+def _lock_name(key: TokenKey) -> str:
+    return f"sergas-token|{key.accounts_url}|{key.client_id}|{key.user}"
+
+
+async def count_tokens(engine: AsyncEngine) -> int:
+    """How many token rows the database holds, without decrypting any (0 before the schema
+    exists)."""
+    if TOKENS.name not in (await schema_status(engine)).tables:
+        return 0
+    with database_errors(engine.url):
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(TOKENS))).scalar_one())
+
+
+async def drop_tokens(engine: AsyncEngine) -> int:
+    """Delete every token row without decrypting any (the way back when their key is lost);
+    the audit rows stay. Returns how many were deleted."""
+    if TOKENS.name not in (await schema_status(engine)).tables:
+        return 0
+    async with write_transaction(engine) as conn:
+        result = await conn.execute(delete(TOKENS))
+    return int(result.rowcount)
 
 
 class SqlTokenStore:
@@ -143,34 +174,42 @@ class SqlTokenStore:
 
     @asynccontextmanager
     async def locked(self, key: TokenKey) -> AsyncIterator[_SqlLockedToken]:
-        async with write_transaction(self.engine) as conn:
-            stmt = select(TOKENS).where(_where_key(TOKENS, key))
-            if self._postgres:
-                # Bound the wait: a holder stuck longer than this is a fault, not a queue.
-                ms = int(self.lock_timeout * 1000)
-                await conn.execute(text(f"SET LOCAL lock_timeout = {ms}"))
-                stmt = stmt.with_for_update()
-            row = (await conn.execute(stmt)).mappings().first()
+        what = f"the token lock of {key}"
+        async with named_lock(
+            self.engine, _lock_name(key), max_wait=self.lock_timeout, what=what
+        ) as conn:
+            await conn.execution_options(**{WRITE_LOCK: True})
+            with database_errors(self.engine.url):
+                async with conn.begin():
+                    stmt = select(TOKENS).where(_where_key(TOKENS, key))
+                    row = (await conn.execute(stmt)).mappings().first()
             yield _SqlLockedToken(self, conn, key, self._decode(row) if row else None, row)
 
     async def rotate_key(self, new_cipher: TokenCipher) -> int:
-        """Re-encrypt every row under `new_cipher`, in one transaction. Returns the row count."""
-        async with write_transaction(self.engine) as conn:
-            stmt = select(TOKENS.c.id, TOKENS.c.refresh_token, TOKENS.c.access_token)
-            if self._postgres:
-                stmt = stmt.with_for_update()
-            rows = (await conn.execute(stmt)).all()
-            for row_id, refresh, access in rows:
-                await conn.execute(
-                    update(TOKENS)
-                    .where(TOKENS.c.id == row_id)
-                    .values(
-                        refresh_token=new_cipher.encrypt(self.cipher.decrypt(refresh)),
-                        access_token=(
-                            new_cipher.encrypt(self.cipher.decrypt(access)) if access else None
-                        ),
-                    )
+        """Re-encrypt every row under `new_cipher`, in one transaction, holding every row's
+        token lock (so no refresh stores a token under the old key meanwhile). Returns the
+        row count."""
+        async with AsyncExitStack() as locks:
+            for key in await self.keys():
+                await locks.enter_async_context(
+                    named_lock(self.engine, _lock_name(key), max_wait=self.lock_timeout)
                 )
+            async with write_transaction(self.engine) as conn:
+                stmt = select(TOKENS.c.id, TOKENS.c.refresh_token, TOKENS.c.access_token)
+                if self._postgres:
+                    stmt = stmt.with_for_update()
+                rows = (await conn.execute(stmt)).all()
+                for row_id, refresh, access in rows:
+                    await conn.execute(
+                        update(TOKENS)
+                        .where(TOKENS.c.id == row_id)
+                        .values(
+                            refresh_token=new_cipher.encrypt(self.cipher.decrypt(refresh)),
+                            access_token=(
+                                new_cipher.encrypt(self.cipher.decrypt(access)) if access else None
+                            ),
+                        )
+                    )
         self.cipher = new_cipher
         return len(rows)
 
@@ -195,6 +234,9 @@ class SqlTokenStore:
 
 
 class _SqlLockedToken:
+    """The key's token lock, held; each write is its own committed transaction on the lock's
+    connection."""
+
     def __init__(
         self,
         store: SqlTokenStore,
@@ -213,15 +255,27 @@ class _SqlLockedToken:
     def token(self) -> StoredToken | None:
         return self._token
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        with database_errors(self._store.engine.url):
+            async with self._conn.begin():
+                yield self._conn
+
     async def save_access(
-        self, access_token: str, expires_at: datetime, api_domain: str | None
+        self,
+        access_token: str,
+        expires_at: datetime,
+        api_domain: str | None,
+        *,
+        attempt: int | None = None,
+        latency_ms: float | None = None,
     ) -> StoredToken:
         if self._token is None or self._row_id is None:
             raise LookupError(f"no token row for {self._key}")
         now = self._store.clock.now()
         generation = self._token.generation + 1
-        with database_errors(self._store.engine.url):
-            await self._conn.execute(
+        async with self._transaction() as conn:
+            result = await conn.execute(
                 update(TOKENS)
                 .where(TOKENS.c.id == self._row_id)
                 .values(
@@ -232,6 +286,13 @@ class _SqlLockedToken:
                     updated_at=now,
                 )
             )
+            if result.rowcount != 1:
+                raise ConfigError(
+                    f"the Zoho token of {self._key} was deleted while it was being refreshed "
+                    "(by `sergas auth revoke`?); run `sergas auth login`"
+                )
+            if attempt is not None:
+                await conn.execute(_finish(attempt, Outcome.SUCCESS, latency_ms, None))
         self._token = StoredToken(
             key=self._key,
             refresh_token=self._token.refresh_token,
@@ -251,7 +312,7 @@ class _SqlLockedToken:
         *,
         latency_ms: float | None = None,
         error_code: str | None = None,
-    ) -> None:
+    ) -> int:
         values = {
             **_key_values(self._key),
             "token_id": self._row_id,
@@ -264,8 +325,20 @@ class _SqlLockedToken:
             "latency_ms": latency_ms,
             "error_code": error_code[:64] if error_code else None,
         }
-        with database_errors(self._store.engine.url):
-            await self._conn.execute(AUDIT.insert().values(**values))
+        async with self._transaction() as conn:
+            result = await conn.execute(AUDIT.insert().values(**values).returning(AUDIT.c.id))
+            return int(result.scalar_one())
+
+    async def finish_attempt(
+        self,
+        attempt: int,
+        outcome: Outcome,
+        *,
+        latency_ms: float | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(_finish(attempt, outcome, latency_ms, error_code))
 
     async def attempts_since(self, since: datetime) -> list[AuditEntry]:
         if self._token is None:
@@ -275,9 +348,23 @@ class _SqlLockedToken:
             .where(AUDIT.c.refresh_token_fp == self._token.refresh_fp, AUDIT.c.at >= since)
             .order_by(AUDIT.c.at, AUDIT.c.id)
         )
-        with database_errors(self._store.engine.url):
-            rows = (await self._conn.execute(stmt)).mappings().all()
+        async with self._transaction() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
         return [_audit_entry(r) for r in rows]
+
+
+def _finish(
+    attempt: int, outcome: Outcome, latency_ms: float | None, error_code: str | None
+) -> Any:
+    return (
+        update(AUDIT)
+        .where(AUDIT.c.id == attempt)
+        .values(
+            outcome=outcome.value,
+            latency_ms=latency_ms,
+            error_code=error_code[:64] if error_code else None,
+        )
+    )
 
 
 def _audit_entry(row: RowMapping) -> AuditEntry:

@@ -71,6 +71,7 @@ class StoredToken:
 
 
 class Outcome(StrEnum):
+    SENT = "sent"  # recorded before the request; replaced by the outcome once it is known
     SUCCESS = "success"
     ZOHO_ERROR = "zoho_error"  # Zoho answered with an error (invalid_code, ...)
     THROTTLED = "throttled"  # Zoho's "Access Denied" rate-limit answer
@@ -80,9 +81,17 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # not sent: our own limit or back-off
 
 
-# Attempts that may have reached Zoho count against its 10-per-10-minutes limit.
+# Attempts that may have reached Zoho count against its 10-per-10-minutes limit. An attempt
+# still "sent" is one whose outcome was never stored (the process or its connection died).
 COUNTED_OUTCOMES = frozenset(
-    {Outcome.SUCCESS, Outcome.ZOHO_ERROR, Outcome.THROTTLED, Outcome.NETWORK_ERROR, Outcome.TIMEOUT}
+    {
+        Outcome.SENT,
+        Outcome.SUCCESS,
+        Outcome.ZOHO_ERROR,
+        Outcome.THROTTLED,
+        Outcome.NETWORK_ERROR,
+        Outcome.TIMEOUT,
+    }
 )
 
 
@@ -102,19 +111,29 @@ class AuditEntry:
 
 
 class LockedToken(Protocol):
-    """A token row under the database's write lock, for the length of one transaction.
+    """The key's token lock, held: one holder among every process sharing the database.
 
-    Whatever is written commits together when the `locked()` block exits normally and rolls
-    back when it raises.
+    The lock outlives a commit, and every write commits at once: an attempt recorded before
+    a refresh is sent stays recorded whatever happens next. If the database connection is
+    lost, the lock is lost with it and every further call fails (DatabaseError).
     """
 
     @property
-    def token(self) -> StoredToken | None: ...
+    def token(self) -> StoredToken | None:
+        """The key's row, read after the lock was taken."""
+        ...
 
     async def save_access(
-        self, access_token: str, expires_at: datetime, api_domain: str | None
+        self,
+        access_token: str,
+        expires_at: datetime,
+        api_domain: str | None,
+        *,
+        attempt: int | None = None,
+        latency_ms: float | None = None,
     ) -> StoredToken:
-        """Store a newly minted access token (generation + 1)."""
+        """Store a newly minted access token (generation + 1); with `attempt`, mark that
+        attempt a success in the same transaction."""
         ...
 
     async def audit(
@@ -124,7 +143,20 @@ class LockedToken(Protocol):
         *,
         latency_ms: float | None = None,
         error_code: str | None = None,
-    ) -> None: ...
+    ) -> int:
+        """Add an audit row; its id (for `finish_attempt` when the outcome is SENT)."""
+        ...
+
+    async def finish_attempt(
+        self,
+        attempt: int,
+        outcome: Outcome,
+        *,
+        latency_ms: float | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        """Replace a SENT attempt's outcome once Zoho answered (or failed to)."""
+        ...
 
     async def attempts_since(self, since: datetime) -> list[AuditEntry]:
         """Audit rows for this refresh token at or after `since`, oldest first."""
@@ -155,7 +187,7 @@ class TokenStore(Protocol):
     async def keys(self) -> list[TokenKey]: ...
 
     def locked(self, key: TokenKey) -> AbstractAsyncContextManager[LockedToken]:
-        """Open a transaction holding the key's row lock (see LockedToken)."""
+        """Take the key's token lock (see LockedToken); released when the block ends."""
         ...
 
     async def recent_audit(self, key: TokenKey, limit: int = 10) -> list[AuditEntry]:

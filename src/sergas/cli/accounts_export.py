@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Literal
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sergas.cli._common import err_console
-from sergas.cli.accounts_io import open_writer
+from sergas.cli.accounts_io import writer_for
 from sergas.errors import SergasError
+from sergas.files import atomic_write
 from sergas.query import CoqlQuery, Criteria, F, api_name
 from sergas.tiers.zoho_limits import COQL_PAGE
 
@@ -51,16 +52,16 @@ async def run_export(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    writer = open_writer(out, fmt, fields)
-    try:
+    # Written whole or not at all: a failure midway leaves any earlier file at `out` as it was.
+    with atomic_write(out, newline="") as handle:
+        writer = writer_for(handle, fmt, fields)
         with Progress(*columns, console=err_console, transient=False) as bars:
             task = bars.add_task(f"export ({strategy})", total=total)
             async for record in _records(manager, strategy, criteria, fields, context):
                 writer.add(record)
                 bars.advance(task)
             bars.update(task, total=writer.count)
-    finally:
-        writer.close()
+        writer.finish()
     return writer.count
 
 

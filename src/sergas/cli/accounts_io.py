@@ -8,7 +8,6 @@ import csv
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 import typer
@@ -183,7 +182,8 @@ def _api_name(name: str, hint: str) -> str:
 
 
 class Writer(ABC):
-    """Records out to a file, one at a time; `count` is how many were written."""
+    """Records out to an open file, one at a time; `count` is how many were written. The
+    caller owns the file (see `sergas.files.atomic_write`)."""
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
@@ -192,8 +192,9 @@ class Writer(ABC):
     @abstractmethod
     def add(self, record: dict[str, Any]) -> None: ...
 
-    def close(self) -> None:
-        self.out.close()
+    @abstractmethod
+    def finish(self) -> None:
+        """Write whatever is still held back (after the last record)."""
 
 
 class JsonlWriter(Writer):
@@ -202,6 +203,9 @@ class JsonlWriter(Writer):
     def add(self, record: dict[str, Any]) -> None:
         self.out.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
         self.count += 1
+
+    def finish(self) -> None:
+        """Nothing is held back: each record was written as it came."""
 
 
 class CsvWriter(Writer):
@@ -221,12 +225,11 @@ class CsvWriter(Writer):
         self.rows.append(record)
         self.count += 1
 
-    def close(self) -> None:
+    def finish(self) -> None:
         writer = csv.DictWriter(self.out, list(self.columns), extrasaction="ignore")
         writer.writeheader()
         for row in self.rows:
             writer.writerow({k: _cell(row.get(k)) for k in self.columns})
-        super().close()
 
 
 def _cell(value: Any) -> Any:
@@ -239,7 +242,5 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def open_writer(path: Path, kind: Literal["csv", "jsonl"], fields: Sequence[str] | None) -> Writer:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = path.open("w", encoding="utf-8", newline="")
+def writer_for(out: IO[str], kind: Literal["csv", "jsonl"], fields: Sequence[str] | None) -> Writer:
     return CsvWriter(out, fields) if kind == "csv" else JsonlWriter(out)

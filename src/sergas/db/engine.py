@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from sergas.errors import ConfigError, DatabaseError
+from sergas.files import narrow, private_dir, private_file
 from sergas.settings import Settings, get_settings
 
 __all__ = [
@@ -92,9 +93,17 @@ def create_engine(url: str | URL | None = None, settings: Settings | None = None
     )
 
 
+# SQLite gives its journal, write-ahead log and shared-memory index the database file's mode.
+_SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
+
+
 def _sqlite_engine(url: URL) -> AsyncEngine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.database).expanduser()
+        private_dir(path.parent)
+        private_file(path)
+        for suffix in _SQLITE_COMPANIONS:  # left by an older version, before the file was 0600
+            narrow(path.with_name(path.name + suffix))
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -132,33 +141,75 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
                 yield conn
 
 
+# DBAPIError is the base of everything SQLAlchemy wraps from a driver: asyncpg's errors
+# other than the few SQLAlchemy names arrive as a bare DBAPIError.
 _DB_ERRORS: tuple[type[BaseException], ...] = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.DatabaseError,
+    sqlalchemy.exc.DBAPIError,
     sqlalchemy.exc.TimeoutError,
     sqlalchemy.exc.NoSuchTableError,
     OSError,
 )
 
+# SQLSTATEs after which the same work may succeed on a new connection: the connection was
+# lost (class 08, server shutdown or restart 57P0x); too many connections; and the two
+# conflicts PostgreSQL asks clients to retry (serialization failure, deadlock).
+_LOST_SQLSTATE_PREFIXES = ("08", "57P")
+_TRANSIENT_SQLSTATES = frozenset({"53300", "40001", "40P01"})
+_LOCK_TIMEOUT = "55P03"
+
 
 @contextlib.contextmanager
 def database_errors(url: str | URL) -> Iterator[None]:
-    """Translate driver and network failures into DatabaseError (no SQL, no parameters)."""
+    """Translate driver and network failures into DatabaseError (no SQL, no parameters).
+
+    `retryable` on the result says whether the work may succeed if done again on a new
+    connection (the connection was lost, the server restarted); a missing table or a lock
+    timeout is not.
+    """
     try:
         yield
     except _DB_ERRORS as exc:
         raise _database_error(exc, url) from None
 
 
-def _database_error(exc: BaseException, url: str | URL) -> DatabaseError:
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's own exception: SQLAlchemy wraps it once (`orig`), and its asyncpg adapter
+    wraps it again (the adapter's error is raised `from` asyncpg's)."""
     orig = getattr(exc, "orig", None) or exc
-    reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    cause = orig.__cause__
+    if cause is not None and type(orig).__module__.startswith("sqlalchemy"):
+        return cause
+    return orig
+
+
+def _database_error(exc: BaseException, url: str | URL) -> DatabaseError:
+    driver = _driver_error(exc)
+    text_ = str(driver).strip()
+    reason = text_.splitlines()[0] if text_ else type(driver).__name__
+    sqlstate = getattr(driver, "sqlstate", None)
+    sqlstate = sqlstate if isinstance(sqlstate, str) else None
     missing_schema = "no such table" in reason or (
         "relation" in reason and "does not exist" in reason
     )
-    hint = " (run `sergas db upgrade`)" if missing_schema else ""
+    lost = (sqlstate or "").startswith(_LOST_SQLSTATE_PREFIXES) or (
+        isinstance(exc, sqlalchemy.exc.DBAPIError)
+        and (exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError))
+    )
+    transient = not missing_schema and (
+        lost
+        or sqlstate in _TRANSIENT_SQLSTATES
+        or isinstance(exc, OSError | sqlalchemy.exc.TimeoutError)
+    )
+    if missing_schema:
+        what = f"{reason} (run `sergas db upgrade`)"
+    elif sqlstate == _LOCK_TIMEOUT:
+        what = f"timed out waiting for a lock held by another connection ({reason})"
+    elif lost:
+        what = f"the connection to the database was lost ({reason})"
+    else:
+        what = f"{type(driver).__name__}: {reason}"
     return DatabaseError(
-        f"database error on {safe_url(url)}: {type(orig).__name__}: {reason}{hint}",
-        details={"url": safe_url(url), "error": type(orig).__name__},
+        f"database error on {safe_url(url)}: {what}",
+        details={"url": safe_url(url), "error": type(driver).__name__, "sqlstate": sqlstate},
+        retryable=transient,
     )

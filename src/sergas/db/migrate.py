@@ -121,5 +121,6 @@ async def ensure_schema(engine: AsyncEngine, *, auto_upgrade: bool) -> None:
         return
     raise DatabaseError(
         f"the database schema is at {status.current or '(empty)'}, not {status.head}: "
-        "run `sergas db upgrade`"
+        "run `sergas db upgrade`",
+        retryable=False,
     )

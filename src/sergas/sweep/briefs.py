@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sergas.files import atomic_write, private_dir
 from sergas.sweep.model import Outcome, ScoredAccount
 from sergas.sweep.scoring import STATUSES, Owner
 
@@ -209,9 +210,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "owner"
 
 
+def _write(path: Path, text: str) -> None:
+    with atomic_write(path) as out:
+        out.write(text)
+
+
 def write_briefs(briefs: Sequence[Brief], folder: Path) -> BriefsWritten:
-    """Write `<owner>.md` and `<owner>.json` per brief, and `index.md` / `index.json`."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write `<owner>.md` and `<owner>.json` per brief, and `index.md` / `index.json` last.
+
+    Each file is written whole or not at all (an earlier sweep's file at the same path stays
+    as it was), and only its owner may read it (0600, in folders made 0700)."""
+    private_dir(folder)
     files: list[Path] = []
     index: list[dict[str, Any]] = []
     used: set[str] = set()
@@ -221,8 +230,8 @@ def write_briefs(briefs: Sequence[Brief], folder: Path) -> BriefsWritten:
             stem = f"{stem}-{_slug(brief.owner.id)}"
         used.add(stem)
         md, js = folder / f"{stem}.md", folder / f"{stem}.json"
-        md.write_text(render_markdown(brief), encoding="utf-8")
-        js.write_text(json.dumps(brief.data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        _write(md, render_markdown(brief))
+        _write(js, json.dumps(brief.data, indent=2, ensure_ascii=False) + "\n")
         files += [md, js]
         index.append(
             {
@@ -241,7 +250,7 @@ def write_briefs(briefs: Sequence[Brief], folder: Path) -> BriefsWritten:
         f"{i['counts']['Healthy']} | {i['counts']['Watch']} | {i['counts']['At Risk']} |"
         for i in index
     ]
-    (folder / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (folder / "index.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+    _write(folder / "index.md", "\n".join(lines) + "\n")
+    _write(folder / "index.json", json.dumps(index, indent=2, ensure_ascii=False) + "\n")
     files += [folder / "index.md", folder / "index.json"]
     return BriefsWritten(folder, len(briefs), tuple(files))
