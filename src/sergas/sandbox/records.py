@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 MAX_PER_PAGE = 200
 DISCRETE_LIMIT = 2000
-PAGE_TOKEN_LIMIT = 100_000
 PAGE_TOKEN_TTL = 24 * 3600.0
 MAX_FIELDS = 50
 MAX_WRITE = 100
@@ -233,8 +232,12 @@ class Records:
             )
         if state.binding != binding:
             raise E.TokenBoundDataMismatch(details={"param_name": "page_token"})
-        if state.offset >= PAGE_TOKEN_LIMIT:
-            raise E.PaginationLimitExceeded(details={"param_name": "page_token"})
+        limit = self.sb.config.page_token_limit
+        if state.offset >= limit:
+            raise E.PaginationLimitExceeded(
+                f"You can only get upto {limit} records using page_token param",
+                {"param_name": "page_token"},
+            )
         return state.offset
 
     # -- GET /crm/v8/{module}/{id} ---------------------------------------------------------
