@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sergas.sandbox import errors as E
@@ -30,21 +31,43 @@ _FAULT_ERRORS: dict[int, type[E.ZohoError]] = {
 }
 
 
+_TEMPLATES_KEPT = 1024
+
+
 def endpoint_name(method: str, path: str) -> str:
     """A bounded stats key: record and job ids collapse to {id}."""
     return f"{method} {_DIGITS.sub('/{id}', path)}"
 
 
 class SandboxMiddleware:
-    """Counts calls, injects faults, enforces the org's concurrency cap.
+    """Counts calls (per path and per route template), injects faults, and simulates the
+    latency of the Accounts routes.
 
-    Latency for CRM routes is simulated inside each route (so it falls inside the
-    sub-concurrency slot of heavy APIs); for other routes (Accounts, MCP) it is here.
+    Concurrency caps and the latency of CRM and MCP calls belong to the backend operation
+    each call runs (`Sandbox.api_call`), so they are the same whichever front end it came
+    through.
     """
 
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+    def __init__(self, app: ASGIApp, sandbox: Sandbox, routes: list[BaseRoute]) -> None:
         self.app = app
         self.sb = sandbox
+        self.routes = routes
+        self._templates: dict[str, str | None] = {}
+
+    def template(self, scope: Scope, name: str) -> str | None:
+        """`GET /crm/v8/{module}` for `GET /crm/v8/Accounts`: the route the call matches."""
+        if name in self._templates:
+            return self._templates[name]
+        found: str | None = None
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                found = f"{scope['method']} {getattr(route, 'path', '')}"
+                break
+        if len(self._templates) >= _TEMPLATES_KEPT:
+            self._templates.clear()
+        self._templates[name] = found
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/__sandbox"):
@@ -52,7 +75,11 @@ class SandboxMiddleware:
             return
         sb = self.sb
         method, path = scope["method"], scope["path"]
-        sb.calls[endpoint_name(method, path)] += 1
+        name = endpoint_name(method, path)
+        sb.calls[name] += 1
+        template = self.template(scope, name)
+        if template is not None:
+            sb.endpoints[template] += 1
         headers = (
             frozenset(name.decode("latin-1").lower() for name, _ in scope["headers"])
             if sb.faults.targeted
@@ -68,22 +95,11 @@ class SandboxMiddleware:
         if isinstance(fault, int):
             await self._fail(fault, scope, receive, send)
             return
-        is_crm = path.startswith("/crm/")
-        if is_crm:
-            try:
-                sb.limits.enter()
-            except E.ZohoError as exc:
-                await error_response(exc)(scope, receive, send)
-                return
-        else:
+        if not path.startswith(("/crm/", "/mcp")):
             delay = sb.faults.latency()
             if delay:
                 await anyio.sleep(delay)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            if is_crm:
-                sb.limits.leave()
+        await self.app(scope, receive, send)
 
     @staticmethod
     async def _drop(send: Send) -> None:
@@ -150,5 +166,5 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
     app.state.sandbox = sb
     app.state.lifespan_hooks = []
     mcp_server.install(app)
-    app.add_middleware(SandboxMiddleware, sandbox=sb)
+    app.add_middleware(SandboxMiddleware, sandbox=sb, routes=routes)
     return app
