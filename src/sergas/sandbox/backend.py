@@ -39,6 +39,8 @@ class Caller:
 
     user_id: str
     client: str
+    # The HTTP layer already holds the org's slot for the whole request (SandboxMiddleware).
+    slot_held: bool = False
 
 
 class Sandbox:
@@ -95,19 +97,22 @@ class Sandbox:
 
     # -- who is calling ----------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None, client: str | None = None) -> Caller:
+    def authenticate(
+        self, authorization: str | None, client: str | None = None, *, slot_held: bool = False
+    ) -> Caller:
         """The caller behind an Authorization header (InvalidToken if none); `client` is
         the call's X-Sergas-Client header, if any."""
         access = self.oauth.authenticate(authorization)
-        return Caller(access.user_id, client_name(client, access.token))
+        return Caller(access.user_id, client_name(client, access.token), slot_held)
 
     @asynccontextmanager
     async def api_call(self, caller: Caller, *, heavy: bool = False) -> AsyncIterator[None]:
         """One API call as Zoho counts it, whichever front end made it: an org concurrency
-        slot (429 when none is free), a sub-concurrency slot for heavy APIs, and the
-        simulated latency, all held until the call is answered."""
-        limits = self.limits
-        limits.enter(caller.client)
+        slot (unless the caller's HTTP request already holds one), a sub-concurrency slot
+        for heavy APIs, and the simulated latency inside them."""
+        limits, take = self.limits, not caller.slot_held
+        if take:
+            limits.enter(caller.client)
         try:
             if heavy:
                 limits.enter_heavy(caller.client)
@@ -120,7 +125,8 @@ class Sandbox:
                 if heavy:
                     limits.leave_heavy()
         finally:
-            limits.leave(caller.client)
+            if take:
+                limits.leave(caller.client)
 
     @property
     def current_user(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ it, else by its access token (`token:` and the first 12 hex digits of the token'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections import deque
@@ -34,8 +35,11 @@ def write_credits(records: int) -> int:
 
 def client_name(header: str | None, token: str) -> str:
     """Who a call is counted under in the per-client stats (see the module docstring)."""
-    if header:
-        return header
+    return header or _token_name(token)
+
+
+@functools.lru_cache(maxsize=64)
+def _token_name(token: str) -> str:
     return "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import orjson
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +22,9 @@ from sergas.sandbox import mcp_server
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http import bulk, control, crm, oauth
-from sergas.sandbox.http.common import JSON_TYPE, error_response
+from sergas.sandbox.http.common import JSON_TYPE, SLOT_HELD, error_response
+from sergas.sandbox.limits import CLIENT_HEADER, client_name
+from sergas.sandbox.oauth import bearer_token
 
 _DIGITS = re.compile(r"/\d{6,}")
 _FAULT_ERRORS: dict[int, type[E.ZohoError]] = {
@@ -40,12 +43,12 @@ def endpoint_name(method: str, path: str) -> str:
 
 
 class SandboxMiddleware:
-    """Counts calls (per path and per route template), injects faults, and simulates the
-    latency of the Accounts routes.
+    """Counts calls (per path and per route template), injects faults, holds the org's
+    concurrency slot for CRM requests, and simulates the latency of the Accounts routes.
 
-    Concurrency caps and the latency of CRM and MCP calls belong to the backend operation
-    each call runs (`Sandbox.api_call`), so they are the same whichever front end it came
-    through.
+    A CRM request holds its slot from arrival until its response is sent, as Zoho counts
+    it; the backend operation it runs (`Sandbox.api_call`) then adds the sub-concurrency
+    slot of heavy APIs and the latency. MCP tool calls take their slot in the operation.
     """
 
     def __init__(self, app: ASGIApp, sandbox: Sandbox, routes: list[BaseRoute]) -> None:
@@ -81,7 +84,7 @@ class SandboxMiddleware:
         if template is not None:
             sb.endpoints[template] += 1
         headers = (
-            frozenset(name.decode("latin-1").lower() for name, _ in scope["headers"])
+            frozenset(key.decode("latin-1").lower() for key, _ in scope["headers"])
             if sb.faults.targeted
             else frozenset()
         )
@@ -95,11 +98,30 @@ class SandboxMiddleware:
         if isinstance(fault, int):
             await self._fail(fault, scope, receive, send)
             return
-        if not path.startswith(("/crm/", "/mcp")):
+        if path.startswith("/crm/"):
+            await self._crm(scope, receive, send)
+            return
+        if not path.startswith("/mcp"):
             delay = sb.faults.latency()
             if delay:
                 await anyio.sleep(delay)
         await self.app(scope, receive, send)
+
+    async def _crm(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        client = client_name(
+            headers.get(CLIENT_HEADER), bearer_token(headers.get("authorization"))
+        )
+        try:
+            self.sb.limits.enter(client)
+        except E.ZohoError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        scope.setdefault("state", {})[SLOT_HELD] = True
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.sb.limits.leave(client)
 
     @staticmethod
     async def _drop(send: Send) -> None:

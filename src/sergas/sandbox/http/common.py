@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sergas.sandbox.backend import Caller, Sandbox
 
 JSON_TYPE = "application/json;charset=UTF-8"
+SLOT_HELD = "sandbox_slot_held"  # scope["state"] key: the middleware holds the org's slot
 
 Handler = Callable[["Sandbox", Request, "Caller"], Awaitable[Response]]
 
@@ -67,7 +68,11 @@ def crm(
             sb = sandbox_of(request)
             headers = request.headers
             try:
-                caller = sb.authenticate(headers.get("authorization"), headers.get(CLIENT_HEADER))
+                caller = sb.authenticate(
+                    headers.get("authorization"),
+                    headers.get(CLIENT_HEADER),
+                    slot_held=request.scope.get("state", {}).get(SLOT_HELD, False),
+                )
                 if body:
                     request.state.json = await json_body(request, per_item=per_item)
                 response = await handler(sb, request, caller)
