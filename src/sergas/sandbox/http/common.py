@@ -59,7 +59,8 @@ def crm(
     """A CRM route: check the token, render ZohoErrors, add the credits header.
 
     With `body=True` the JSON body is parsed first and left in `request.state.json`. The
-    accounting (credits, concurrency, latency) is the backend operation's.
+    org's concurrency slot is held by the middleware; credits, the sub-concurrency slot and
+    the latency are the backend operation's.
     """
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
