@@ -127,10 +127,18 @@ async def with_tier(
         await tier.aclose()
 
 
+def _tools(stats: dict[str, Any]) -> Counter[str]:
+    """MCP tool calls by tool, from the sandbox's per-endpoint counts ("MCP <tool>")."""
+    prefix = "MCP "
+    return Counter(
+        {k.removeprefix(prefix): v for k, v in stats["endpoints"].items() if k.startswith(prefix)}
+    )
+
+
 def ran(task: str, before: dict[str, Any], after: dict[str, Any]) -> str:
     """The strategy a run used, from the sandbox's per-endpoint (and per-tool) call counts."""
     calls = Counter(after["calls"]) - Counter(before["calls"])
-    tools = Counter(after.get("tool_calls", {})) - Counter(before.get("tool_calls", {}))
+    tools = _tools(after) - _tools(before)
     if task == "export":
         if calls["POST /crm/bulk/v8/read"]:
             return "bulk"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from pathlib import Path
 
@@ -181,3 +182,65 @@ def test_state_file_survives_restart(tmp_path: Path) -> None:
         record = httpx2.get(f"{second.url}/crm/v8/Accounts/{record_id}", headers=headers).json()
         assert record["data"][0]["Health_Score"] == 42
         assert second.stats()["records"]["Accounts"] == 50
+
+
+async def test_stats_count_calls_per_route_template(crm_client: httpx2.AsyncClient) -> None:
+    page = (await crm_client.get("/crm/v8/Accounts", params=LIST)).json()
+    record_id = page["data"][0]["id"]
+    await crm_client.get(f"/crm/v8/Accounts/{record_id}")
+    await crm_client.get("/crm/v8/Contacts", params={"fields": "Email", "per_page": 1})
+    await crm_client.post("/crm/v8/coql", json={"select_query": "select id from Deals"})
+    read = {"query": {"module": {"api_name": "Accounts"}}}
+    job = (await crm_client.post("/crm/bulk/v8/read", json=read)).json()["data"][0]
+    await crm_client.get(f"/crm/bulk/v8/read/{job['details']['id']}")
+    await crm_client.get("/crm/v8/nowhere/at/all")
+    stats = (await crm_client.get("/__sandbox/stats")).json()
+    assert stats["endpoints"] == {
+        "POST /oauth/v2/token": 1,
+        "GET /crm/v8/{module}": 2,
+        "GET /crm/v8/{module}/{id}": 1,
+        "POST /crm/v8/coql": 1,
+        "POST /crm/bulk/v8/read": 1,
+        "GET /crm/bulk/v8/read/{id}": 1,
+    }
+    # `calls` keeps the paths themselves (ids collapsed), unmatched ones included.
+    assert stats["calls"]["GET /crm/v8/Contacts"] == 1
+    assert stats["calls"]["GET /crm/v8/Accounts/{id}"] == 1
+    assert stats["calls"]["GET /crm/v8/nowhere/at/all"] == 1
+    assert stats["total_calls"] == 8
+
+
+async def test_stats_count_concurrency_per_client() -> None:
+    """A client is named by X-Sergas-Client, else by its access token's fingerprint."""
+    app = create_app(SandboxConfig(accounts=20, latency_ms=100, base_url="http://sb"))
+    async with authed_client(app) as client:
+        token = client.headers["Authorization"].split()[1]
+        named = {"X-Sergas-Client": "worker-1"}
+        await asyncio.gather(
+            *(client.get("/crm/v8/org", headers=named) for _ in range(3)),
+            *(client.get("/crm/v8/org") for _ in range(2)),
+        )
+        await client.get("/crm/v8/org", headers=named)
+        stats = (await client.get("/__sandbox/stats")).json()
+    anonymous = "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+    assert stats["clients"] == {
+        anonymous: {"calls": 2, "in_flight": 0, "peak_concurrency": 2, "rejected_429": 0},
+        "worker-1": {"calls": 4, "in_flight": 0, "peak_concurrency": 3, "rejected_429": 0},
+    }
+    assert stats["peak_concurrency"] == 5
+
+
+async def test_client_over_the_org_cap_is_refused_and_counted() -> None:
+    app = create_app(
+        SandboxConfig(accounts=20, edition="free", latency_ms=200, base_url="http://sb")
+    )
+    async with authed_client(app) as client:
+        responses = await asyncio.gather(
+            *(client.get("/crm/v8/org", headers={"X-Sergas-Client": "a"}) for _ in range(4)),
+            *(client.get("/crm/v8/org", headers={"X-Sergas-Client": "b"}) for _ in range(4)),
+        )
+        stats = (await client.get("/__sandbox/stats")).json()
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [429] * 3
+    clients = stats["clients"]
+    assert clients["a"]["peak_concurrency"] + clients["b"]["peak_concurrency"] == 5
+    assert clients["a"]["rejected_429"] + clients["b"]["rejected_429"] == 3

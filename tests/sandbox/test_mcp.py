@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +18,7 @@ from mcp.types import CallToolResult, TextContent
 
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http.app import create_app
-from sergas.sandbox.server import RunningSandbox
+from sergas.sandbox.server import RunningSandbox, serve_sandbox
 
 TOOLS = {
     "search_records": {"module"},
@@ -464,3 +465,65 @@ def test_building_the_app_leaves_logging_alone() -> None:
         assert root.level == level
     finally:
         root.handlers[:] = saved
+
+
+# -- the org's limits --------------------------------------------------------------------
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    """Wait until the sandbox shows the state `predicate` looks for."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "the sandbox never got there"
+        await asyncio.sleep(0.01)
+
+
+async def test_tool_calls_count_against_the_org_concurrency_cap() -> None:
+    """Zoho's MCP server runs on the org's API limits: a call over the cap is refused."""
+    with serve_sandbox(SandboxConfig(accounts=20, edition="free")) as sandbox:  # cap 5
+        async with rest_client(sandbox) as rest, mcp_client(sandbox) as client:
+            sandbox.set_faults(latency_ms=400)
+            busy = [asyncio.create_task(rest.get("/crm/v8/org")) for _ in range(5)]
+            await _until(lambda: sandbox.stats()["in_flight"] == 5)
+            refused = await error(client, "describe_module", module="Tasks")
+            assert all(r.status_code == 200 for r in await asyncio.gather(*busy))
+            sandbox.set_faults(latency_ms=0)
+            await ok(client, "describe_module", module="Tasks")
+        stats = sandbox.stats()
+    assert refused["code"] == "TOO_MANY_REQUESTS"
+    assert refused["details"] == {"limit": 5, "limit_type": "concurrency"}
+    assert stats["rejected_429"] == 1 and stats["in_flight"] == 0
+
+
+async def test_tool_calls_hold_a_slot_for_their_latency(sandbox: RunningSandbox) -> None:
+    sandbox.set_faults(latency_ms=300)
+    async with mcp_client(sandbox) as first, mcp_client(sandbox) as second:
+        await asyncio.gather(
+            ok(first, "describe_module", module="Tasks"),
+            ok(second, "coql_query", query="select id from Accounts limit 1"),
+        )
+    stats = sandbox.stats()
+    assert stats["peak_concurrency"] == 2
+    assert stats["peak_heavy_concurrency"] == 1  # COQL is heavy through MCP too
+
+
+async def test_stats_count_tool_calls_by_name(sandbox: RunningSandbox) -> None:
+    async with mcp_client(sandbox) as client:
+        await ok(client, "describe_module", module="Tasks")
+        await ok(client, "describe_module", module="Deals")
+        await ok(client, "coql_query", query="select id from Accounts limit 1")
+        await error(client, "get_record", module="Widgets", record_id="1")
+    endpoints = sandbox.stats()["endpoints"]
+    tools = {k: v for k, v in endpoints.items() if k.startswith("MCP ")}
+    assert tools == {"MCP describe_module": 2, "MCP coql_query": 1, "MCP get_record": 1}
+    assert endpoints["POST /mcp"] >= 4
+
+
+async def test_tool_calls_are_counted_per_client(sandbox: RunningSandbox) -> None:
+    headers = {"Authorization": f"Bearer {sandbox.access_token()}", "X-Sergas-Client": "agent-7"}
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        transport = streamable_http_client(sandbox.url + "/mcp", http_client=http)
+        async with Client(transport) as client:
+            await ok(client, "describe_module", module="Tasks")
+            await ok(client, "list_records", module="Accounts", fields="Account_Name")
+    assert sandbox.stats()["clients"]["agent-7"]["calls"] == 2

@@ -7,8 +7,10 @@ from typing import Any
 import httpx2
 import orjson
 import pytest
-from tests.helpers import reauthorize
+from tests.helpers import authed_client, reauthorize
 
+from sergas.sandbox.config import SandboxConfig
+from sergas.sandbox.http.app import create_app
 from sergas.sandbox.server import RunningSandbox
 
 FIELDS = {"fields": "Account_Name,Owner,Annual_Revenue,Modified_Time"}
@@ -75,6 +77,32 @@ def test_paging_past_2000_with_page_token(big_sandbox: RunningSandbox) -> None:
             token = body["info"]["next_page_token"] if body["info"]["more_records"] else None
     assert len(seen) == 2500 == len(set(seen))
     assert seen == sorted(seen)
+
+
+async def test_page_token_chain_stops_at_the_limit() -> None:
+    """Zoho's chain stops at 100,000 records; `page_token_limit` moves that point."""
+    config = SandboxConfig(accounts=30, page_token_limit=20, base_url="http://sb")
+    async with authed_client(create_app(config)) as client:
+        params: dict[str, Any] = {"fields": "Account_Name", "per_page": 10}
+        first = (await client.get("/crm/v8/Accounts", params=params)).json()
+        token = first["info"]["next_page_token"]
+        second = await client.get("/crm/v8/Accounts", params={**params, "page_token": token})
+        assert second.status_code == 200 and second.json()["info"]["more_records"] is True
+        token = second.json()["info"]["next_page_token"]
+        third = await client.get("/crm/v8/Accounts", params={**params, "page_token": token})
+    assert third.status_code == 400
+    assert third.json() == {
+        "code": "PAGINATION_LIMIT_EXCEEDED",
+        "details": {"param_name": "page_token"},
+        "message": "You can only get upto 20 records using page_token param",
+        "status": "error",
+    }
+
+
+def test_page_token_limit_default_is_zohos() -> None:
+    assert SandboxConfig().page_token_limit == 100_000
+    with pytest.raises(ValueError, match="page_token_limit"):
+        SandboxConfig(page_token_limit=0)
 
 
 @pytest.mark.parametrize(

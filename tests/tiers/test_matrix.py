@@ -16,7 +16,6 @@ from tests.tiers.conftest import AVAILABLE_TIERS, MakeTier
 
 from sergas import errors
 from sergas.query import CoqlQuery, F
-from sergas.sandbox import records as sandbox_records
 from sergas.sandbox.server import RunningSandbox
 from sergas.tiers.base import ZohoTier
 from sergas.tiers.core import Tier
@@ -41,7 +40,7 @@ def coql_calls(sandbox: RunningSandbox, tier: ZohoTier) -> int:
     """COQL queries the sandbox answered: over HTTP, or as the MCP tool."""
     stats = sandbox.stats()
     if tier.name == "mcp":
-        return int(stats["tool_calls"].get("coql_query", 0))
+        return int(stats["endpoints"].get("MCP coql_query", 0))
     return int(stats["calls"].get("POST /crm/v8/coql", 0))
 
 
@@ -82,7 +81,8 @@ async def test_iter_accounts_walks_past_the_page_token_chain(
 ) -> None:
     # Zoho ends a chain of page tokens at 100,000 records; the sandbox's chain here ends at
     # 1,000, and the iteration must carry on by COQL below the last id it was given.
-    monkeypatch.setattr(sandbox_records, "PAGE_TOKEN_LIMIT", 1000)
+    sb = tier_sandbox.sandbox
+    monkeypatch.setattr(sb, "config", sb.config.with_(page_token_limit=1000))
     before = coql_calls(tier_sandbox, tier)
     ids = [record["id"] async for record in tier.iter_accounts(fields=["Account_Name"])]
     assert len(ids) == tier_sandbox.stats()["records"]["Accounts"] == len(set(ids))

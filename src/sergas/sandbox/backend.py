@@ -1,26 +1,46 @@
 """The sandbox's state, apart from HTTP: org, users, modules, records, tokens, jobs, limits.
 
-Like moto's models: one object holds everything; `records.py`, `bulk.py` and the other
-families hang their operations off it. The HTTP layer (`sergas.sandbox.http`) is a thin
-translation of requests into calls on this object.
+Like moto's models: one object holds everything; `records.py`, `queries.py` (search,
+COQL), `metadata.py` and `bulk.py` hang their operations off it, one method per Zoho
+operation, with typed arguments. Each operation is one API call as Zoho counts it: it runs
+inside `api_call` (the org's concurrency slot, the sub-concurrency slot of heavy APIs, the
+simulated latency) and charges its own credits. The front ends — the HTTP routes
+(`sergas.sandbox.http`) and the MCP endpoint (`sergas.sandbox.mcp_server`) — authenticate,
+parse, call and render.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+
+import anyio
 
 from sergas.sandbox.clock import Clock
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.faults import Faults
-from sergas.sandbox.limits import Limits
+from sergas.sandbox.limits import Limits, client_name
 from sergas.sandbox.oauth import OAuthBackend
 from sergas.sandbox.schema import MODULES, Module
 from sergas.sandbox.seed import build_org, build_users, seed_store
 from sergas.sandbox.store import RecordStore
 
 STATE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes an API call: the access token's user, and the client the per-client
+    stats count it under (see `limits.client_name`)."""
+
+    user_id: str
+    client: str
+    # The HTTP layer already holds the org's slot for the whole request (SandboxMiddleware).
+    slot_held: bool = False
 
 
 class Sandbox:
@@ -44,14 +64,18 @@ class Sandbox:
 
     def _init_state(self) -> None:
         from sergas.sandbox.bulk import BulkJobs
+        from sergas.sandbox.metadata import Metadata
+        from sergas.sandbox.queries import Queries
         from sergas.sandbox.records import Records
 
         self.oauth = OAuthBackend(self.config, self.clock, self.current_user["id"])
         self.limits = Limits(self.config, self.clock)
         self.records = Records(self)
+        self.queries = Queries(self)
+        self.metadata = Metadata(self)
         self.bulk = BulkJobs(self)
-        self.calls: Counter[str] = Counter()
-        self.tool_calls: Counter[str] = Counter()  # MCP tool calls, by tool
+        self.calls: Counter[str] = Counter()  # per request path, ids collapsed
+        self.endpoints: Counter[str] = Counter()  # per route template or MCP tool
         self.writes: Counter[tuple[str, str]] = Counter()
 
     def _load_or_seed(self) -> bool:
@@ -72,6 +96,37 @@ class Sandbox:
         return False
 
     # -- who is calling ----------------------------------------------------------------
+
+    def authenticate(
+        self, authorization: str | None, client: str | None = None, *, slot_held: bool = False
+    ) -> Caller:
+        """The caller behind an Authorization header (InvalidToken if none); `client` is
+        the call's X-Sergas-Client header, if any."""
+        access = self.oauth.authenticate(authorization)
+        return Caller(access.user_id, client_name(client, access.token), slot_held)
+
+    @asynccontextmanager
+    async def api_call(self, caller: Caller, *, heavy: bool = False) -> AsyncIterator[None]:
+        """One API call as Zoho counts it, whichever front end made it: an org concurrency
+        slot (unless the caller's HTTP request already holds one), a sub-concurrency slot
+        for heavy APIs, and the simulated latency inside them."""
+        limits, take = self.limits, not caller.slot_held
+        if take:
+            limits.enter(caller.client)
+        try:
+            if heavy:
+                limits.enter_heavy(caller.client)
+            try:
+                delay = self.faults.latency()
+                if delay:
+                    await anyio.sleep(delay)
+                yield
+            finally:
+                if heavy:
+                    limits.leave_heavy()
+        finally:
+            if take:
+                limits.leave(caller.client)
 
     @property
     def current_user(self) -> dict[str, Any]:
@@ -121,8 +176,8 @@ class Sandbox:
         written = Counter(module for module, _ in self.writes)
         return {
             "calls": dict(self.calls),
+            "endpoints": dict(self.endpoints),
             "total_calls": sum(self.calls.values()),
-            "tool_calls": dict(self.tool_calls),
             "credits": {
                 "used": self.limits.used(),
                 "remaining": self.limits.remaining(),
@@ -138,6 +193,7 @@ class Sandbox:
             "peak_concurrency": self.limits.peak_concurrency,
             "peak_heavy_concurrency": self.limits.peak_heavy_concurrency,
             "in_flight": self.limits.in_flight,
+            "clients": self.limits.client_stats(),
             "rejected_429": self.limits.rejected_429,
             "faults_injected": self.faults.injected,
             "records_written": dict(written),

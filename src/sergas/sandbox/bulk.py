@@ -23,7 +23,7 @@ from sergas.sandbox.clock import iso
 from sergas.sandbox.limits import BULK_READ_CREDITS, BULK_WRITE_CREDITS
 
 if TYPE_CHECKING:
-    from sergas.sandbox.backend import Sandbox
+    from sergas.sandbox.backend import Caller, Sandbox
 
 
 class BulkJobs:
@@ -48,11 +48,14 @@ class BulkJobs:
 
     # -- Bulk Read -----------------------------------------------------------------------
 
-    def create_read(self, body: Any, user_id: str | None = None) -> dict[str, Any]:
-        """POST /crm/bulk/v8/read: validate, charge 50 credits, queue. Returns the `data` item."""
-        job = parse_read(self, body, user_id)
-        self.sb.limits.charge(BULK_READ_CREDITS)
-        self.reads[job.id] = job
+    async def create_read(self, caller: Caller, body: Any) -> dict[str, Any]:
+        """POST /crm/bulk/v8/read: validate, charge 50 credits, queue. Returns the `data` item.
+
+        `body` is the job as Zoho's JSON describes it (query, fields, criteria, callback)."""
+        async with self.sb.api_call(caller):
+            job = parse_read(self, body, caller.user_id)
+            self.sb.limits.charge(BULK_READ_CREDITS)
+            self.reads[job.id] = job
         return {
             "status": "success",
             "code": "ADDED_SUCCESSFULLY",
@@ -75,22 +78,27 @@ class BulkJobs:
             run_read(self.sb, job)
         return job
 
-    def read_status(self, job_id: str) -> dict[str, Any]:
+    async def read_status(self, caller: Caller, job_id: str) -> dict[str, Any]:
         """GET /crm/bulk/v8/read/{id}: the job as Zoho shows it (the `data` item)."""
-        job = self._read_job(job_id)
-        return read_json(job, job.timeline.state(self.sb.clock.now()))
+        async with self.sb.api_call(caller):
+            self.sb.limits.charge(1)
+            job = self._read_job(job_id)
+            return read_json(job, job.timeline.state(self.sb.clock.now()))
 
-    def read_result(self, job_id: str) -> tuple[str, bytes]:
+    async def read_result(self, caller: Caller, job_id: str) -> tuple[str, bytes]:
         """GET /crm/bulk/v8/read/{id}/result: (file name, zip); 404 until completed."""
-        job = self._read_job(job_id)
-        if job.archive is None:
-            raise not_found(job_id)
-        return f"{job.id}.zip", job.archive
+        async with self.sb.api_call(caller):
+            self.sb.limits.charge(1)
+            job = self._read_job(job_id)
+            if job.archive is None:
+                raise not_found(job_id)
+            return f"{job.id}.zip", job.archive
 
     # -- Bulk Write ----------------------------------------------------------------------
 
-    def upload(
+    async def upload(
         self,
+        caller: Caller,
         data: bytes | None,
         *,
         size: int,
@@ -99,10 +107,12 @@ class BulkJobs:
         org: str | None,
     ) -> dict[str, Any]:
         """POST /crm/v8/upload: check the headers and the zip (`data` None: no file part)."""
-        check_upload(self.sb, data, size=size, feature=feature, org=org)
-        assert data is not None  # check_upload raised otherwise
-        file = UploadedFile(self.new_id(), name or "upload.zip", data, self.sb.clock.now())
-        self.files[file.id] = file
+        async with self.sb.api_call(caller):
+            self.sb.limits.charge(1)
+            check_upload(self.sb, data, size=size, feature=feature, org=org)
+            assert data is not None  # check_upload raised otherwise
+            file = UploadedFile(self.new_id(), name or "upload.zip", data, self.sb.clock.now())
+            self.files[file.id] = file
         return {
             "status": "success",
             "code": "FILE_UPLOAD_SUCCESS",
@@ -110,11 +120,12 @@ class BulkJobs:
             "details": {"file_id": file.id, "created_time": iso(file.created_at)},
         }
 
-    def create_write(self, body: Any, user_id: str | None = None) -> dict[str, Any]:
+    async def create_write(self, caller: Caller, body: Any) -> dict[str, Any]:
         """POST /crm/bulk/v8/write: validate against the uploaded file, charge 500 credits."""
-        job = parse_write(self, body, user_id)
-        self.sb.limits.charge(BULK_WRITE_CREDITS)
-        self.writes[job.id] = job
+        async with self.sb.api_call(caller):
+            job = parse_write(self, body, caller.user_id)
+            self.sb.limits.charge(BULK_WRITE_CREDITS)
+            self.writes[job.id] = job
         return {
             "status": "success",
             "code": "SUCCESS",
@@ -130,17 +141,21 @@ class BulkJobs:
             run_write(self.sb, job)
         return job
 
-    def write_status(self, job_id: str) -> dict[str, Any]:
+    async def write_status(self, caller: Caller, job_id: str) -> dict[str, Any]:
         """GET /crm/bulk/v8/write/{id}: the top-level job object, with an absolute result URL."""
-        # Zoho's bulk-write spec answers an unknown job with 400 (bulk read says 404).
-        job = self._write_job(job_id, status=400)
-        state = job.timeline.state(self.sb.clock.now())
-        url = f"{self.sb.config.base_url.rstrip('/')}/crm/bulk/v8/write/{job.id}/result"
-        return write_json(job, state, url)
+        async with self.sb.api_call(caller):
+            self.sb.limits.charge(1)
+            # Zoho's bulk-write spec answers an unknown job with 400 (bulk read says 404).
+            job = self._write_job(job_id, status=400)
+            state = job.timeline.state(self.sb.clock.now())
+            url = f"{self.sb.config.base_url.rstrip('/')}/crm/bulk/v8/write/{job.id}/result"
+            return write_json(job, state, url)
 
-    def write_result(self, job_id: str) -> tuple[str, bytes]:
+    async def write_result(self, caller: Caller, job_id: str) -> tuple[str, bytes]:
         """GET <download_url>: (file name, zip of the per-row results); 404 until completed."""
-        job = self._write_job(job_id)
-        if job.outcomes is None:
-            raise not_found(job_id)
-        return f"{job.id}.zip", result_archive(job)
+        async with self.sb.api_call(caller):
+            self.sb.limits.charge(1)
+            job = self._write_job(job_id)
+            if job.outcomes is None:
+                raise not_found(job_id)
+            return f"{job.id}.zip", result_archive(job)

@@ -1,6 +1,6 @@
 """Bulk Write, second half: apply a completed job's rows, show its status, build its result.
 
-Rows are applied one by one through `Records.apply`, so validation and write bookkeeping
+Rows are applied one by one through `RecordWriter.apply`, so validation and write bookkeeping
 are the same as for the Records API. CSV cells become Zoho JSON values first: lookups by id
 (`Account_Name`, `Account_Name.id`) or by a field of the related module
 (`Account_Name.Account_Name`, or `find_by` in the mapping), owners by id or email, booleans
@@ -88,7 +88,7 @@ class _Run:
         return raw
 
     def apply(self, position: int, row: list[str]) -> Outcome:
-        job, records = self.job, self.sb.records
+        job, records = self.job, self.sb.records.writer
         item = self.item(row)
         existing: str | None = None
         if job.find_by == "id":
@@ -117,7 +117,7 @@ def _key(value: Any) -> str:
 
 def _temporal(is_datetime: bool, raw: str, fmt: str | None) -> str:
     """A CSV date or datetime in the stored ISO form; unparseable text is passed on as is
-    (so `Records.apply` reports it as INVALID_DATA)."""
+    (so `RecordWriter.apply` reports it as INVALID_DATA)."""
     pattern = fmt or DEFAULT_FORMATS["datetime" if is_datetime else "date"]
     for java, py in _JAVA_TO_STRPTIME:
         pattern = pattern.replace(java, py)

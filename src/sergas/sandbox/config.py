@@ -34,6 +34,7 @@ EDITIONS: dict[str, Edition] = {
     )
 }
 SUB_CONCURRENCY = 10  # Zoho's cap on "heavy" APIs (COQL, search, writes of > 10 records)
+PAGE_TOKEN_LIMIT = 100_000  # records a page-token chain reaches in Zoho
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class SandboxConfig:
     enforce_limits: bool = True
     state_file: Path | None = None
     base_url: str = "http://127.0.0.1:8085"
+    # Where the page-token chain stops (PAGINATION_LIMIT_EXCEEDED); tests of what a client
+    # does past it set a small value instead of seeding 100,000 records.
+    page_token_limit: int = PAGE_TOKEN_LIMIT
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,6 +66,8 @@ class SandboxConfig:
             )
         if self.accounts < 0:
             raise ValueError("accounts must be zero or more")
+        if self.page_token_limit < 1:
+            raise ValueError("page_token_limit must be at least 1")
 
     @property
     def edition_limits(self) -> Edition:

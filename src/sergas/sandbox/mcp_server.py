@@ -1,7 +1,9 @@
 """The sandbox's MCP endpoint: Zoho CRM tools over streamable HTTP at /mcp, on the same state.
 
-Each tool is the MCP twin of a REST call: same backend method, same credits, and the same
-JSON body as structured content (plus a JSON text block). A `ZohoError` becomes a tool
+Each tool is the MCP twin of a REST call: it calls the same backend operation (so the
+same credits, concurrency caps and latency: Zoho's MCP server runs on the org's API
+limits) and answers the same JSON body as structured content (plus a JSON text block).
+Tool calls are counted in the stats' `endpoints` as `MCP <tool>`. A `ZohoError` becomes a tool
 error (`isError`) whose structured content is Zoho's error JSON, so a client can map codes
 exactly as it does for REST. An empty answer (REST's 204) is `{"data": []}`, with a
 zero `info` where REST pages.
@@ -17,7 +19,7 @@ the stale id is served as a new session rather than refused.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,18 +38,17 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from sergas.sandbox import errors as E
-from sergas.sandbox.http.common import error_response, json_response
-from sergas.sandbox.limits import write_credits
+from sergas.sandbox.http.common import error_response, json_response, names_param
+from sergas.sandbox.limits import CLIENT_HEADER
 from sergas.sandbox.records import Page
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from sergas.sandbox.backend import Sandbox
-    from sergas.sandbox.oauth import AccessToken
+    from sergas.sandbox.backend import Caller, Sandbox
 
 SERVER_NAME = "zoho-crm-sandbox"
-ACCESS_STATE_KEY = "zoho_access"  # where the checked token waits for the tool, in scope["state"]
+CALLER_STATE_KEY = "zoho_caller"  # where the checked caller waits for the tool, in scope["state"]
 SESSION_IDLE_TIMEOUT = 30 * 60.0
 INITIALIZE_MAX_BYTES = 64 * 1024  # larger bodies are never an `initialize`; not inspected
 
@@ -68,7 +69,7 @@ READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
-# -- results -----------------------------------------------------------------------------
+# -- results ---------------------------------------------------------------------------------
 
 
 def tool_result(body: Body, *, error: bool = False) -> CallToolResult:
@@ -85,38 +86,36 @@ def _page_body(page: Page | None) -> Body:
     return {"data": page.data, "info": page.info}
 
 
-def _params(**values: str | int | list[str] | None) -> dict[str, str]:
-    """Tool arguments as the REST query string would carry them."""
-    out: dict[str, str] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        out[name] = ",".join(value) if isinstance(value, list) else str(value)
-    return out
+def _names(value: list[str] | str | None) -> list[str] | None:
+    """Field names given as a list or as Zoho's comma-separated string."""
+    return names_param(",".join(value) if isinstance(value, list) else value)
 
 
-def _access(ctx: ToolContext) -> AccessToken:
-    """The token the HTTP layer checked for this request."""
+def _caller(ctx: ToolContext) -> Caller:
+    """The caller the HTTP layer authenticated for this request."""
     request = ctx.request_context.request
-    access = getattr(getattr(request, "state", None), ACCESS_STATE_KEY, None)
-    if access is None:
+    caller = getattr(getattr(request, "state", None), CALLER_STATE_KEY, None)
+    if caller is None:
         raise E.InvalidToken()
-    result: AccessToken = access
+    result: Caller = caller
     return result
 
 
-async def _run(sb: Sandbox, tool: str, call: Callable[[], Body | CallToolResult]) -> CallToolResult:
-    """Run a backend call; a ZohoError becomes a tool error carrying Zoho's error JSON. Counted
-    per tool (stats' `tool_calls`), as HTTP calls are per endpoint."""
-    sb.tool_calls[tool] += 1
+Call = Callable[["Caller"], Awaitable["Body | CallToolResult"]]
+
+
+async def _run(sb: Sandbox, ctx: ToolContext, tool: str, call: Call) -> CallToolResult:
+    """Count the tool call and run its backend operation; a ZohoError becomes a tool error
+    carrying Zoho's error JSON."""
+    sb.endpoints[f"MCP {tool}"] += 1
     try:
-        result = call()
+        result = await call(_caller(ctx))
     except E.ZohoError as exc:
         return tool_result(exc.to_json(), error=True)
     return result if isinstance(result, CallToolResult) else tool_result(result)
 
 
-# -- tools -------------------------------------------------------------------------------
+# -- tools -----------------------------------------------------------------------------------
 
 
 def build_server(sb: Sandbox) -> MCPServer[Any]:
@@ -140,6 +139,7 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
     @server.tool(annotations=READ)
     async def search_records(
         module: ModuleName,
+        ctx: ToolContext,
         criteria: Annotated[
             str | None, Field(description="Zoho criteria, e.g. (Account_Name:starts_with:Acme)")
         ] = None,
@@ -152,33 +152,33 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
     ) -> CallToolResult:
         """Search a module's records by criteria, email, phone or word (one of them)."""
 
-        def call() -> Body:
-            sb.limits.charge(1)
-            params = _params(
+        async def call(caller: Caller) -> Body:
+            found = await sb.queries.search_records(
+                caller,
+                module,
                 criteria=criteria,
                 email=email,
                 phone=phone,
                 word=word,
                 page=page,
                 per_page=per_page,
-                fields=fields,
+                fields=_names(fields),
             )
-            return _page_body(sb.records.search(module, params))
+            return _page_body(found)
 
-        return await _run(sb, "search_records", call)
+        return await _run(sb, ctx, "search_records", call)
 
     @server.tool(annotations=READ)
     async def get_record(
-        module: ModuleName, record_id: RecordId, fields: Fields = None
+        module: ModuleName, record_id: RecordId, ctx: ToolContext, fields: Fields = None
     ) -> CallToolResult:
         """Fetch one record by id."""
 
-        def call() -> Body:
-            sb.limits.charge(1)
-            record = sb.records.get(module, record_id, _params(fields=fields).get("fields"))
+        async def call(caller: Caller) -> Body:
+            record = await sb.records.get_record(caller, module, record_id, fields=_names(fields))
             return {"data": [] if record is None else [record]}
 
-        return await _run(sb, "get_record", call)
+        return await _run(sb, ctx, "get_record", call)
 
     @server.tool(annotations=READ)
     async def list_records(
@@ -200,38 +200,38 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
     ) -> CallToolResult:
         """List a module's records, a page at a time."""
 
-        def call() -> Body:
-            access = _access(ctx)
-            sb.limits.charge(1)
-            params = _params(
-                fields=fields,
+        async def call(caller: Caller) -> Body:
+            found = await sb.records.list_records(
+                caller,
+                module,
+                fields=_names(fields),
                 page=page,
                 per_page=per_page,
-                page_token=page_token,
-                sort_by=sort_by,
-                sort_order=sort_order,
+                page_token=page_token or None,
+                sort_by=sort_by or None,
+                sort_order=sort_order or None,
             )
-            return _page_body(sb.records.get_records(module, params, access.user_id))
+            return _page_body(found)
 
-        return await _run(sb, "list_records", call)
+        return await _run(sb, ctx, "list_records", call)
 
     @server.tool(annotations=WRITE)
     async def update_record(
         module: ModuleName,
         record_id: RecordId,
         data: Annotated[dict[str, Any], Field(description="Field API names to new values")],
+        ctx: ToolContext,
     ) -> CallToolResult:
         """Update one record's fields."""
 
-        def call() -> Body | CallToolResult:
-            sb.limits.charge(1)
-            items = sb.records.write(module, {"data": [data]}, "update", path_id=record_id).items
-            if items[0].get("status") == "error":
+        async def call(caller: Caller) -> Body | CallToolResult:
+            result = await sb.records.update_records(caller, module, [data], record_id=record_id)
+            if result.items[0].get("status") == "error":
                 # One record, so its failure is the call's failure.
-                return tool_result(items[0], error=True)
-            return {"data": items}
+                return tool_result(result.items[0], error=True)
+            return {"data": result.items}
 
-        return await _run(sb, "update_record", call)
+        return await _run(sb, ctx, "update_record", call)
 
     @server.tool(annotations=WRITE)
     async def bulk_update_records(
@@ -240,14 +240,14 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
             list[dict[str, Any]],
             Field(description="Up to 100 records, each with its id and the fields to change"),
         ],
+        ctx: ToolContext,
     ) -> CallToolResult:
         """Update up to 100 records; each gets its own result, in input order."""
 
-        def call() -> Body:
-            sb.limits.charge(write_credits(len(records)))
-            return {"data": sb.records.write(module, {"data": records}, "update").items}
+        async def call(caller: Caller) -> Body:
+            return {"data": (await sb.records.update_records(caller, module, records)).items}
 
-        return await _run(sb, "bulk_update_records", call)
+        return await _run(sb, ctx, "bulk_update_records", call)
 
     @server.tool(annotations=READ)
     async def coql_query(
@@ -258,28 +258,23 @@ def build_server(sb: Sandbox) -> MCPServer[Any]:
                 "where Industry = 'Retail' limit 10"
             ),
         ],
+        ctx: ToolContext,
     ) -> CallToolResult:
         """Run a COQL query; costs credits by its LIMIT, like the REST call."""
 
-        def call() -> Body:
-            page, credits = sb.records.coql({"select_query": query})
-            sb.limits.charge(credits)
-            return _page_body(page)
+        async def call(caller: Caller) -> Body:
+            return _page_body(await sb.queries.coql(caller, query))
 
-        return await _run(sb, "coql_query", call)
+        return await _run(sb, ctx, "coql_query", call)
 
     @server.tool(annotations=READ)
-    async def describe_module(module: ModuleName) -> CallToolResult:
+    async def describe_module(module: ModuleName, ctx: ToolContext) -> CallToolResult:
         """A module's fields metadata, as GET /settings/fields returns it."""
 
-        def call() -> Body:
-            sb.limits.charge(1)
-            found = sb.module(module)
-            if found is None:
-                raise E.InvalidModule(details={"param_name": "module"})
-            return {"fields": [f.metadata(sb.modules) for f in found.fields]}
+        async def call(caller: Caller) -> Body:
+            return {"fields": await sb.metadata.fields(caller, module)}
 
-        return await _run(sb, "describe_module", call)
+        return await _run(sb, ctx, "describe_module", call)
 
     return server
 
@@ -355,7 +350,7 @@ class McpService:
             return
         headers = Request(scope).headers
         try:
-            access = self.sb.oauth.authenticate(headers.get("authorization"))
+            caller = self.sb.authenticate(headers.get("authorization"), headers.get(CLIENT_HEADER))
         except E.ZohoError as exc:
             response = error_response(exc)
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
@@ -368,7 +363,7 @@ class McpService:
                 E.ServiceUnavailable("the MCP endpoint needs the app's lifespan to run")
             )(scope, receive, send)
             return
-        scope.setdefault("state", {})[ACCESS_STATE_KEY] = access
+        scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
         length = headers.get("content-length", "")
         if (
             scope["method"] == "POST"

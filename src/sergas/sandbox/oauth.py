@@ -46,6 +46,15 @@ class TokenStats:
     invalid_token_responses: int = 0
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The token in `Zoho-oauthtoken <t>` or `Bearer <t>`; empty for anything else."""
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() in ("zoho-oauthtoken", "bearer"):
+            return value.strip()
+    return ""
+
+
 class OAuthBackend:
     def __init__(self, config: SandboxConfig, clock: Clock, user_id: str) -> None:
         self.config = config
@@ -117,12 +126,7 @@ class OAuthBackend:
 
     def authenticate(self, authorization: str | None) -> AccessToken:
         """Check `Authorization: Zoho-oauthtoken <t>` (Bearer accepted for MCP clients)."""
-        token = ""
-        if authorization:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() in ("zoho-oauthtoken", "bearer"):
-                token = value.strip()
-        access = self.access_tokens.get(token)
+        access = self.access_tokens.get(bearer_token(authorization))
         if access is None or access.revoked or access.expires_at <= self.clock.now():
             self.stats.invalid_token_responses += 1
             raise InvalidToken()

@@ -10,9 +10,11 @@ from typing import Any
 import anyio
 import orjson
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sergas.sandbox import errors as E
@@ -20,7 +22,9 @@ from sergas.sandbox import mcp_server
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.http import bulk, control, crm, oauth
-from sergas.sandbox.http.common import JSON_TYPE, error_response
+from sergas.sandbox.http.common import JSON_TYPE, SLOT_HELD, error_response
+from sergas.sandbox.limits import CLIENT_HEADER, client_name
+from sergas.sandbox.oauth import bearer_token
 
 _DIGITS = re.compile(r"/\d{6,}")
 _FAULT_ERRORS: dict[int, type[E.ZohoError]] = {
@@ -30,21 +34,43 @@ _FAULT_ERRORS: dict[int, type[E.ZohoError]] = {
 }
 
 
+_TEMPLATES_KEPT = 1024
+
+
 def endpoint_name(method: str, path: str) -> str:
     """A bounded stats key: record and job ids collapse to {id}."""
     return f"{method} {_DIGITS.sub('/{id}', path)}"
 
 
 class SandboxMiddleware:
-    """Counts calls, injects faults, enforces the org's concurrency cap.
+    """Counts calls (per path and per route template), injects faults, holds the org's
+    concurrency slot for CRM requests, and simulates the latency of the Accounts routes.
 
-    Latency for CRM routes is simulated inside each route (so it falls inside the
-    sub-concurrency slot of heavy APIs); for other routes (Accounts, MCP) it is here.
+    A CRM request holds its slot from arrival until its response is sent, as Zoho counts
+    it; the backend operation it runs (`Sandbox.api_call`) then adds the sub-concurrency
+    slot of heavy APIs and the latency. MCP tool calls take their slot in the operation.
     """
 
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+    def __init__(self, app: ASGIApp, sandbox: Sandbox, routes: list[BaseRoute]) -> None:
         self.app = app
         self.sb = sandbox
+        self.routes = routes
+        self._templates: dict[str, str | None] = {}
+
+    def template(self, scope: Scope, name: str) -> str | None:
+        """`GET /crm/v8/{module}` for `GET /crm/v8/Accounts`: the route the call matches."""
+        if name in self._templates:
+            return self._templates[name]
+        found: str | None = None
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                found = f"{scope['method']} {getattr(route, 'path', '')}"
+                break
+        if len(self._templates) >= _TEMPLATES_KEPT:
+            self._templates.clear()
+        self._templates[name] = found
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/__sandbox"):
@@ -52,9 +78,13 @@ class SandboxMiddleware:
             return
         sb = self.sb
         method, path = scope["method"], scope["path"]
-        sb.calls[endpoint_name(method, path)] += 1
+        name = endpoint_name(method, path)
+        sb.calls[name] += 1
+        template = self.template(scope, name)
+        if template is not None:
+            sb.endpoints[template] += 1
         headers = (
-            frozenset(name.decode("latin-1").lower() for name, _ in scope["headers"])
+            frozenset(key.decode("latin-1").lower() for key, _ in scope["headers"])
             if sb.faults.targeted
             else frozenset()
         )
@@ -68,22 +98,30 @@ class SandboxMiddleware:
         if isinstance(fault, int):
             await self._fail(fault, scope, receive, send)
             return
-        is_crm = path.startswith("/crm/")
-        if is_crm:
-            try:
-                sb.limits.enter()
-            except E.ZohoError as exc:
-                await error_response(exc)(scope, receive, send)
-                return
-        else:
+        if path.startswith("/crm/"):
+            await self._crm(scope, receive, send)
+            return
+        if not path.startswith("/mcp"):
             delay = sb.faults.latency()
             if delay:
                 await anyio.sleep(delay)
+        await self.app(scope, receive, send)
+
+    async def _crm(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        client = client_name(
+            headers.get(CLIENT_HEADER), bearer_token(headers.get("authorization"))
+        )
+        try:
+            self.sb.limits.enter(client)
+        except E.ZohoError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        scope.setdefault("state", {})[SLOT_HELD] = True
         try:
             await self.app(scope, receive, send)
         finally:
-            if is_crm:
-                sb.limits.leave()
+            self.sb.limits.leave(client)
 
     @staticmethod
     async def _drop(send: Send) -> None:
@@ -150,5 +188,5 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
     app.state.sandbox = sb
     app.state.lifespan_hooks = []
     mcp_server.install(app)
-    app.add_middleware(SandboxMiddleware, sandbox=sb)
+    app.add_middleware(SandboxMiddleware, sandbox=sb, routes=routes)
     return app

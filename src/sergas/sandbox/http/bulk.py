@@ -22,8 +22,7 @@ from sergas.sandbox.bulk_write import MAX_UPLOAD
 from sergas.sandbox.http.common import crm, json_response
 
 if TYPE_CHECKING:
-    from sergas.sandbox.backend import Sandbox
-    from sergas.sandbox.oauth import AccessToken
+    from sergas.sandbox.backend import Caller, Sandbox
 
 
 def _zip(name: str, content: bytes) -> Response:
@@ -49,26 +48,23 @@ async def _json_object(request: Request) -> Any:
 
 
 @crm()
-async def create_read(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    item = sb.bulk.create_read(await _json_object(request), access.user_id)
+async def create_read(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    item = await sb.bulk.create_read(caller, await _json_object(request))
     return json_response({"data": [item], "info": {}}, 201)
 
 
 @crm()
-async def read_status(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    return json_response({"data": [sb.bulk.read_status(request.path_params["id"])]})
+async def read_status(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    return json_response({"data": [await sb.bulk.read_status(caller, request.path_params["id"])]})
 
 
 @crm()
-async def read_result(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    return _zip(*sb.bulk.read_result(request.path_params["id"]))
+async def read_result(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    return _zip(*await sb.bulk.read_result(caller, request.path_params["id"]))
 
 
 @crm()
-async def upload(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
+async def upload(sb: Sandbox, request: Request, caller: Caller) -> Response:
     headers = request.headers
     data: bytes | None = None
     name: str | None = None
@@ -82,7 +78,8 @@ async def upload(sb: Sandbox, request: Request, access: AccessToken) -> Response
                 data = b"" if size > MAX_UPLOAD else await part.read()
     except (HTTPException, MultiPartException):
         raise E.InvalidFileFormat(details={"api_name": "file"}) from None
-    body = sb.bulk.upload(
+    body = await sb.bulk.upload(
+        caller,
         data,
         size=max(size, len(data or b"")),
         name=name,
@@ -93,20 +90,18 @@ async def upload(sb: Sandbox, request: Request, access: AccessToken) -> Response
 
 
 @crm(body=True)
-async def create_write(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    return json_response(sb.bulk.create_write(request.state.json, access.user_id), 201)
+async def create_write(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    return json_response(await sb.bulk.create_write(caller, request.state.json), 201)
 
 
 @crm()
-async def write_status(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    return json_response(sb.bulk.write_status(request.path_params["id"]))
+async def write_status(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    return json_response(await sb.bulk.write_status(caller, request.path_params["id"]))
 
 
 @crm()
-async def write_result(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    return _zip(*sb.bulk.write_result(request.path_params["id"]))
+async def write_result(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    return _zip(*await sb.bulk.write_result(caller, request.path_params["id"]))
 
 
 ROUTES = [

@@ -1,25 +1,25 @@
-"""What every sandbox route shares: JSON in and out, auth, credits, Zoho's error rendering."""
+"""What every sandbox route shares: JSON in and out, auth, parsing, Zoho's error rendering."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from sergas.sandbox import errors as E
+from sergas.sandbox.limits import CLIENT_HEADER
 
 if TYPE_CHECKING:
-    from sergas.sandbox.backend import Sandbox
-    from sergas.sandbox.oauth import AccessToken
+    from sergas.sandbox.backend import Caller, Sandbox
 
 JSON_TYPE = "application/json;charset=UTF-8"
+SLOT_HELD = "sandbox_slot_held"  # scope["state"] key: the middleware holds the org's slot
 
-Handler = Callable[["Sandbox", Request, "AccessToken"], Awaitable[Response]]
+Handler = Callable[["Sandbox", Request, "Caller"], Awaitable[Response]]
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -54,36 +54,31 @@ async def json_body(request: Request, *, per_item: bool = False) -> Any:
 
 
 def crm(
-    *, heavy: bool | Callable[[Any], bool] = False, body: bool = False, per_item: bool = False
+    *, body: bool = False, per_item: bool = False
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """A CRM route: check the token, hold a sub-concurrency slot for heavy APIs, simulate
-    latency inside that slot, render ZohoErrors, add limit headers.
+    """A CRM route: check the token, render ZohoErrors, add the credits header.
 
-    With `body=True` the JSON body is parsed first and left in `request.state.json`;
-    `heavy` may then be a predicate on it (writes of more than 10 records are heavy).
+    With `body=True` the JSON body is parsed first and left in `request.state.json`. The
+    org's concurrency slot is held by the middleware; credits, the sub-concurrency slot and
+    the latency are the backend operation's.
     """
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             sb = sandbox_of(request)
-            held = False
+            headers = request.headers
             try:
-                access = sb.oauth.authenticate(request.headers.get("authorization"))
-                parsed = await json_body(request, per_item=per_item) if body else None
-                request.state.json = parsed
-                if heavy is True or (callable(heavy) and heavy(parsed)):
-                    sb.limits.enter_heavy()
-                    held = True
-                delay = sb.faults.latency()
-                if delay:
-                    await anyio.sleep(delay)
-                response = await handler(sb, request, access)
+                caller = sb.authenticate(
+                    headers.get("authorization"),
+                    headers.get(CLIENT_HEADER),
+                    slot_held=request.scope.get("state", {}).get(SLOT_HELD, False),
+                )
+                if body:
+                    request.state.json = await json_body(request, per_item=per_item)
+                response = await handler(sb, request, caller)
             except E.ZohoError as exc:
                 response = error_response(exc)
-            finally:
-                if held:
-                    sb.limits.leave_heavy()
             remaining = sb.limits.credits_header()
             if remaining is not None:
                 response.headers["X-API-CREDITS-REMAINING"] = remaining
@@ -94,7 +89,36 @@ def crm(
     return decorate
 
 
-def many_records(parsed: Any) -> bool:
-    """Writes of more than 10 records count against Zoho's sub-concurrency cap."""
-    data = parsed.get("data") if isinstance(parsed, dict) else None
-    return isinstance(data, list) and len(data) > 10
+# -- parsing query strings and bodies into the backend's typed arguments ----------------------
+
+
+def int_param(params: Mapping[str, str], name: str) -> int | None:
+    """An integer query parameter; absent or empty is None."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise E.InvalidData(
+            "invalid data", {"param_name": name, "expected_data_type": "integer"}
+        ) from None
+
+
+def names_param(raw: str | None) -> list[str] | None:
+    """A comma-separated list (field names, ids); absent or empty is None."""
+    if not raw:
+        return None
+    return [name.strip() for name in raw.split(",") if name.strip()] or None
+
+
+def records_body(parsed: Any) -> list[Any]:
+    """The `data` list of a records write body, `{"data": [records]}`."""
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), list):
+        raise E.InvalidData(
+            'the json body is invalid; expected {"data": [records]}',
+            {"api_name": "data", "json_path": "$.data"},
+            per_item=True,
+        )
+    data: list[Any] = parsed["data"]
+    return data

@@ -1,145 +1,173 @@
-"""CRM v8 routes: records, search, COQL and the metadata the official SDK reads."""
+"""CRM v8 routes: records, search, COQL and the metadata the official SDK reads.
+
+Each route parses the query string or body into the backend operation's arguments and
+renders its answer; credits and limits are the operation's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from sergas.sandbox import errors as E
-from sergas.sandbox.http.common import crm, json_response, many_records, no_content
-from sergas.sandbox.limits import write_credits
+from sergas.sandbox.http.common import (
+    crm,
+    int_param,
+    json_response,
+    names_param,
+    no_content,
+    records_body,
+)
 
 if TYPE_CHECKING:
-    from sergas.sandbox.backend import Sandbox
-    from sergas.sandbox.oauth import AccessToken
-
-METADATA_TIME = 1704067200.0  # 2024-01-01: module metadata never changes in the sandbox
+    from sergas.sandbox.backend import Caller, Sandbox
+    from sergas.sandbox.records import Page, WriteResult
 
 
-def _not_modified_since(request: Request) -> bool:
+def _modified_since(request: Request) -> datetime | None:
     raw = request.headers.get("if-modified-since")
     if not raw:
-        return False
+        return None
     try:
-        from datetime import datetime
-
         try:
-            since = datetime.fromisoformat(raw)
+            return datetime.fromisoformat(raw)
         except ValueError:
-            since = parsedate_to_datetime(raw)
-        return since.timestamp() >= METADATA_TIME
+            return parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         raise E.InvalidData("invalid data", {"param_name": "If-Modified-Since"}) from None
 
 
-@crm()
-async def list_records(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    params = request.query_params
-    sb.limits.charge(3 if params.get("cvid") else 1)
-    page = sb.records.get_records(request.path_params["module"], params, access.user_id)
+def _page(page: Page | None) -> Response:
     return no_content() if page is None else json_response({"data": page.data, "info": page.info})
 
 
+def _written(result: WriteResult) -> Response:
+    return json_response({"data": result.items}, result.status)
+
+
 @crm()
-async def get_record(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    record = sb.records.get(
-        request.path_params["module"], request.path_params["id"], request.query_params.get("fields")
+async def list_records(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    q = request.query_params
+    page = await sb.records.list_records(
+        caller,
+        request.path_params["module"],
+        fields=names_param(q.get("fields")),
+        page=int_param(q, "page"),
+        per_page=int_param(q, "per_page"),
+        page_token=q.get("page_token") or None,
+        sort_by=q.get("sort_by") or None,
+        sort_order=q.get("sort_order") or None,
+        cvid=q.get("cvid") or None,
+        ids=names_param(q.get("ids")),
+    )
+    return _page(page)
+
+
+@crm()
+async def get_record(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    record = await sb.records.get_record(
+        caller,
+        request.path_params["module"],
+        request.path_params["id"],
+        fields=names_param(request.query_params.get("fields")),
     )
     return no_content() if record is None else json_response({"data": [record]})
 
 
-def _writer(mode: str, *, path_id: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    @crm(body=True, heavy=many_records, per_item=True)
-    async def write(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-        body = request.state.json
-        count = (
-            len(body["data"])
-            if isinstance(body, dict) and isinstance(body.get("data"), list)
-            else 1
-        )
-        sb.limits.charge(write_credits(count))
-        result = sb.records.write(
-            request.path_params["module"],
-            body,
-            mode,
-            path_id=request.path_params.get("id") if path_id else None,
-        )
-        return json_response({"data": result.items}, result.status)
-
-    return write
+@crm(body=True, per_item=True)
+async def create_records(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    records = records_body(request.state.json)
+    return _written(await sb.records.create_records(caller, request.path_params["module"], records))
 
 
-@crm()
-async def delete_records(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    raw = request.path_params.get("id") or request.query_params.get("ids") or ""
-    ids = [i.strip() for i in raw.split(",") if i.strip()]
-    sb.limits.charge(write_credits(len(ids) or 1))
-    if "id" in request.path_params and not raw.isdigit():
-        raise E.InvalidData("invalid record id", {"resource_path_index": 1})
-    result = sb.records.delete(request.path_params["module"], ids)
-    return json_response({"data": result.items}, result.status)
+@crm(body=True, per_item=True)
+async def update_records(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    records = records_body(request.state.json)
+    result = await sb.records.update_records(
+        caller, request.path_params["module"], records, record_id=request.path_params.get("id")
+    )
+    return _written(result)
 
 
-@crm(heavy=True)
-async def search_records(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    page = sb.records.search(request.path_params["module"], request.query_params)
-    return no_content() if page is None else json_response({"data": page.data, "info": page.info})
-
-
-@crm(body=True, heavy=True)
-async def coql(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    page, credits = sb.records.coql(request.state.json)
-    sb.limits.charge(credits)
-    return no_content() if page is None else json_response({"data": page.data, "info": page.info})
+@crm(body=True, per_item=True)
+async def upsert_records(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    body: Any = request.state.json
+    records = records_body(body)
+    raw = body.get("duplicate_check_fields")
+    check = [str(name) for name in raw] if isinstance(raw, list) else None
+    result = await sb.records.upsert_records(
+        caller, request.path_params["module"], records, duplicate_check_fields=check
+    )
+    return _written(result)
 
 
 @crm()
-async def users(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    kind = request.query_params.get("type", "AllUsers")
-    if kind == "CurrentUser":
-        found = [u for u in sb.users if u["id"] == access.user_id]
-    elif kind in ("AllUsers", "ActiveUsers"):
-        found = list(sb.users)
-    else:
-        raise E.InvalidData("invalid data", {"param_name": "type"})
+async def delete_records(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    ids = names_param(request.query_params.get("ids")) or []
+    return _written(await sb.records.delete_records(caller, request.path_params["module"], ids))
+
+
+@crm()
+async def delete_record(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    module, record_id = request.path_params["module"], request.path_params["id"]
+    return _written(await sb.records.delete_record(caller, module, record_id))
+
+
+@crm()
+async def search_records(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    q = request.query_params
+    page = await sb.queries.search_records(
+        caller,
+        request.path_params["module"],
+        criteria=q.get("criteria"),
+        email=q.get("email"),
+        phone=q.get("phone"),
+        word=q.get("word"),
+        page=int_param(q, "page"),
+        per_page=int_param(q, "per_page"),
+        fields=names_param(q.get("fields")),
+        sort_by=q.get("sort_by") or None,
+        sort_order=q.get("sort_order") or None,
+    )
+    return _page(page)
+
+
+@crm(body=True)
+async def coql(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    body = request.state.json
+    query = body.get("select_query") if isinstance(body, dict) else None
+    return _page(await sb.queries.coql(caller, query if isinstance(query, str) else None))
+
+
+@crm()
+async def users(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    found = await sb.metadata.users(caller, request.query_params.get("type"))
     info = {"per_page": 200, "count": len(found), "page": 1, "more_records": False}
     return json_response({"users": found, "info": info})
 
 
 @crm()
-async def org(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    return json_response({"org": [sb.org]})
+async def org(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    return json_response({"org": [await sb.metadata.org(caller)]})
 
 
 @crm()
-async def modules(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    if _not_modified_since(request):
-        return Response(status_code=304)
-    return json_response({"modules": [m.metadata() for m in sb.modules.values()]})
+async def modules(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    found = await sb.metadata.modules(caller, modified_since=_modified_since(request))
+    return Response(status_code=304) if found is None else json_response({"modules": found})
 
 
 @crm()
-async def fields(sb: Sandbox, request: Request, access: AccessToken) -> Response:
-    sb.limits.charge(1)
-    name = request.query_params.get("module")
-    if not name:
-        raise E.RequiredParamMissing(details={"param_name": "module"})
-    module = sb.module(name)
-    if module is None:
-        raise E.InvalidModule(details={"api_name": "module"})
-    if _not_modified_since(request):
-        return Response(status_code=304)
-    return json_response({"fields": [f.metadata(sb.modules) for f in module.fields]})
+async def fields(sb: Sandbox, request: Request, caller: Caller) -> Response:
+    found = await sb.metadata.fields(
+        caller, request.query_params.get("module"), modified_since=_modified_since(request)
+    )
+    return Response(status_code=304) if found is None else json_response({"fields": found})
 
 
 ROUTES = [
@@ -149,12 +177,12 @@ ROUTES = [
     Route("/crm/v8/settings/fields", fields, methods=["GET"]),
     Route("/crm/v8/coql", coql, methods=["POST"]),
     Route("/crm/v8/{module}/search", search_records, methods=["GET"]),
-    Route("/crm/v8/{module}/upsert", _writer("upsert"), methods=["POST"]),
+    Route("/crm/v8/{module}/upsert", upsert_records, methods=["POST"]),
     Route("/crm/v8/{module}/{id}", get_record, methods=["GET"]),
-    Route("/crm/v8/{module}/{id}", _writer("update", path_id=True), methods=["PUT"]),
-    Route("/crm/v8/{module}/{id}", delete_records, methods=["DELETE"]),
+    Route("/crm/v8/{module}/{id}", update_records, methods=["PUT"]),
+    Route("/crm/v8/{module}/{id}", delete_record, methods=["DELETE"]),
     Route("/crm/v8/{module}", list_records, methods=["GET"]),
-    Route("/crm/v8/{module}", _writer("create"), methods=["POST"]),
-    Route("/crm/v8/{module}", _writer("update"), methods=["PUT"]),
+    Route("/crm/v8/{module}", create_records, methods=["POST"]),
+    Route("/crm/v8/{module}", update_records, methods=["PUT"]),
     Route("/crm/v8/{module}", delete_records, methods=["DELETE"]),
 ]
