@@ -15,11 +15,11 @@ from tests.service.support import Keys, serve_on_loopback
 
 from sergas.agents.approvals import ApprovalStore
 from sergas.agents.audit import AuditLog
+from sergas.agents.settings import AgentSettings
 from sergas.agents.transport import create_mcp_app
 from sergas.manager import IntegrationConfig
 from sergas.sandbox.server import RunningSandbox
 from sergas.service.runtime import Runtime
-from sergas.service.settings import AgentSettings
 from sergas.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -23,12 +23,12 @@ from starlette.types import Receive, Scope, Send
 from sergas.agents.approvals import ApprovalStore
 from sergas.agents.audit import AuditLog
 from sergas.agents.server import PRINCIPAL_STATE_KEY, AgentServices, build_server
+from sergas.agents.settings import AgentSettings, load_agent_settings
 from sergas.agents.sweep_view import SweepView
 from sergas.errors import AuthError
 from sergas.manager import IntegrationConfig
 from sergas.service.keys import Principal
 from sergas.service.runtime import Runtime, open_runtime
-from sergas.service.settings import AgentSettings, load_agent_settings
 from sergas.settings import Settings
 
 __all__ = ["LOCAL_CLIENT", "create_mcp_app", "run_stdio", "services_for"]
