@@ -19,12 +19,11 @@ from sergas.auth.clock import Clock, SystemClock
 from sergas.auth.store import AuditEntry, Outcome, StoredToken, TokenKey, fingerprint
 from sergas.crypto import TokenCipher
 from sergas.db.engine import database_errors, write_transaction
-from sergas.db.models import TokenRefreshAudit, ZohoToken
+from sergas.db.tables import token_refresh_audit as AUDIT
+from sergas.db.tables import zoho_tokens as TOKENS
 
 __all__ = ["SqlTokenStore"]
 
-TOKENS: Table = ZohoToken.__table__  # type: ignore[assignment]
-AUDIT: Table = TokenRefreshAudit.__table__  # type: ignore[assignment]
 _KEY_COLUMNS = ["accounts_url", "client_id", "user_name"]
 
 

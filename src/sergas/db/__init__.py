@@ -6,7 +6,6 @@ from sergas.db.engine import (
     database_errors,
     normalise_url,
     safe_url,
-    session_factory,
     write_transaction,
 )
 from sergas.db.migrate import current, downgrade, head, reset, schema_status, upgrade
@@ -21,7 +20,6 @@ __all__ = [
     "reset",
     "safe_url",
     "schema_status",
-    "session_factory",
     "upgrade",
     "write_transaction",
 ]
