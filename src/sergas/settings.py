@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     bulk_timeout: float = Field(3600.0, gt=0, validation_alias="SERGAS_BULK_TIMEOUT")
     sdk_threads: int = Field(8, ge=1, le=64, validation_alias="SERGAS_SDK_THREADS")
 
+    # The embedded sandbox, used when no Zoho credentials are set (sergas.runtime): accounts
+    # seeded into a new one. Named for the sweep, which introduced it; `sergas accounts`
+    # shares the same CRM.
+    embedded_accounts: int = Field(
+        10_000, ge=1, validation_alias="SERGAS_SWEEP_EMBEDDED_ACCOUNTS"
+    )
+
     # Behaviour
     token_refresh_timeout: float = Field(
         10.0, gt=0, validation_alias="SERGAS_TOKEN_REFRESH_TIMEOUT"

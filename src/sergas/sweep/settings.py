@@ -71,7 +71,6 @@ class SweepSettings(BaseSettings):
     write_concurrency: int = Field(2, ge=1, le=20)
     top_movers: int = Field(5, ge=0)
     out: Path | None = None  # where briefs go (default: <data dir>/briefs)
-    embedded_accounts: int = Field(10_000, ge=1)
     # Test hook: "after:N" stops before starting any batch once N are done; "in:N" stops
     # after batch N's write returned but before it is marked done. The process then sleeps.
     test_pause: str | None = None
