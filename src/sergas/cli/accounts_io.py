@@ -46,7 +46,7 @@ OPS = (
 @contextlib.asynccontextmanager
 async def open_manager() -> AsyncIterator[ZohoIntegrationManager]:
     """The manager on Zoho when ZOHO_* credentials are set, else on the embedded sandbox
-    (the same one, and the same CRM state file, that `sergas sweep` uses), which is said on
+    (the same one, and the same CRM state file, that the health sweep uses), which is said on
     stderr so that stdout stays data."""
     from sergas.log import configure_logging
     from sergas.runtime import open_runtime

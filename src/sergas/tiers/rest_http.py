@@ -75,8 +75,6 @@ class RestHTTP:
         self._client: httpx2.AsyncClient | None = None
         self._slots = asyncio.Semaphore(self.concurrency)
         self._heavy = asyncio.Semaphore(self.heavy_concurrency)
-        self.requests_sent = 0  # attempts, for tests and metrics
-        self.credits_remaining: int | None = None  # Zoho's X-API-CREDITS-REMAINING, once sent
 
     @property
     def client(self) -> httpx2.AsyncClient:
@@ -149,7 +147,6 @@ class RestHTTP:
     ) -> Reply:
         gate = self._heavy if heavy else contextlib.nullcontext()
         async with gate, self._slots:
-            self.requests_sent += 1
             try:
                 response = await self.client.request(
                     method,
@@ -169,9 +166,6 @@ class RestHTTP:
                     f"Zoho could not be reached for {method} {_bare(path)} ({type(exc).__name__})",
                     details={"method": method, "path": _bare(path)},
                 ) from None
-        remaining = response.headers.get("x-api-credits-remaining", "")
-        if remaining.isdigit():
-            self.credits_remaining = int(remaining)
         return _reply(response, items)
 
 
