@@ -59,7 +59,7 @@ class ZohoIntegrationManager:
         prometheus: Hook | None = None,
     ) -> None:
         self.config = config or IntegrationConfig()
-        self._tiers = Tiers.of(tiers)
+        self.tiers = Tiers.of(tiers)  # `tiers.built()`: the ones called (or checked) so far
         self._clock = clock
         self.metrics: MetricsCollector | None = None
         self._hooks: list[Hook] = []
@@ -68,13 +68,13 @@ class ZohoIntegrationManager:
             self._hooks += [self.metrics, prometheus or prometheus_metrics()]
         self._hooks += list(hooks)
         self._breakers = {name: self._breaker(name) for name in TIER_NAMES}
-        self._execute = TierRunner(self._tiers, self.config, self._breakers, self._emit).execute
+        self._execute = TierRunner(self.tiers, self.config, self._breakers, self._emit).execute
         for name in TIER_NAMES:
             self._emit(BreakerStateEvent(name, "closed"))
 
     async def aclose(self) -> None:
         """Close every tier built so far."""
-        await self._tiers.aclose()
+        await self.tiers.aclose()
 
     async def __aenter__(self) -> ZohoIntegrationManager:
         return self
@@ -219,11 +219,11 @@ class ZohoIntegrationManager:
         Health checks are measured (operation "health_check") but do not move the breakers.
         """
         with correlation_scope():
-            names = list(self._tiers)
+            names = list(self.tiers)
             results = await asyncio.gather(*(self._probe(name) for name in names))
         report: dict[TierName, dict[str, Any]] = {}
         for name in TIER_NAMES:
-            entry: dict[str, Any] = {"tier": name, "enabled": name in self._tiers}
+            entry: dict[str, Any] = {"tier": name, "enabled": name in self.tiers}
             if name in names:
                 entry.update(results[names.index(name)])
             entry["circuit_breaker"] = self._breakers[name].status()
@@ -232,7 +232,7 @@ class ZohoIntegrationManager:
 
     async def _probe(self, name: TierName) -> dict[str, Any]:
         try:
-            tier = self._tiers.get(name)
+            tier = self.tiers.get(name)
         except SergasError as exc:
             self._emit(CallEvent(name, "health_check", "failure", 0.0, exc.code))
             return {"healthy": False, "latency_ms": 0.0, "detail": exc.message}
@@ -244,7 +244,7 @@ class ZohoIntegrationManager:
         return {
             name: {
                 **snapshot.get(name, {"tier": name}),
-                "enabled": name in self._tiers,
+                "enabled": name in self.tiers,
                 "circuit_breaker": self._breakers[name].status(),
             }
             for name in TIER_NAMES
