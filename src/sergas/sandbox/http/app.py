@@ -16,10 +16,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sergas.sandbox import errors as E
-from sergas.sandbox import mcp_server
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.http import bulk, control, crm, oauth
+from sergas.sandbox.http import bulk, control, crm, mcp, oauth
 from sergas.sandbox.http.common import JSON_TYPE, error_response
 
 _DIGITS = re.compile(r"/\d{6,}")
@@ -132,7 +131,7 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
         *oauth.ROUTES,
         *bulk.ROUTES,
         *crm.ROUTES,
-        *mcp_server.ROUTES,
+        *mcp.ROUTES,
     ]
 
     @asynccontextmanager
@@ -149,6 +148,6 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
     )
     app.state.sandbox = sb
     app.state.lifespan_hooks = []
-    mcp_server.install(app)
+    mcp.install(app)
     app.add_middleware(SandboxMiddleware, sandbox=sb)
     return app
