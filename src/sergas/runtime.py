@@ -132,7 +132,7 @@ async def open_runtime(
         tokens = token_manager(target.settings, engine=engine)
         stack.push_async_callback(tokens.aclose)
         if target.embedded:
-            stack.push_async_callback(_forget_token, tokens)
+            stack.push_async_callback(_forget_token, tokens, engine)
         tiers = Tiers.from_settings(config.enabled_tiers, target.settings, tokens)
         manager = ZohoIntegrationManager(tiers, config, hooks=hooks, prometheus=prometheus)
         stack.push_async_callback(manager.aclose)
@@ -221,10 +221,25 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
         )
 
 
-async def _forget_token(tokens: TokenManager) -> None:
-    """The embedded sandbox listens on a new port each run and tokens are kept per Accounts
-    URL: drop this run's row rather than leave one per run."""
+async def _forget_token(tokens: TokenManager, engine: AsyncEngine) -> None:
+    """The embedded sandbox listens on a new port each run, and tokens are kept per Accounts
+    URL: drop this run's row, and its refresh audit, rather than leave them behind. The
+    audit matters: every embedded run refreshes the sandbox's one fixed refresh token, and
+    the guard against Zoho's 10-refreshes-in-10-minutes limit counts that token's audit
+    rows, so kept rows would refuse the eleventh `sergas accounts` command in ten minutes."""
+    from sqlalchemy import delete
+
+    from sergas.db.engine import database_errors
+    from sergas.db.tables import token_refresh_audit
     from sergas.errors import SergasError
 
+    key = tokens.key()
     with contextlib.suppress(SergasError):
-        await tokens.store.delete(tokens.key())
+        await tokens.store.delete(key)
+        with database_errors(engine.url):
+            async with engine.begin() as conn:
+                await conn.execute(
+                    delete(token_refresh_audit).where(
+                        token_refresh_audit.c.accounts_url == key.accounts_url
+                    )
+                )
