@@ -143,8 +143,9 @@ async def open_runtime(
 async def open_database(settings: Settings | None = None) -> AsyncIterator[AsyncEngine]:
     """The engine on the configured database, its schema at head (brought there in place
     only for the embedded SQLite file; a configured one raises DatabaseError naming
-    `sergas db upgrade`); disposed when the block ends. What `open_runtime()` opens first,
-    and all that the commands needing only the database (API keys, approvals) open."""
+    `sergas db upgrade`); disposed when the block ends. What `open_runtime()` opens after
+    the target, and all that the commands needing only the database (API keys, approvals)
+    open."""
     from sergas.db.engine import create_engine
     from sergas.db.migrate import ensure_schema
 
