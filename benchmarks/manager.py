@@ -23,11 +23,10 @@ from typing import Any
 import httpx2
 
 from benchmarks._common import access_token, machine, sandbox_process, table
-from sergas.auth import token_manager
 from sergas.crypto import TokenCipher
-from sergas.db import create_engine, upgrade
 from sergas.log import configure_logging
-from sergas.manager import IntegrationConfig, ZohoIntegrationManager
+from sergas.manager import IntegrationConfig
+from sergas.runtime import open_runtime
 from sergas.sandbox.config import client_env
 from sergas.settings import load_settings
 from sergas.tiers.rest import ZohoRESTClient
@@ -53,41 +52,32 @@ async def record_ids(url: str, token: str, count: int) -> list[str]:
 async def run(url: str, n: int, warmup: int) -> Samples:
     with tempfile.TemporaryDirectory() as tmp:
         env = {k.lower(): v for k, v in client_env(url).items()}
-        settings = load_settings(
-            database_url=f"sqlite+aiosqlite:///{tmp}/tokens.db",
-            token_key=TokenCipher.generate_key(),
-            **env,
-        )
-        engine = create_engine(settings=settings)
-        await upgrade(engine)
-        tokens = token_manager(settings, engine=engine)
+        settings = load_settings(data_dir=tmp, token_key=TokenCipher.generate_key(), **env)
         config = IntegrationConfig.from_env(ENABLE_TIER1_MCP=False, ENABLE_TIER2_SDK=False)
-        manager = ZohoIntegrationManager.from_settings(settings, config, tokens=tokens)
-        rest = ZohoRESTClient(settings, tokens)
-        raw_token = access_token(url)
-        raw = httpx2.AsyncClient(
-            base_url=url, headers={"Authorization": f"Zoho-oauthtoken {raw_token}"}
-        )
+        async with open_runtime(settings, config) as runtime:
+            manager = runtime.manager
+            rest = ZohoRESTClient(settings, runtime.tokens)
+            raw_token = access_token(url)
+            raw = httpx2.AsyncClient(
+                base_url=url, headers={"Authorization": f"Zoho-oauthtoken {raw_token}"}
+            )
 
-        async def raw_get(record_id: str) -> Any:
-            reply = await raw.get(f"/crm/v8/Accounts/{record_id}")
-            reply.raise_for_status()
-            return reply.json()["data"][0]
+            async def raw_get(record_id: str) -> Any:
+                reply = await raw.get(f"/crm/v8/Accounts/{record_id}")
+                reply.raise_for_status()
+                return reply.json()["data"][0]
 
-        clients: dict[str, Call] = {
-            "manager": lambda rid: manager.get_account(rid),
-            "REST tier": lambda rid: rest.get_account(rid),
-            "raw httpx2": raw_get,
-        }
-        try:
-            ids = await record_ids(url, raw_token, 2000)
-            return await measure(clients, ids, n, warmup)
-        finally:
-            await raw.aclose()
-            await rest.aclose()
-            await manager.aclose()
-            await tokens.aclose()
-            await engine.dispose()
+            clients: dict[str, Call] = {
+                "manager": lambda rid: manager.get_account(rid),
+                "REST tier": lambda rid: rest.get_account(rid),
+                "raw httpx2": raw_get,
+            }
+            try:
+                ids = await record_ids(url, raw_token, 2000)
+                return await measure(clients, ids, n, warmup)
+            finally:
+                await raw.aclose()
+                await rest.aclose()
 
 
 async def measure(clients: dict[str, Call], ids: list[str], n: int, warmup: int) -> Samples:

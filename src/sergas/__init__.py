@@ -3,6 +3,8 @@
 The public API, importable from `sergas` directly. Names load on first use, so
 `import sergas` (and the CLI) stays quick; see each module for the details:
 
+- `open_runtime`, `open_sync_manager`, `Runtime` (sergas.runtime): the gateway opened from
+  settings (target, database, tokens, tiers, manager) and closed once;
 - `ZohoIntegrationManager`, `SyncZohoIntegrationManager`, `IntegrationConfig`,
   `RoutingContext` (sergas.manager): one call, routed over three tiers with failover;
 - `TokenManager`, `token_manager` (sergas.auth): durable, encrypted, single-flight tokens;
@@ -33,12 +35,15 @@ _WHERE = {
     "RateLimitError": "sergas.errors",
     "RecordResult": "sergas.tiers.base",
     "RoutingContext": "sergas.manager",
+    "Runtime": "sergas.runtime",
     "SergasError": "sergas.errors",
     "Settings": "sergas.settings",
     "SyncZohoIntegrationManager": "sergas.manager",
     "TokenManager": "sergas.auth",
     "ZohoIntegrationManager": "sergas.manager",
     "get_settings": "sergas.settings",
+    "open_runtime": "sergas.runtime",
+    "open_sync_manager": "sergas.runtime",
     "token_manager": "sergas.auth",
 }
 
@@ -57,6 +62,7 @@ __all__ = [
     "RateLimitError",
     "RecordResult",
     "RoutingContext",
+    "Runtime",
     "SergasError",
     "Settings",
     "SyncZohoIntegrationManager",
@@ -64,6 +70,8 @@ __all__ = [
     "ZohoIntegrationManager",
     "__version__",
     "get_settings",
+    "open_runtime",
+    "open_sync_manager",
     "token_manager",
 ]
 
@@ -87,6 +95,7 @@ if TYPE_CHECKING:
         ZohoIntegrationManager,
     )
     from sergas.query import CoqlQuery, F
+    from sergas.runtime import Runtime, open_runtime, open_sync_manager
     from sergas.settings import Settings, get_settings
     from sergas.tiers.base import BulkResult, RecordResult
 

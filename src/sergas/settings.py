@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -26,6 +26,7 @@ __all__ = [
     "ZohoEndpoints",
     "get_settings",
     "load_settings",
+    "read_settings",
     "reset_settings",
 ]
 
@@ -126,6 +127,13 @@ class Settings(BaseSettings):
     bulk_poll_max: float = Field(30.0, gt=0, validation_alias="SERGAS_BULK_POLL_MAX")
     bulk_timeout: float = Field(3600.0, gt=0, validation_alias="SERGAS_BULK_TIMEOUT")
     sdk_threads: int = Field(8, ge=1, le=64, validation_alias="SERGAS_SDK_THREADS")
+
+    # The embedded sandbox, used when no Zoho credentials are set (sergas.runtime): accounts
+    # seeded into a new one. Named for the sweep, which introduced it; `sergas accounts`
+    # shares the same CRM.
+    embedded_accounts: int = Field(
+        10_000, ge=1, validation_alias="SERGAS_SWEEP_EMBEDDED_ACCOUNTS"
+    )
 
     # Behaviour
     token_refresh_timeout: float = Field(
@@ -254,10 +262,7 @@ def get_settings() -> Settings:
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings now (no cache); keyword overrides win over the environment."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        raise _config_error(exc) from None
+    return read_settings(Settings, **overrides)
 
 
 def reset_settings() -> None:
@@ -266,11 +271,39 @@ def reset_settings() -> None:
     _settings = None
 
 
-def _config_error(exc: ValidationError) -> ConfigError:
-    problems = []
-    names = []
+S = TypeVar("S", bound=BaseSettings)
+
+
+def read_settings(cls: type[S], **overrides: Any) -> S:
+    """`cls` read from the environment and `.env`, keyword overrides winning: the one way
+    every group of Sergas settings is loaded. A bad value raises ConfigError naming its
+    variable (`details["settings"]`), never echoing the value: it may be a secret."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise _config_error(exc, cls) from None
+
+
+def _config_error(exc: ValidationError, cls: type[BaseSettings]) -> ConfigError:
+    names, problems = [], []
     for err in exc.errors(include_input=False, include_url=False):
-        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        name = _variable(cls, err["loc"])
         names.append(name)
         problems.append(f"{name}: {err['msg']}")
     return ConfigError("invalid setting " + "; ".join(problems), details={"settings": names})
+
+
+def _variable(cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    """The environment variable behind an error's location: a field's alias, or the class's
+    prefix and the field name (a check of the whole group names the prefix)."""
+    prefix = str(cls.model_config.get("env_prefix") or "")
+    if not loc:
+        return f"{prefix}*" if prefix else "settings"
+    key = str(loc[0])
+    field = cls.model_fields.get(key)
+    alias = field.validation_alias if field is not None else None
+    if isinstance(alias, AliasChoices):
+        alias = alias.choices[0]
+    if isinstance(alias, str):
+        return alias
+    return key if key.isupper() else prefix + key.upper()

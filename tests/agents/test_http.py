@@ -13,13 +13,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from tests.service.support import Keys, serve_on_loopback
 
-from sergas.agents.approvals import ApprovalStore
-from sergas.agents.audit import AuditLog
+from sergas.access.approvals import ApprovalStore
+from sergas.access.audit import AuditLog
+from sergas.agents.settings import AgentSettings
 from sergas.agents.transport import create_mcp_app
 from sergas.manager import IntegrationConfig
+from sergas.runtime import Runtime
 from sergas.sandbox.server import RunningSandbox
-from sergas.service.runtime import Runtime
-from sergas.service.settings import AgentSettings
 from sergas.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ from mcp.client.stdio import StdioServerParameters
 from sqlalchemy import select
 
 from sergas.db import create_engine
+from sergas.db.tables import tool_calls
 from sergas.sandbox.server import RunningSandbox
-from sergas.service.tables import tool_calls
 
 pytestmark = pytest.mark.slow
 

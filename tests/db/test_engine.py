@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sergas.db import create_engine, database_errors, normalise_url, schema_status, upgrade
-from sergas.db.models import ZohoToken
+from sergas.db.tables import zoho_tokens
 from sergas.errors import ConfigError, DatabaseError
 
 
@@ -92,7 +92,7 @@ async def test_datetimes_round_trip_as_aware_utc(engine: AsyncEngine) -> None:
     local = datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=timezone(timedelta(hours=5, minutes=30)))
     async with engine.begin() as conn:
         await conn.execute(
-            ZohoToken.__table__.insert().values(
+            zoho_tokens.insert().values(
                 accounts_url="a",
                 client_id="c",
                 user_name="u",
@@ -104,7 +104,7 @@ async def test_datetimes_round_trip_as_aware_utc(engine: AsyncEngine) -> None:
                 expires_at=local,
             )
         )
-        got = (await conn.execute(select(ZohoToken.expires_at))).scalar_one()
+        got = (await conn.execute(select(zoho_tokens.c.expires_at))).scalar_one()
     assert got == local
     assert got.tzinfo == UTC
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.db import create_engine, current, downgrade, head, reset, schema_status, upgrade
-from sergas.db.migrate import ensure_schema
+from sergas.db.migrate import ensure_schema, newest_revision
 from sergas.errors import DatabaseError
 
 TABLES = {"zoho_tokens", "token_refresh_audit"}
@@ -56,13 +59,26 @@ async def test_ensure_schema_refuses_or_upgrades(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
         await upgrade(engine)
-        await downgrade(engine, "base")
-        with pytest.raises(DatabaseError, match="sergas db upgrade"):
-            await ensure_schema(engine, auto_upgrade=False)
-        await ensure_schema(engine, auto_upgrade=True)
-        assert await current(engine) == head()
+        await ensure_schema(engine, auto_upgrade=False)  # at head: nothing to say
+        for behind in ("-1", "base"):
+            await downgrade(engine, behind)
+            with pytest.raises(DatabaseError, match="sergas db upgrade"):
+                await ensure_schema(engine, auto_upgrade=False)
+            await ensure_schema(engine, auto_upgrade=True)
+            assert await current(engine) == head()
     finally:
         await engine.dispose()
+
+
+def test_the_newest_revision_is_read_without_alembic() -> None:
+    """What `ensure_schema()` compares with before it would load Alembic."""
+    assert newest_revision() == head()
+    code = (
+        "import sys; from sergas.db.migrate import newest_revision; newest_revision(); "
+        "print(any(m == 'alembic' or m.startswith('alembic.') for m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_migrations_ship_inside_the_package() -> None:

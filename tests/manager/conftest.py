@@ -27,6 +27,7 @@ from sergas.auth import TokenManager
 from sergas.manager import IntegrationConfig, ZohoIntegrationManager
 from sergas.manager.config import TIER_ENV
 from sergas.manager.prometheus import reset_prometheus_metrics
+from sergas.manager.tiers import Tiers
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import Settings
@@ -85,9 +86,8 @@ async def make_manager(
         enabled = tiers or AVAILABLE_TIERS
         switches = {f"ENABLE_{name}": tier in enabled for tier, name in TIER_ENV.items()}
         config = IntegrationConfig.from_env(**switches, **env)
-        manager = ZohoIntegrationManager.from_settings(
-            tier_settings, config, tokens=tokens, clock=clock
-        )
+        tiers = Tiers.from_settings(config.enabled_tiers, tier_settings, tokens)
+        manager = ZohoIntegrationManager(tiers, config, clock=clock)
         built.append(manager)
         return manager
 

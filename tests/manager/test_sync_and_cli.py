@@ -22,6 +22,7 @@ from sergas.manager import (
     ZohoIntegrationManager,
 )
 from sergas.manager.config import TIER_ENV
+from sergas.runtime import open_runtime, open_sync_manager
 from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings, reset_settings
 
@@ -33,7 +34,7 @@ def test_sync_facade_works_without_a_loop(
     config = IntegrationConfig.from_env(
         **{f"ENABLE_{env}": tier in AVAILABLE_TIERS for tier, env in TIER_ENV.items()}
     )
-    with SyncZohoIntegrationManager.from_settings(tier_settings, config) as sync:
+    with open_sync_manager(tier_settings, config) as sync:
         assert sync.get_account(ids[0])["id"] == ids[0]
         with ThreadPoolExecutor(4) as pool:  # worker threads share the facade's one loop
             got = list(pool.map(lambda rid: sync.get_account(rid)["id"], ids))
@@ -52,7 +53,7 @@ def test_sync_facade_refuses_inside_a_running_loop(
     tier_settings: Settings, tier_engine: AsyncEngine, account_id: str
 ) -> None:
     config = IntegrationConfig.from_env(ENABLE_TIER1_MCP=False, ENABLE_TIER2_SDK=False)
-    with SyncZohoIntegrationManager.from_settings(tier_settings, config) as sync:
+    with open_sync_manager(tier_settings, config) as sync:
 
         async def inside() -> None:
             sync.get_account(account_id)
@@ -67,19 +68,20 @@ async def test_sync_facade_cannot_be_built_inside_a_loop() -> None:
         SyncZohoIntegrationManager(lambda: ZohoIntegrationManager({}))
 
 
-async def test_from_settings_prepares_the_embedded_database(
+async def test_open_runtime_prepares_the_embedded_database(
     cli_env: RunningSandbox, isolated_settings: Path
 ) -> None:
-    """No `sergas db upgrade` first: `async with` brings the embedded SQLite file to head."""
+    """No `sergas db upgrade` first: opening the runtime brings the embedded SQLite file to
+    head."""
     record_id = cli_env.sandbox.store.ordered("Accounts")[0]["id"]
-    async with ZohoIntegrationManager.from_settings() as zoho:
-        assert (await zoho.get_account(record_id))["id"] == record_id
+    async with open_runtime() as runtime:
+        assert (await runtime.manager.get_account(record_id))["id"] == record_id
     assert (isolated_settings / "sergas.db").exists()
 
 
 def test_sync_facade_prepares_the_embedded_database(cli_env: RunningSandbox) -> None:
     record_id = cli_env.sandbox.store.ordered("Accounts")[0]["id"]
-    with SyncZohoIntegrationManager.from_settings() as zoho:
+    with open_sync_manager() as zoho:
         assert zoho.get_account(record_id)["id"] == record_id
 
 

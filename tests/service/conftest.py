@@ -22,12 +22,13 @@ from tests.tiers.conftest import (
     tokens,
 )
 
+from sergas.access.keys import ApiKeyStore
 from sergas.auth import TokenManager
 from sergas.manager.prometheus import reset_prometheus_metrics
+from sergas.runtime import Runtime
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.service import create_app
-from sergas.service.runtime import Runtime
 from sergas.service.settings import ServiceSettings
 from sergas.settings import Settings
 
@@ -66,7 +67,8 @@ async def runtime(
 
 @pytest.fixture
 def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime, service=ServiceSettings(readiness_cache_seconds=0))
+    service = ServiceSettings(readiness_cache_seconds=0, api_key_cache_seconds=0)
+    return create_app(runtime, service=service)
 
 
 @pytest.fixture
@@ -80,4 +82,4 @@ async def client(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
 
 @pytest.fixture
 async def keys(runtime: Runtime) -> Keys:
-    return await make_keys(runtime.keys)
+    return await make_keys(ApiKeyStore(runtime.engine))

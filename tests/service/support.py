@@ -15,18 +15,21 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import wait_until
 
+from sergas.access.keys import ApiKeyStore
 from sergas.auth import TokenManager
 from sergas.manager import IntegrationConfig, PrometheusMetrics, ZohoIntegrationManager
-from sergas.service.keys import ApiKeyStore
-from sergas.service.runtime import Runtime
+from sergas.manager.tiers import Tiers
+from sergas.runtime import Runtime, Target
 from sergas.settings import Settings
+from sergas.tiers.base import TierName
 
 
 @contextlib.asynccontextmanager
 async def make_runtime(
-    settings: Settings, tokens: TokenManager, engine: AsyncEngine, *tiers: str
+    settings: Settings, tokens: TokenManager, engine: AsyncEngine, *tiers: TierName
 ) -> AsyncIterator[Runtime]:
-    """A runtime over the given tiers (REST only by default); keys checked uncached."""
+    """A runtime over the test's engine and tokens and the given tiers (REST only by
+    default), as `open_runtime()` would assemble it."""
     enabled = set(tiers or ("rest",))
     config = IntegrationConfig.from_env(
         ENABLE_TIER1_MCP="mcp" in enabled,
@@ -34,11 +37,12 @@ async def make_runtime(
         ENABLE_TIER3_REST="rest" in enabled,
     )
     prometheus = PrometheusMetrics()
-    manager = ZohoIntegrationManager.from_settings(
-        settings, config, tokens=tokens, prometheus=prometheus
+    target = Target(
+        settings, f"{settings.api_domain}#{settings.zoho_user}", False, "the test sandbox"
     )
-    async with manager:
-        yield Runtime(settings, engine, manager, ApiKeyStore(engine, cache_seconds=0), prometheus)
+    tier_set = Tiers.from_settings(config.enabled_tiers, settings, tokens)
+    async with ZohoIntegrationManager(tier_set, config, prometheus=prometheus) as manager:
+        yield Runtime(settings, target, config, engine, tokens, manager, prometheus)
 
 
 @dataclass

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import httpx2
 import pytest
+from fastapi import FastAPI
 from structlog.testing import capture_logs
 from tests.service.support import Keys
 
 from sergas.sandbox.server import RunningSandbox
-from sergas.service.runtime import Runtime
 
 
 def first_id(sandbox: RunningSandbox) -> str:
@@ -50,11 +50,11 @@ async def test_a_wrong_secret_for_a_real_key_id_is_refused(
 
 
 async def test_a_revoked_key_stops_working(
-    client: httpx2.AsyncClient, keys: Keys, runtime: Runtime, tier_sandbox: RunningSandbox
+    client: httpx2.AsyncClient, keys: Keys, app: FastAPI, tier_sandbox: RunningSandbox
 ) -> None:
     path = f"/v1/accounts/{first_id(tier_sandbox)}"
     assert (await client.get(path, headers=Keys.bearer(keys.read))).status_code == 200
-    await runtime.keys.revoke(keys.read[4:16])
+    await app.state.keys.revoke(keys.read[4:16])
     response = await client.get(path, headers=Keys.bearer(keys.read))
     assert response.status_code == 401
     assert response.json()["error"]["message"] == "unknown or revoked API key"

@@ -8,13 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
+from sergas.agents.settings import AgentSettings, load_agent_settings
 from sergas.errors import ConfigError
-from sergas.service.settings import (
-    AgentSettings,
-    ServiceSettings,
-    load_agent_settings,
-    load_service_settings,
-)
+from sergas.service.settings import ServiceSettings, load_service_settings
 
 EXAMPLE = Path(__file__).parents[2] / ".env.example"
 

@@ -23,7 +23,7 @@ from sergas.db import create_engine, upgrade
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import load_settings
-from sergas.sweep.app import open_target, sweep
+from sergas.sweep.app import open_sweep
 from sergas.sweep.settings import load_sweep_settings
 
 __all__ = ["isolated_settings"]
@@ -98,5 +98,5 @@ async def sweep_once(
     settings = load_settings()
     sweep_settings = load_sweep_settings()
     at = clock or datetime.now(UTC)
-    async with open_target(settings, sweep_settings) as target:
-        return await sweep(target, settings, sweep_settings, clock=lambda: at, out=out, **options)
+    async with open_sweep(settings, sweep_settings) as job:
+        return await job.run(clock=lambda: at, out=out, **options)

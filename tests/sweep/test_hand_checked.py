@@ -12,7 +12,7 @@ import pytest
 from tests.sweep.conftest import Crm, migrate, sweep_once
 from tests.sweep.hand_checked import CASES, INACTIVE, NOW
 
-from sergas.manager import ZohoIntegrationManager
+from sergas.runtime import open_runtime
 from sergas.settings import load_settings
 from sergas.sweep.app import routed
 from sergas.sweep.reading import read_all
@@ -25,8 +25,8 @@ async def test_scores_match_the_hand_computed_fixture(hand_crm: Crm, tier: str) 
     """Whichever tier reads the CRM, the same scores come out."""
     settings = SweepSettings()
     await migrate()
-    async with ZohoIntegrationManager.from_settings(load_settings()) as manager:
-        data = await read_all(routed(manager, tier), settings)
+    async with open_runtime(load_settings()) as runtime:
+        data = await read_all(routed(runtime.manager, tier), settings)
 
     assert data.scanned == len(CASES) + len(INACTIVE)
     got = {a.name: score_account(a, settings, NOW) for a in data.accounts}

@@ -1,13 +1,11 @@
-"""The tool-call audit: one row per MCP `tools/call`, whatever became of it.
+"""The MCP server's audit middleware: every `tools/call` leaves a `tool_calls` row.
 
 `AuditMiddleware` wraps every inbound MCP message; for a `tools/call` it opens an
-`AuditNote` (in a ContextVar the tool reads), lets the call run, and writes the row. So a
-call that never reached the tool (unknown tool, arguments that fail the schema) is
-audited too, as an error. The tool adds what only it knows to the note: its outcome
-(ok, queued, denied, error), a short result summary, the approval it created.
-
-Arguments are stored with secrets redacted: anything shaped like a Zoho token or a
-Sergas API key, and the values of keys named like secrets.
+`AuditNote` (in a ContextVar the tool reads), lets the call run, and records it through
+`sergas.access.audit.AuditLog`. So a call that never reached the tool (unknown tool,
+arguments that fail the schema) is audited too, as an error. The tool adds what only it
+knows to the note: its outcome (ok, queued, denied, error), a short result summary, the
+approval it created.
 """
 
 from __future__ import annotations
@@ -15,92 +13,26 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import structlog
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import CallToolResult, TextContent
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sergas.db.engine import database_errors
-from sergas.errors import SergasError, redact
-from sergas.service.keys import Principal, redact_keys
-from sergas.service.tables import tool_calls
+from sergas.access.audit import AuditLog, AuditNote
+from sergas.access.principal import Principal
+from sergas.errors import SergasError
 
-__all__ = ["AuditLog", "AuditMiddleware", "AuditNote", "current_note", "redact_arguments"]
+__all__ = ["UNIDENTIFIED", "AuditMiddleware", "current_note"]
 
 log = structlog.get_logger("sergas.agents")
-_MAX_TEXT = 2000  # characters kept of any one string argument
-
-
-def redact_arguments(value: Any) -> Any:
-    """Zoho tokens, Sergas API keys and secret-named keys replaced; long strings cut."""
-    value = redact(value)
-    if isinstance(value, str):
-        text = redact_keys(value)
-        return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
-    if isinstance(value, dict):
-        return {str(k): redact_arguments(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_arguments(v) for v in value]
-    return value
-
-
-@dataclass
-class AuditNote:
-    """What one tool call did, filled in as it runs."""
-
-    principal: Principal
-    tool: str
-    outcome: str = "ok"
-    result: dict[str, Any] | None = None
-    error_code: str | None = None
-    approval_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
 
 _note: ContextVar[AuditNote | None] = ContextVar("sergas_audit_note", default=None)
 
 
 def current_note() -> AuditNote | None:
     return _note.get()
-
-
-class AuditLog:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-
-    async def record(
-        self, note: AuditNote, transport: str, arguments: Any, duration_ms: float
-    ) -> None:
-        row = {
-            "at": datetime.now(UTC),
-            "client_key_id": note.principal.key_id,
-            "client_name": note.principal.name,
-            "transport": transport,
-            "tool": note.tool[:64],
-            "arguments": redact_arguments(arguments if arguments is not None else {}),
-            "outcome": note.outcome,
-            "result": redact_arguments(note.result) if note.result is not None else None,
-            "error_code": note.error_code,
-            "duration_ms": round(duration_ms, 3),
-            "approval_id": note.approval_id,
-        }
-        with database_errors(self.engine.url):
-            async with self.engine.begin() as conn:
-                await conn.execute(insert(tool_calls), [row])
-
-    async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest rows first, as dicts."""
-        query = select(tool_calls).order_by(tool_calls.c.id.desc()).limit(limit)
-        with database_errors(self.engine.url):
-            async with self.engine.connect() as conn:
-                rows = (await conn.execute(query)).mappings().all()
-        return [dict(r) for r in rows]
 
 
 class AuditMiddleware:

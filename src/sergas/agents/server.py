@@ -29,13 +29,14 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, JsonValue
 
-from sergas.agents.approvals import ApprovalStore
-from sergas.agents.audit import AuditLog, AuditMiddleware, AuditNote, current_note
+from sergas.access.approvals import ApprovalStore
+from sergas.access.audit import AuditLog, AuditNote
+from sergas.access.principal import Principal
+from sergas.access.schemas import ApiName, CriteriaTree, RecordId
+from sergas.agents.audit import AuditMiddleware, current_note
 from sergas.agents.sweep_view import SweepView
 from sergas.errors import PermissionDeniedError, SergasError
 from sergas.manager import ZohoIntegrationManager
-from sergas.service.keys import Principal
-from sergas.service.schemas import ApiName, CriteriaTree, RecordId
 
 __all__ = ["PRINCIPAL_STATE_KEY", "SERVER_NAME", "AgentServices", "build_server"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.db.engine import database_errors
-from sergas.sweep.tables import sweep_runs, sweep_scores
+from sergas.db.tables import sweep_runs, sweep_scores
 
 __all__ = ["LatestRun", "SweepView"]
 

@@ -20,15 +20,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from sergas.agents.approvals import ApprovalStore
-from sergas.agents.audit import AuditLog
+from sergas.access.approvals import ApprovalStore
+from sergas.access.audit import AuditLog
+from sergas.access.keys import ApiKeyStore
+from sergas.access.principal import Principal
 from sergas.agents.server import PRINCIPAL_STATE_KEY, AgentServices, build_server
+from sergas.agents.settings import AgentSettings, load_agent_settings
 from sergas.agents.sweep_view import SweepView
 from sergas.errors import AuthError
 from sergas.manager import IntegrationConfig
-from sergas.service.keys import Principal
-from sergas.service.runtime import Runtime, open_runtime
-from sergas.service.settings import AgentSettings, load_agent_settings
+from sergas.runtime import Runtime, open_runtime
 from sergas.settings import Settings
 
 __all__ = ["LOCAL_CLIENT", "create_mcp_app", "run_stdio", "services_for"]
@@ -56,10 +57,12 @@ async def _runtime(
     if runtime is not None:
         yield runtime
         return
-    async with open_runtime(
-        settings, config, key_cache_seconds=agent.api_key_cache_seconds
-    ) as opened:
+    async with open_runtime(settings, config) as opened:
         yield opened
+
+
+def _keys(runtime: Runtime, agent: AgentSettings) -> ApiKeyStore:
+    return ApiKeyStore(runtime.engine, cache_seconds=agent.api_key_cache_seconds)
 
 
 async def run_stdio(
@@ -72,12 +75,12 @@ async def run_stdio(
     """Serve one client on stdin/stdout until it closes them."""
     agent = agent or load_agent_settings()
     async with _runtime(runtime, settings, config, agent) as rt:
-        key = agent.api_key
+        key, keys = agent.api_key, _keys(rt, agent)
 
         async def identity() -> Principal:
             if key is None:
                 return LOCAL_CLIENT
-            return await rt.keys.authenticate(key.get_secret_value())
+            return await keys.authenticate(key.get_secret_value())
 
         await identity()  # a bad key fails here, before the client connects
         server = build_server(services_for(rt, agent), transport="stdio", identity=identity)
@@ -97,17 +100,9 @@ class _Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope["app"].state
-        header = Headers(scope=scope).get("authorization") or ""
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            response = _unauthorized(
-                "UNAUTHENTICATED", "missing API key: send `Authorization: Bearer <API key>`"
-            )
-            await response(scope, receive, send)
-            return
-        runtime: Runtime = state.runtime
+        keys: ApiKeyStore = state.keys
         try:
-            who = await runtime.keys.authenticate(key)
+            who = await keys.authenticate_header(Headers(scope=scope).get("authorization"))
         except AuthError as exc:
             await _unauthorized(exc.code, exc.message)(scope, receive, send)
             return
@@ -137,7 +132,7 @@ def create_mcp_app(
             server.streamable_http_app(host=agent.host)  # builds the session manager
             manager = server.session_manager
             async with manager.run():
-                app.state.runtime, app.state.mcp = rt, manager
+                app.state.keys, app.state.mcp = _keys(rt, agent), manager
                 yield
 
     return Starlette(

@@ -25,13 +25,12 @@ from sergas.crypto import TokenCipher
 from sergas.db.engine import WRITE_LOCK, database_errors, write_transaction
 from sergas.db.locks import named_lock
 from sergas.db.migrate import schema_status
-from sergas.db.models import TokenRefreshAudit, ZohoToken
+from sergas.db.tables import token_refresh_audit as AUDIT
+from sergas.db.tables import zoho_tokens as TOKENS
 from sergas.errors import ConfigError
 
 __all__ = ["SqlTokenStore", "count_tokens", "drop_tokens"]
 
-TOKENS: Table = ZohoToken.__table__  # type: ignore[assignment]
-AUDIT: Table = TokenRefreshAudit.__table__  # type: ignore[assignment]
 _KEY_COLUMNS = ["accounts_url", "client_id", "user_name"]
 
 

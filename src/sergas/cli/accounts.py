@@ -1,7 +1,7 @@
 """`sergas accounts`: list, get, search, update and export Zoho accounts through the manager.
 
 With ZOHO_* credentials configured these talk to Zoho; without, to the embedded sandbox that
-`sergas sweep` uses (same CRM file in the data directory), and say so on stderr.
+the health sweep uses (same CRM file in the data directory), and say so on stderr.
 
 Criteria are typed, never a raw string: `--where 'FIELD OP VALUE'` (one quoted argument,
 repeatable; all must hold, or any with `--any`), OP one of equals, not_equal, starts_with,
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Accounts in Zoho CRM: list, get, search, update, export.")
 T = TypeVar("T")
 
-Tier = Literal["auto", "mcp", "sdk", "rest"]
 TABLE_FIELDS = ["Account_Name", "Owner", "Industry", "Rating", "Annual_Revenue"]
 
 _JSON = typer.Option(False, "--json", help="Print JSON.")

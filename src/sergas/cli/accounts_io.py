@@ -45,50 +45,26 @@ OPS = (
 @contextlib.asynccontextmanager
 async def open_manager() -> AsyncIterator[ZohoIntegrationManager]:
     """The manager on Zoho when ZOHO_* credentials are set, else on the embedded sandbox
-    (the same one, and the same CRM state file, that `sergas sweep` uses), which is said on
+    (the same one, and the same CRM state file, that the health sweep uses), which is said on
     stderr so that stdout stays data."""
-    from sergas.auth.factory import token_manager
-    from sergas.db.engine import create_engine
-    from sergas.db.migrate import ensure_schema
-    from sergas.errors import SergasError
     from sergas.log import configure_logging
-    from sergas.manager import ZohoIntegrationManager
+    from sergas.runtime import open_runtime
     from sergas.settings import get_settings
-    from sergas.sweep.app import open_target
-    from sergas.sweep.settings import load_sweep_settings
 
     settings = get_settings()
     # At the default level failovers and retries would drown the output; errors still show.
     level = "ERROR" if settings.log_level == "INFO" else settings.log_level
     configure_logging(settings.log_format, level)
-    async with open_target(settings, load_sweep_settings()) as target:
-        if target.embedded:
-            where = target.scope.removeprefix("embedded:")
+    async with open_runtime(settings, embedded=True) as runtime:
+        if runtime.target.embedded:
             err_console.print(
                 f"embedded sandbox: no Zoho credentials configured, using the offline CRM "
-                f"in {where}",
+                f"in {runtime.target.state_file}",
                 style="dim",
                 highlight=False,
                 soft_wrap=True,
             )
-        engine = create_engine(settings=target.settings) if target.embedded else None
-        tokens = token_manager(target.settings, engine=engine) if engine is not None else None
-        manager = ZohoIntegrationManager.from_settings(target.settings, tokens=tokens)
-        try:  # not `async with`: a failed prepare() must still close what was opened
-            if engine is not None:
-                await ensure_schema(engine, auto_upgrade=target.settings.is_embedded_database)
-            await manager.prepare()
-            yield manager
-        finally:
-            await manager.aclose()
-            if tokens is not None and engine is not None:
-                # The embedded sandbox listens on a new port each run and tokens are kept per
-                # Accounts URL: drop this run's row rather than leave one per run (as the
-                # sweep does).
-                with contextlib.suppress(SergasError):
-                    await tokens.store.delete(tokens.key())
-                await tokens.aclose()
-                await engine.dispose()
+        yield runtime.manager
 
 
 def field_list(text: str | None) -> list[str] | None:

@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.cli._common import console, err_console, print_json
-from sergas.cli.db import run_with_engine
+from sergas.cli.db import run_with_database
 
 app = typer.Typer(help="API keys for the HTTP service and the MCP server.", no_args_is_help=True)
 
@@ -18,13 +18,6 @@ app = typer.Typer(help="API keys for the HTTP service and the MCP server.", no_a
 class ScopeChoice(StrEnum):
     read = "read"
     write = "write"
-
-
-async def _ready(engine: AsyncEngine) -> None:
-    from sergas.db.migrate import ensure_schema
-    from sergas.settings import get_settings
-
-    await ensure_schema(engine, auto_upgrade=get_settings().is_embedded_database)
 
 
 @app.command()
@@ -39,14 +32,13 @@ def create(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a key and print it. It is shown this once: only its hash is stored."""
-    from sergas.service.keys import ApiKeyStore
+    from sergas.access.keys import ApiKeyStore
 
     async def run(engine: AsyncEngine) -> tuple[str, dict[str, object]]:
-        await _ready(engine)
         key, info = await ApiKeyStore(engine).create(name, scope.value)
         return key, info.to_json()
 
-    key, info = run_with_engine(run)
+    key, info = run_with_database(run)
     if json_out:
         print_json({**info, "key": key})
         return
@@ -64,14 +56,13 @@ def list_keys(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List keys (their public ids; never the secret part)."""
-    from sergas.service.keys import ApiKeyStore
+    from sergas.access.keys import ApiKeyStore
 
     async def run(engine: AsyncEngine) -> list[dict[str, object]]:
-        await _ready(engine)
         keys = await ApiKeyStore(engine).list_keys(include_revoked=all_keys)
         return [k.to_json() for k in keys]
 
-    keys = run_with_engine(run)
+    keys = run_with_database(run)
     if json_out:
         print_json(keys)
         return
@@ -93,13 +84,12 @@ def list_keys(
 @app.command()
 def revoke(key_id: str = typer.Argument(..., help="The key's id (sgk_<id>_… or <id>).")) -> None:
     """Revoke a key. Servers stop accepting it within SERGAS_SERVICE_API_KEY_CACHE_SECONDS."""
-    from sergas.service.keys import ApiKeyStore
+    from sergas.access.keys import ApiKeyStore
 
     async def run(engine: AsyncEngine) -> dict[str, object]:
-        await _ready(engine)
         return (await ApiKeyStore(engine).revoke(key_id)).to_json()
 
-    info = run_with_engine(run)
+    info = run_with_database(run)
     console.print(f"revoked {info['key']} ({info['name']})", highlight=False)
 
 

@@ -13,10 +13,10 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.cli._common import console, print_json
-from sergas.cli.db import run_with_engine
+from sergas.cli.db import run_with_database
 
 if TYPE_CHECKING:
-    from sergas.agents.approvals import ApprovalStore
+    from sergas.access.approvals import ApprovalStore
 
 app = typer.Typer(help="Changes proposed by agents, waiting for a person.", no_args_is_help=True)
 
@@ -32,12 +32,9 @@ def _reviewer(by: str | None) -> str:
         return "unknown"
 
 
-async def _store(engine: AsyncEngine) -> ApprovalStore:
-    from sergas.agents.approvals import ApprovalStore
-    from sergas.db.migrate import ensure_schema
-    from sergas.settings import get_settings
+def _store(engine: AsyncEngine) -> ApprovalStore:
+    from sergas.access.approvals import ApprovalStore
 
-    await ensure_schema(engine, auto_upgrade=get_settings().is_embedded_database)
     return ApprovalStore(engine)
 
 
@@ -52,11 +49,11 @@ def list_approvals(
     """List proposals, newest first (pending ones by default)."""
 
     async def run(engine: AsyncEngine) -> list[dict[str, Any]]:
-        store = await _store(engine)
+        store = _store(engine)
         rows = await store.find(None if status == "all" else status, limit=limit)
         return [a.to_json() for a in rows]
 
-    rows = run_with_engine(run)
+    rows = run_with_database(run)
     if json_out:
         print_json(rows)
         return
@@ -87,9 +84,9 @@ def show(
     """One proposal: each field's value when proposed, the new value, and any outcome."""
 
     async def run(engine: AsyncEngine) -> dict[str, Any]:
-        return (await (await _store(engine)).get(approval_id)).to_json()
+        return (await _store(engine).get(approval_id)).to_json()
 
-    a = run_with_engine(run)
+    a = run_with_database(run)
     if json_out:
         print_json(a)
         return
@@ -105,9 +102,8 @@ def approve(
 ) -> None:
     """Approve a pending proposal and apply it to Zoho now; Zoho's answer is recorded.
     Exit code 3 when Zoho refused the change (status failed)."""
-    from sergas.agents.approvals import ApprovalStore
     from sergas.log import configure_logging_from
-    from sergas.service.runtime import open_runtime
+    from sergas.runtime import open_runtime
     from sergas.settings import get_settings
 
     settings = get_settings()
@@ -115,7 +111,7 @@ def approve(
 
     async def run() -> dict[str, Any]:
         async with open_runtime(settings) as rt:
-            store = ApprovalStore(rt.engine)
+            store = _store(rt.engine)
             done = await store.approve(rt.manager, approval_id, _reviewer(by), note)
             return done.to_json()
 
@@ -137,10 +133,10 @@ def reject(
     """Reject a pending proposal; nothing is sent to Zoho."""
 
     async def run(engine: AsyncEngine) -> dict[str, Any]:
-        store = await _store(engine)
+        store = _store(engine)
         return (await store.reject(approval_id, _reviewer(by), note)).to_json()
 
-    a = run_with_engine(run)
+    a = run_with_database(run)
     console.print(f"#{a['id']} rejected by {a['decided_by']}", highlight=False)
 
 

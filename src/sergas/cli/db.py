@@ -37,6 +37,23 @@ def run_with_engine(func: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
+def run_with_database(func: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run `func(engine)` on the configured database once its schema is at head (see
+    `sergas.runtime.open_database`), disposing the engine afterwards."""
+    from sergas.log import configure_logging_from
+    from sergas.runtime import open_database
+    from sergas.settings import get_settings
+
+    settings = get_settings()
+    configure_logging_from(settings)
+
+    async def main() -> T:
+        async with open_database(settings) as engine:
+            return await func(engine)
+
+    return asyncio.run(main())
+
+
 @app.command()
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""

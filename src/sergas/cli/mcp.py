@@ -26,10 +26,10 @@ def mcp(
     Every tool call is audited; proposed changes wait in the approval queue unless the
     client's key has write scope. On stdio the client is the key in SERGAS_MCP_API_KEY,
     or a read-only local client without one."""
+    from sergas.agents.settings import load_agent_settings
     from sergas.agents.transport import create_mcp_app, run_stdio
     from sergas.cli.serve import preflight
     from sergas.log import configure_logging
-    from sergas.service.settings import load_agent_settings
     from sergas.settings import get_settings
 
     settings = get_settings()

@@ -22,19 +22,15 @@ def _log_format(settings: object) -> str:
 async def preflight() -> None:
     """Fail here, in one line, on what would otherwise fail inside uvicorn's startup:
     missing credentials, bad tier settings, a database not at the current schema."""
-    from sergas.db import create_engine
-    from sergas.db.migrate import ensure_schema
     from sergas.manager import IntegrationConfig
+    from sergas.runtime import open_database
     from sergas.settings import get_settings
 
     settings = get_settings()
     settings.require_client()
     IntegrationConfig.from_env()
-    engine = create_engine(settings=settings)
-    try:
-        await ensure_schema(engine, auto_upgrade=settings.is_embedded_database)
-    finally:
-        await engine.dispose()
+    async with open_database(settings):
+        pass
 
 
 def serve(

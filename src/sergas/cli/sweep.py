@@ -70,8 +70,7 @@ def sweep(
     """Score every active account, write back changed scores, and write per-owner briefs."""
     from sergas.log import configure_logging
     from sergas.settings import get_settings
-    from sergas.sweep.app import open_target
-    from sergas.sweep.app import sweep as run
+    from sergas.sweep.app import open_sweep
     from sergas.sweep.settings import load_sweep_settings
 
     settings = get_settings()
@@ -81,23 +80,17 @@ def sweep(
     configure_logging(settings.log_format, level)
 
     async def main() -> dict[str, Any]:
-        async with open_target(settings, sweep_settings) as target:
+        async with open_sweep(settings, sweep_settings) as job:
             # The first line says where the sweep runs (stderr with --json: stdout is data).
             (err_console if as_json else console).print(
-                ("dry run on the " if dry_run else "") + target.description,
+                ("dry run on the " if dry_run else "") + job.description,
                 style="bold",
                 highlight=False,
                 soft_wrap=True,
             )
             if as_json:
-                return await run(
-                    target,
-                    settings,
-                    sweep_settings,
-                    dry_run=dry_run,
-                    restart=restart,
-                    out=out,
-                    progress=QuietProgress(err_console),
+                return await job.run(
+                    dry_run=dry_run, restart=restart, out=out, progress=QuietProgress(err_console)
                 )
             columns = (
                 TextColumn("{task.description}"),
@@ -106,14 +99,8 @@ def sweep(
                 TimeElapsedColumn(),
             )
             with RichBars(*columns, console=err_console, transient=False) as bars:
-                return await run(
-                    target,
-                    settings,
-                    sweep_settings,
-                    dry_run=dry_run,
-                    restart=restart,
-                    out=out,
-                    progress=BarsProgress(bars),
+                return await job.run(
+                    dry_run=dry_run, restart=restart, out=out, progress=BarsProgress(bars)
                 )
 
     result = asyncio.run(main())

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.cli._common import console, print_json
-from sergas.cli.db import run_with_engine
 
 app = typer.Typer(help="The three ways to Zoho: health, circuit breakers, metrics.")
 
@@ -21,7 +20,11 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     """Run every enabled tier's health check (real calls to Zoho), then show each tier's
     breaker state and metrics. The metrics are this process's, i.e. those checks; a running
     service exposes its own through Prometheus."""
-    report = run_with_engine(_collect)
+    from sergas.log import configure_logging_from
+    from sergas.settings import get_settings
+
+    configure_logging_from(get_settings())
+    report = asyncio.run(_collect())
     if json_out:
         print_json(report)
         return
@@ -31,24 +34,13 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
             console.print(f"[red]{name}[/red]: {tier['detail']}", highlight=False)
 
 
-async def _collect(engine: AsyncEngine) -> dict[str, Any]:
-    from sergas.auth import token_manager
-    from sergas.db.migrate import ensure_schema
-    from sergas.manager import IntegrationConfig, ZohoIntegrationManager
-    from sergas.settings import get_settings
+async def _collect() -> dict[str, Any]:
+    from sergas.runtime import open_runtime
 
-    settings = get_settings()
-    config = IntegrationConfig.from_env()
-    settings.require_client()
-    await ensure_schema(engine, auto_upgrade=settings.is_embedded_database)
-    tokens = token_manager(settings, engine=engine)
-    manager = ZohoIntegrationManager.from_settings(settings, config, tokens=tokens)
-    try:
-        health = await manager.get_tier_health()
-        metrics = manager.get_tier_metrics()
-    finally:
-        await manager.aclose()
-        await tokens.aclose()
+    async with open_runtime() as runtime:
+        health = await runtime.manager.get_tier_health()
+        metrics = runtime.manager.get_tier_metrics()
+        failover = runtime.config.enable_failover
     tiers = {}
     for name, checked in health.items():
         tier_metrics = {k: v for k, v in metrics[name].items() if k != "circuit_breaker"}
@@ -60,7 +52,7 @@ async def _collect(engine: AsyncEngine) -> dict[str, Any]:
             "circuit_breaker": checked["circuit_breaker"],
             "metrics": tier_metrics,
         }
-    return {"tiers": tiers, "failover": config.enable_failover}
+    return {"tiers": tiers, "failover": failover}
 
 
 def _table(report: dict[str, Any]) -> Table:

@@ -16,13 +16,7 @@ from typing import Any
 import sqlalchemy.exc
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from sergas.errors import ConfigError, DatabaseError
 from sergas.files import narrow, private_dir, private_file
@@ -35,7 +29,6 @@ __all__ = [
     "is_sqlite",
     "normalise_url",
     "safe_url",
-    "session_factory",
     "write_transaction",
 ]
 
@@ -121,10 +114,6 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 @contextlib.asynccontextmanager

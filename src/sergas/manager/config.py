@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sergas.errors import ConfigError
+from sergas.settings import read_settings
 from sergas.tiers.base import TierName
 
 __all__ = ["IntegrationConfig", "RoutingContext", "TierConfig", "parse_tier_name"]
@@ -155,10 +156,7 @@ class IntegrationConfig(BaseModel):
     @classmethod
     def from_env(cls, **overrides: Any) -> IntegrationConfig:
         """Read the environment and `.env`; keyword overrides use the variable names."""
-        try:
-            env = _IntegrationEnv(**overrides)
-        except ValidationError as exc:
-            raise _config_error(exc) from None
+        env = read_settings(_IntegrationEnv, **overrides)
         env.check_one_credential_set()
         tiers = {
             name: TierConfig(
@@ -192,12 +190,3 @@ def _reveal(value: str | SecretStr | None) -> str:
     if isinstance(value, SecretStr):
         return value.get_secret_value()
     return value or ""
-
-
-def _config_error(exc: ValidationError) -> ConfigError:
-    names = [str(e["loc"][0]) if e["loc"] else "settings" for e in exc.errors()]
-    problems = [
-        f"{name}: {e['msg']}"
-        for name, e in zip(names, exc.errors(include_input=False, include_url=False), strict=True)
-    ]
-    return ConfigError("invalid setting " + "; ".join(problems), details={"settings": names})

@@ -6,35 +6,33 @@ its breaker admits the call (or rejects it at once) → the call runs under the 
 A tier-health error moves on to the next tier (`FailoverEvent`) when failover is enabled;
 any other error (NotFound, InvalidData, …) is raised at once, from the tier that answered.
 
-The tiers know nothing of this: they are plain `ZohoTier`s. `runner.TierRunner` holds the
-rules of one call; this module is the public API around it.
+The tiers know nothing of this: they are plain `ZohoTier`s, handed in (`tiers.Tiers`
+builds each on its first call). `runner.TierRunner` holds the rules of one call; this
+module is the public API around it. The database, the tokens and the tiers' settings are
+opened by `sergas.runtime`, which builds the manager.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 import structlog
 
-from sergas import errors
+from sergas.errors import SergasError
 from sergas.log import correlation_scope
 from sergas.manager.breaker import CircuitBreaker, StateChange
-from sergas.manager.config import TIER_ENV as _ENV
 from sergas.manager.config import IntegrationConfig, RoutingContext
-from sergas.manager.events import BreakerStateEvent, Event, Hook
+from sergas.manager.events import BreakerStateEvent, CallEvent, Event, Hook
 from sergas.manager.health import probe
 from sergas.manager.metrics import MetricsCollector
 from sergas.manager.prometheus import prometheus_metrics
 from sergas.manager.runner import TierRunner
+from sergas.manager.tiers import Tiers
 from sergas.query import CoqlQuery, Criteria
 from sergas.tiers.base import BulkResult, ReadStrategy, Record, RecordResult, TierName, ZohoTier
-
-if TYPE_CHECKING:
-    from sergas.auth.manager import TokenManager
-    from sergas.settings import Settings
 
 __all__ = ["ZohoIntegrationManager"]
 
@@ -46,24 +44,22 @@ TIER_NAMES: tuple[TierName, ...] = ("mcp", "sdk", "rest")
 class ZohoIntegrationManager:
     """Routes each call to a tier, fails over on tier-health errors, and keeps the score.
 
-    `tiers` are the built tiers (a tier missing here is treated as disabled). Build one from
-    settings with `from_settings()`; close it with `aclose()` or `async with`.
+    `tiers`: built tiers by name, or a `Tiers` that builds each on first use (a tier missing
+    here is treated as disabled). `sergas.open_runtime()` builds one from settings; close it
+    with `aclose()` or `async with` (it closes the tiers it was handed).
     """
 
     def __init__(
         self,
-        tiers: Mapping[TierName, ZohoTier],
+        tiers: Mapping[TierName, ZohoTier] | Tiers,
         config: IntegrationConfig | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
         hooks: Iterable[Hook] = (),
         prometheus: Hook | None = None,
-        on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.config = config or IntegrationConfig()
-        self._tiers = dict(tiers)
-        self._on_close = on_close
-        self._prepare: Callable[[], Awaitable[None]] | None = None
+        self.tiers = Tiers.of(tiers)  # `tiers.built()`: the ones called (or checked) so far
         self._clock = clock
         self.metrics: MetricsCollector | None = None
         self._hooks: list[Hook] = []
@@ -72,88 +68,15 @@ class ZohoIntegrationManager:
             self._hooks += [self.metrics, prometheus or prometheus_metrics()]
         self._hooks += list(hooks)
         self._breakers = {name: self._breaker(name) for name in TIER_NAMES}
-        self._execute = TierRunner(self._tiers, self.config, self._breakers, self._emit).execute
+        self._execute = TierRunner(self.tiers, self.config, self._breakers, self._emit).execute
         for name in TIER_NAMES:
             self._emit(BreakerStateEvent(name, "closed"))
 
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings | None = None,
-        config: IntegrationConfig | None = None,
-        *,
-        tokens: TokenManager | None = None,
-        **kwargs: Any,
-    ) -> ZohoIntegrationManager:
-        """Build the enabled tiers with `build_tier`, sharing one TokenManager.
-
-        Without `tokens`, a TokenManager and its database engine are created here and closed
-        by `aclose()`; `prepare()` (run by `async with`) checks that database's schema first.
-        Bad settings raise ConfigError naming the variable.
-        """
-        from sergas.auth.factory import token_manager
-        from sergas.db.engine import create_engine
-        from sergas.settings import get_settings
-        from sergas.tiers.factory import build_tier
-
-        settings = settings or get_settings()
-        config = config or IntegrationConfig.from_env()
-        engine = None
-        if tokens is None:
-            settings.require_client()
-            engine = create_engine(settings=settings)
-            tokens = token_manager(settings, engine=engine)
-        owned_tokens = tokens if engine is not None else None
-
-        async def close() -> None:
-            if owned_tokens is not None:
-                await owned_tokens.aclose()
-            if engine is not None:
-                await engine.dispose()
-
-        built: dict[TierName, ZohoTier] = {}
-        for name in config.enabled_tiers:
-            try:
-                built[name] = build_tier(name, settings, tokens)
-            except ImportError as exc:
-                raise errors.ConfigError(
-                    f"tier {name} is enabled but cannot be loaded ({exc}); "
-                    f"set ENABLE_{_ENV[name]}=false to run without it",
-                    details={"settings": [f"ENABLE_{_ENV[name]}"]},
-                ) from None
-        manager = cls(built, config, on_close=close, **kwargs)
-        if engine is not None:
-            from sergas.db.migrate import ensure_schema
-
-            owned_engine = engine
-
-            async def prepare() -> None:
-                await ensure_schema(owned_engine, auto_upgrade=settings.is_embedded_database)
-
-            manager._prepare = prepare
-        return manager
-
-    async def prepare(self) -> None:
-        """Make sure the token database is ready: the embedded SQLite one is brought to the
-        newest schema, a configured one must be (DatabaseError naming `sergas db upgrade`).
-        Only for a manager from `from_settings()` without `tokens`; otherwise nothing."""
-        if self._prepare is not None:
-            await self._prepare()
-            self._prepare = None
-
     async def aclose(self) -> None:
-        """Close every tier, then what `from_settings()` opened."""
-        for name, tier in self._tiers.items():
-            try:
-                await tier.aclose()
-            except Exception:
-                log.exception("closing a tier failed", tier=name)
-        if self._on_close is not None:
-            await self._on_close()
-            self._on_close = None
+        """Close every tier built so far."""
+        await self.tiers.aclose()
 
     async def __aenter__(self) -> ZohoIntegrationManager:
-        await self.prepare()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -290,26 +213,30 @@ class ZohoIntegrationManager:
     # Health, metrics, breakers.
 
     async def get_tier_health(self) -> dict[TierName, dict[str, Any]]:
-        """Run every built tier's health check now (concurrently); breaker state included.
+        """Run every tier's health check now (concurrently), building the tiers not built
+        yet; breaker state included. A tier that cannot be built is reported unhealthy.
 
         Health checks are measured (operation "health_check") but do not move the breakers.
         """
         with correlation_scope():
-            names = list(self._tiers)
-            results = await asyncio.gather(
-                *(
-                    probe(name, self._tiers[name], self.config.tiers[name].timeout, self._emit)
-                    for name in names
-                )
-            )
+            names = list(self.tiers)
+            results = await asyncio.gather(*(self._probe(name) for name in names))
         report: dict[TierName, dict[str, Any]] = {}
         for name in TIER_NAMES:
-            entry: dict[str, Any] = {"tier": name, "enabled": name in self._tiers}
+            entry: dict[str, Any] = {"tier": name, "enabled": name in self.tiers}
             if name in names:
                 entry.update(results[names.index(name)])
             entry["circuit_breaker"] = self._breakers[name].status()
             report[name] = entry
         return report
+
+    async def _probe(self, name: TierName) -> dict[str, Any]:
+        try:
+            tier = self.tiers.get(name)
+        except SergasError as exc:
+            self._emit(CallEvent(name, "health_check", "failure", 0.0, exc.code))
+            return {"healthy": False, "latency_ms": 0.0, "detail": exc.message}
+        return await probe(name, tier, self.config.tiers[name].timeout, self._emit)
 
     def get_tier_metrics(self) -> dict[TierName, dict[str, Any]]:
         """Per tier: counts, success rate, avg/p50/p95/p99 (ms), top errors, breaker status."""
@@ -317,7 +244,7 @@ class ZohoIntegrationManager:
         return {
             name: {
                 **snapshot.get(name, {"tier": name}),
-                "enabled": name in self._tiers,
+                "enabled": name in self.tiers,
                 "circuit_breaker": self._breakers[name].status(),
             }
             for name in TIER_NAMES

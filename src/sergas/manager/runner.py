@@ -22,6 +22,7 @@ from sergas.manager.breaker import CircuitBreaker
 from sergas.manager.config import TIER_ENV, IntegrationConfig, RoutingContext
 from sergas.manager.events import CallEvent, CreditsEvent, FailoverEvent, Hook, Outcome
 from sergas.manager.routing import TierView, route
+from sergas.manager.tiers import Tiers
 from sergas.tiers.base import TierName, ZohoTier
 
 __all__ = ["TierRunner"]
@@ -38,7 +39,7 @@ CREDITS = {"get_account": 1, "get_accounts": 1, "search_accounts": 1, "update_ac
 class TierRunner:
     def __init__(
         self,
-        tiers: Mapping[TierName, ZohoTier],
+        tiers: Tiers,
         config: IntegrationConfig,
         breakers: Mapping[TierName, CircuitBreaker],
         emit: Hook,
@@ -91,7 +92,7 @@ class TierRunner:
     async def _on_tier(
         self, name: TierName, operation: str, call: Callable[[ZohoTier], Awaitable[T]]
     ) -> T:
-        tier, breaker = self.tiers[name], self.breakers[name]
+        tier, breaker = self.tiers.get(name), self.breakers[name]  # built on first use
         cfg = self.config.tiers[name]
         timeout = None if operation in NO_DEADLINE else cfg.timeout
         for attempt in range(cfg.max_retries + 1):

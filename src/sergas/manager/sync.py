@@ -8,6 +8,8 @@ cached access token, every time.
 
 Inside a running event loop a blocking call would stall that loop, so every method refuses
 there with `EventLoopRunningError`, which names the async method to await instead.
+
+`sergas.open_sync_manager()` gives one over a runtime opened from settings.
 """
 
 from __future__ import annotations
@@ -15,18 +17,14 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from sergas.manager.config import IntegrationConfig
 from sergas.manager.manager import ZohoIntegrationManager
 from sergas.query import CoqlQuery, Criteria
 from sergas.tiers.base import BulkResult, Record, RecordResult, TierName
-
-if TYPE_CHECKING:
-    from sergas.settings import Settings
 
 __all__ = ["EventLoopRunningError", "SyncZohoIntegrationManager"]
 
@@ -51,34 +49,22 @@ def _refuse_in_loop(method: str) -> None:
 class SyncZohoIntegrationManager:
     """The manager's API, blocking. Use it as a context manager, or call `close()`."""
 
-    def __init__(self, factory: Callable[[], ZohoIntegrationManager]) -> None:
-        """`factory` builds the async manager; it runs on the facade's own loop."""
+    def __init__(
+        self, opener: Callable[[], AbstractAsyncContextManager[ZohoIntegrationManager]]
+    ) -> None:
+        """`opener()` gives what opens (and later closes) the async manager: a manager
+        itself, or e.g. a runtime's. It is entered and exited on the facade's own loop."""
         _refuse_in_loop("__init__")
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal()
         self._portal = self._portal_cm.__enter__()
         try:
-            self.manager: ZohoIntegrationManager = self._portal.call(factory)
+            opened = self._portal.call(opener)
+            self._opened = self._portal.wrap_async_context_manager(opened)
+            self.manager: ZohoIntegrationManager = self._opened.__enter__()
         except BaseException:
             self._portal_cm.__exit__(None, None, None)
             raise
-        try:
-            self._portal.call(self.manager.prepare)
-        except BaseException:
-            try:
-                self._portal.call(self.manager.aclose)
-            finally:
-                self._portal_cm.__exit__(None, None, None)
-            raise
         self._closed = False
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings | None = None,
-        config: IntegrationConfig | None = None,
-        **kwargs: Any,
-    ) -> SyncZohoIntegrationManager:
-        return cls(lambda: ZohoIntegrationManager.from_settings(settings, config, **kwargs))
 
     def close(self) -> None:
         """Close the manager, then stop the loop and its thread. Idempotent."""
@@ -87,7 +73,7 @@ class SyncZohoIntegrationManager:
         _refuse_in_loop("aclose")
         self._closed = True
         try:
-            self._portal.call(self.manager.aclose)
+            self._opened.__exit__(None, None, None)
         finally:
             self._portal_cm.__exit__(None, None, None)
 

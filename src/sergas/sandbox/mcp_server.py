@@ -13,7 +13,8 @@ Transport: stateful streamable HTTP with JSON responses for handshake-era client
 no session. Every HTTP request must carry a sandbox access token, checked before the MCP
 layer. Sessions live in memory: after a restart (or `POST /__sandbox/mcp/restart`) an old
 session id answers 404 and the client initializes again; an `initialize` that still carries
-the stale id is served as a new session rather than refused.
+the stale id is served as a new session rather than refused. The routes that load this
+module on the first /mcp call are in `sergas.sandbox.http.mcp`.
 """
 
 from __future__ import annotations
@@ -33,17 +34,14 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from sergas.sandbox import errors as E
-from sergas.sandbox.http.common import error_response, json_response, names_param
+from sergas.sandbox.http.common import error_response, names_param
 from sergas.sandbox.limits import CLIENT_HEADER
 from sergas.sandbox.records import Page
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
 
     from sergas.sandbox.backend import Caller, Sandbox
 
@@ -411,34 +409,3 @@ async def _fresh_initialize(scope: Scope, receive: Receive) -> tuple[Scope, Rece
         return await receive()
 
     return scope, replay
-
-
-# -- wiring ------------------------------------------------------------------------------
-
-
-class _Endpoint:
-    """`/mcp` as a raw ASGI app (a Route hands a class instance scope, receive and send)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        service: McpService = scope["app"].state.mcp
-        await service(scope, receive, send)
-
-
-async def restart(request: Request) -> Response:
-    """Test hook: forget every MCP session, as a server restart would."""
-    service: McpService = request.app.state.mcp
-    await service.restart()
-    return json_response({"status": "success"})
-
-
-def install(app: Starlette) -> None:
-    """Give the app its MCP service and run the service in the app's lifespan."""
-    service = McpService(app.state.sandbox)
-    app.state.mcp = service
-    app.state.lifespan_hooks.append(service.run)
-
-
-ROUTES = [
-    Route("/mcp", _Endpoint()),
-    Route("/__sandbox/mcp/restart", restart, methods=["POST"]),
-]

@@ -6,6 +6,8 @@ module's dict keeps ascending-id order by insertion.
 
 With a state file every write is mirrored in the same call (one SQLite transaction per
 batch), so a sandbox that is killed and started again sees every write it acknowledged.
+A module's records are read from the file when the module is first used: the embedded
+sandbox behind `sergas accounts get` decodes the ~10,000 Accounts, not all ~87,000 records.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class RecordStore:
     def __init__(self, modules: Iterable[str], path: Path | None = None) -> None:
         self._modules = tuple(modules)
         self._data: dict[str, dict[str, Record]] = {m: {} for m in self._modules}
+        self._unread: set[str] = set()  # modules whose records are still only in the file
         self._version: dict[str, int] = dict.fromkeys(self._modules, 0)
         self._sorted: dict[tuple[str, str], tuple[int, list[Record]]] = {}
         self._next_id = ID_BASE + 1000
@@ -59,20 +62,36 @@ class RecordStore:
         return self._db is not None
 
     def load(self) -> bool:
-        """Load the state file into memory; False when it holds nothing yet."""
+        """Take the state file's records as the store's (each module read when first used);
+        False when it holds nothing yet."""
         if self._db is None:
             return False
-        rows = self._db.execute("SELECT module, id, body FROM records ORDER BY module, id")
-        found = False
-        for module, record_id, body in rows:
-            if module in self._data:
-                self._data[module][record_id] = orjson.loads(body)
-                found = True
+        stored = {m for (m,) in self._db.execute("SELECT DISTINCT module FROM records")}
+        with self._lock:
+            self._unread = stored & set(self._modules)
+            for module in self._unread:
+                self._data[module].clear()
+        found = bool(self._unread)
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         self._next_id = int(meta.get("next_id", self._next_id))
         for module in self._modules:
             self._bump(module)
         return found
+
+    def _bucket(self, module: str) -> dict[str, Record]:
+        """The module's records, read from the state file on first use (ids ascending)."""
+        if module in self._unread:
+            with self._lock:
+                if module in self._unread and self._db is not None:
+                    rows = self._db.execute(
+                        "SELECT id, body FROM records WHERE module = ? ORDER BY id", (module,)
+                    )
+                    bucket = self._data[module]
+                    for record_id, body in rows:
+                        bucket[record_id] = orjson.loads(body)
+                    self._bump(module)
+                self._unread.discard(module)
+        return self._data[module]
 
     def get_meta(self, key: str) -> str | None:
         if self._db is None:
@@ -112,14 +131,14 @@ class RecordStore:
     # -- reads ---------------------------------------------------------------------------
 
     def count(self, module: str) -> int:
-        return len(self._data[module])
+        return len(self._bucket(module))
 
     def get(self, module: str, record_id: str) -> Record | None:
-        return self._data[module].get(record_id)
+        return self._bucket(module).get(record_id)
 
     def all(self, module: str) -> Iterator[Record]:
         """Every record of the module, ascending by id."""
-        return iter(list(self._data[module].values()))
+        return iter(list(self._bucket(module).values()))
 
     def ordered(self, module: str, sort_by: str = "id", descending: bool = False) -> list[Record]:
         """Records sorted by `sort_by` (id, Created_Time or Modified_Time); cached per version."""
@@ -128,7 +147,7 @@ class RecordStore:
         cached = self._sorted.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
-        records = list(self._data[module].values())
+        records = list(self._bucket(module).values())
         if sort_by == "id":
             if descending:
                 records.reverse()
@@ -148,7 +167,7 @@ class RecordStore:
     def put_many(self, module: str, records: list[Record]) -> None:
         """Insert or replace records (a record's `id` must be set)."""
         with self._lock:
-            bucket = self._data[module]
+            bucket = self._bucket(module)
             for record in records:
                 bucket[record["id"]] = record
             self._bump(module)
@@ -159,7 +178,7 @@ class RecordStore:
 
     def delete(self, module: str, record_id: str) -> bool:
         with self._lock:
-            found = self._data[module].pop(record_id, None) is not None
+            found = self._bucket(module).pop(record_id, None) is not None
             if found:
                 self._bump(module)
                 if self._db is not None:
@@ -170,6 +189,7 @@ class RecordStore:
 
     def clear(self) -> None:
         with self._lock:
+            self._unread.clear()
             for module in self._modules:
                 self._data[module].clear()
                 self._bump(module)

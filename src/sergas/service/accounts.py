@@ -8,17 +8,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
+from sergas.access.schemas import API_NAME, MAX_FIELDS, RECORD_ID
 from sergas.service.auth import Reader, Writer, get_runtime
 from sergas.service.errors import ApiError, JSONResponse
-from sergas.service.schemas import (
-    API_NAME,
-    RECORD_ID,
-    BulkUpdateRequest,
-    SearchRequest,
-    UpdateRequest,
-)
+from sergas.service.schemas import BulkUpdateRequest, SearchRequest, UpdateRequest
 from sergas.tiers.base import BulkResult, RecordResult
-from sergas.tiers.zoho_limits import MAX_FIELDS
 
 __all__ = ["outcome_json", "router"]
 

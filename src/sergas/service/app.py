@@ -7,8 +7,9 @@ RequestContextMiddleware  request id, access log, HTTP metrics, last-resort 500
   └ accounts              /v1/accounts/*   (bearer API key; writes need write scope)
 ```
 
-Pass a `Runtime` to serve one built elsewhere (tests); otherwise the lifespan builds one
-from settings and closes it at shutdown, after uvicorn has let in-flight requests finish.
+Pass a `Runtime` to serve one opened elsewhere (tests); otherwise the lifespan opens one
+(`sergas.runtime.open_runtime`) and closes it at shutdown, after uvicorn has let in-flight
+requests finish. API keys are checked against the runtime's database (`sergas.access`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import structlog
 from fastapi import FastAPI
 
 from sergas import __version__
+from sergas.access.keys import ApiKeyStore
 from sergas.db.engine import safe_url
 from sergas.manager import IntegrationConfig, PrometheusMetrics
+from sergas.runtime import Runtime, open_runtime
 from sergas.service import accounts, ops
 from sergas.service.errors import JSONResponse, install_handlers
 from sergas.service.middleware import HttpMetrics, RequestContextMiddleware
-from sergas.service.runtime import Runtime, open_runtime
 from sergas.service.settings import ServiceSettings, load_service_settings
 from sergas.settings import Settings
 
@@ -55,19 +57,17 @@ def create_app(
     prometheus = runtime.prometheus if runtime is not None else PrometheusMetrics()
     http_metrics = HttpMetrics(prometheus.registry)
 
+    def serve(app: FastAPI, rt: Runtime) -> None:
+        app.state.runtime = rt
+        app.state.keys = ApiKeyStore(rt.engine, cache_seconds=service.api_key_cache_seconds)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if runtime is not None:
-            app.state.runtime = runtime
+        if runtime is not None:  # served since create_app()
             yield
             return
-        async with open_runtime(
-            settings,
-            config,
-            key_cache_seconds=service.api_key_cache_seconds,
-            prometheus=prometheus,
-        ) as opened:
-            app.state.runtime = opened
+        async with open_runtime(settings, config, prometheus=prometheus) as opened:
+            serve(app, opened)
             tiers = opened.manager.config.enabled_tiers
             log.info("service started", tiers=tiers, database=safe_url(opened.engine.url))
             yield
@@ -82,7 +82,7 @@ def create_app(
         default_response_class=JSONResponse,
     )
     if runtime is not None:
-        app.state.runtime = runtime  # usable without the lifespan (an in-process client)
+        serve(app, runtime)  # usable without the lifespan (an in-process client)
     app.state.service_settings = service
     app.state.readiness = ops.Readiness(service.readiness_cache_seconds)
     install_handlers(app)

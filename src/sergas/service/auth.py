@@ -13,10 +13,11 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sergas.access.keys import ApiKeyStore
+from sergas.access.principal import PREFIX, Principal
 from sergas.errors import AuthError
+from sergas.runtime import Runtime
 from sergas.service.errors import ApiError
-from sergas.service.keys import PREFIX, Principal
-from sergas.service.runtime import Runtime
 
 __all__ = ["Reader", "Writer", "get_runtime", "reader", "writer"]
 
@@ -35,24 +36,16 @@ def get_runtime(request: Request) -> Runtime:
 
 async def principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],  # for /docs
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiError(
-            401,
-            "UNAUTHENTICATED",
-            "missing API key: send `Authorization: Bearer <API key>`",
-            headers=_CHALLENGE,
-        )
+    keys: ApiKeyStore = request.app.state.keys
     try:
-        who = await get_runtime(request).keys.authenticate(credentials.credentials)
+        who = await keys.authenticate_header(request.headers.get("authorization"))
     except AuthError as exc:
-        raise ApiError(
-            401,
-            exc.code,
-            exc.message,
-            headers={"WWW-Authenticate": 'Bearer realm="sergas", error="invalid_token"'},
-        ) from None
+        headers = _CHALLENGE
+        if exc.code != "UNAUTHENTICATED":
+            headers = {"WWW-Authenticate": 'Bearer realm="sergas", error="invalid_token"'}
+        raise ApiError(401, exc.code, exc.message, headers=headers) from None
     structlog.contextvars.bind_contextvars(client=who.key_id)
     request.state.principal = who
     return who

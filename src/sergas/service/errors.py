@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from sergas import errors
+from sergas.access.keys import redact_keys
 from sergas.errors import SergasError
-from sergas.service.keys import redact_keys
 
 __all__ = ["ApiError", "JSONResponse", "error_body", "http_status", "install_handlers"]
 

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from sergas.manager.config import parse_tier_name
+from sergas.runtime import Runtime
 from sergas.service.auth import Reader, Writer, get_runtime
 from sergas.service.errors import JSONResponse
-from sergas.service.runtime import Runtime
 from sergas.tiers.base import TierName
 
 __all__ = ["Readiness", "router"]

@@ -1,27 +1,27 @@
-"""The sweep as a program: where it runs (real Zoho or the embedded sandbox), the database,
-the manager, and the summary of what it did.
+"""The sweep as a program: the runtime it runs on, the gateway it reads and writes through,
+and the summary of what it did.
 
-With no Zoho credentials configured, the sandbox is started in this process with its CRM
-kept in a state file under the data directory, so each run sees the previous run's writes.
+`open_sweep()` opens the runtime (`sergas.runtime.open_runtime`) with the sweep's metrics
+hook; with no Zoho credentials configured the runtime runs it on the embedded sandbox, its
+CRM kept in a state file under the data directory, so each run sees the previous run's
+writes.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sergas.auth.factory import token_manager
-from sergas.db.engine import create_engine, safe_url
-from sergas.db.migrate import ensure_schema
-from sergas.errors import SergasError
+from sergas.db.engine import safe_url
 from sergas.manager import RoutingContext, ZohoIntegrationManager
 from sergas.manager.config import parse_tier_name
 from sergas.query import Criteria
-from sergas.settings import Settings, load_settings
+from sergas.runtime import Runtime, Target, open_runtime
+from sergas.settings import Settings
 from sergas.sweep.metrics import SweepMetrics
 from sergas.sweep.reading import Gateway
 from sergas.sweep.runner import Progress, SweepReport, run_sweep
@@ -29,71 +29,62 @@ from sergas.sweep.settings import SweepSettings
 from sergas.sweep.store import SweepStore
 from sergas.tiers.base import BulkResult, Record, TierName
 
-__all__ = ["Target", "credentials_configured", "open_target", "summary", "sweep"]
+__all__ = ["Sweep", "open_sweep", "routed", "summary"]
 
 
-def credentials_configured(settings: Settings) -> bool:
-    """Any of ZOHO_CLIENT_ID / _SECRET / _REFRESH_TOKEN set means "use Zoho" (an incomplete
-    set then fails with a message naming what is missing, rather than silently going
-    embedded)."""
-    return any(
-        v is not None
-        for v in (settings.zoho_client_id, settings.zoho_client_secret, settings.zoho_refresh_token)
-    )
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep ready to run: its runtime, its settings and its metrics hook."""
 
+    runtime: Runtime
+    settings: SweepSettings
+    metrics: SweepMetrics
 
-@dataclass
-class Target:
-    """The CRM a sweep talks to, and the settings that reach it."""
+    @property
+    def description(self) -> str:
+        """Where it runs, as the first line of `sergas sweep` says it."""
+        target = self.runtime.target
+        if not target.embedded:
+            return target.description
+        database = safe_url(self.runtime.settings.effective_database_url)
+        return (
+            f"embedded sandbox: no Zoho credentials configured, so this sweep runs on "
+            f"{target.description} with the database {database}"
+        )
 
-    settings: Settings
-    scope: str  # names the CRM in the sweep tables (runs and last scores)
-    embedded: bool
-    description: str
-    stats: Callable[[], dict[str, Any]] | None = None  # the embedded sandbox's /__sandbox/stats
-    notes: list[str] = field(default_factory=list)
+    async def run(
+        self,
+        *,
+        dry_run: bool = False,
+        restart: bool = False,
+        out: Path | None = None,
+        progress: Progress | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> dict[str, Any]:
+        """Run the sweep; return the summary."""
+        runtime, target = self.runtime, self.runtime.target
+        before = target.stats() if target.stats else None
+        report = await run_sweep(
+            routed(runtime.manager, self.settings.tier),
+            SweepStore(runtime.engine),
+            runtime.scope,
+            self.settings,
+            clock=clock,
+            dry_run=dry_run,
+            restart=restart,
+            out=out or default_out(runtime.settings, self.settings, clock()),
+            progress=progress,
+        )
+        after = target.stats() if target.stats else None
+        return summary(report, target, self.metrics.snapshot(), before, after)
 
 
 @contextlib.asynccontextmanager
-async def open_target(settings: Settings, sweep_settings: SweepSettings) -> AsyncIterator[Target]:
-    if credentials_configured(settings):
-        settings.require_client()
-        yield Target(
-            settings,
-            scope=f"{settings.api_domain}#{settings.zoho_user}",
-            embedded=False,
-            description=f"Zoho CRM at {settings.api_domain}",
-        )
-        return
-    from sergas.sandbox.config import SandboxConfig
-    from sergas.sandbox.server import serve_sandbox
-
-    state_file = settings.data_path / "sandbox" / "crm.sqlite3"
-    config = SandboxConfig(accounts=sweep_settings.embedded_accounts, state_file=state_file)
-    with serve_sandbox(config) as running:
-        env = running.env
-        embedded = load_settings(
-            zoho_client_id=env["ZOHO_CLIENT_ID"],
-            zoho_client_secret=env["ZOHO_CLIENT_SECRET"],
-            zoho_refresh_token=env["ZOHO_REFRESH_TOKEN"],
-            zoho_api_domain=env["ZOHO_API_DOMAIN"],
-            zoho_accounts_url=env["ZOHO_ACCOUNTS_URL"],
-            zoho_file_upload_url=env["ZOHO_FILE_UPLOAD_URL"],
-            zoho_mcp_url=env["ZOHO_MCP_URL"],
-        )
-        origin = "loaded from" if running.sandbox.seeded_from_file else "seeded into"
-        yield Target(
-            embedded,
-            scope=f"embedded:{state_file}",
-            embedded=True,
-            description=(
-                f"embedded sandbox: no Zoho credentials configured, so this sweep runs on the "
-                f"offline Zoho CRM sandbox ({running.sandbox.store.count('Accounts'):,} "
-                f"accounts {origin} {state_file}) with the database "
-                f"{safe_url(settings.effective_database_url)}"
-            ),
-            stats=running.sandbox.stats,
-        )
+async def open_sweep(settings: Settings, sweep_settings: SweepSettings) -> AsyncIterator[Sweep]:
+    """The runtime for a sweep (Zoho, or the embedded sandbox without credentials)."""
+    metrics = SweepMetrics()
+    async with open_runtime(settings, embedded=True, hooks=[metrics]) as runtime:
+        yield Sweep(runtime, sweep_settings, metrics)
 
 
 class _Preferring:
@@ -137,53 +128,6 @@ def default_out(settings: Settings, sweep_settings: SweepSettings, now: datetime
     if sweep_settings.out is not None:
         return sweep_settings.out
     return settings.data_path / "briefs" / now.strftime("%Y-%m-%dT%H%M%SZ")
-
-
-async def sweep(
-    target: Target,
-    settings: Settings,
-    sweep_settings: SweepSettings,
-    *,
-    dry_run: bool = False,
-    restart: bool = False,
-    out: Path | None = None,
-    progress: Progress | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> dict[str, Any]:
-    """Run the sweep against `target`, using `settings`' database; return the summary."""
-    engine = create_engine(settings=settings)
-    try:
-        await ensure_schema(engine, auto_upgrade=settings.is_embedded_database)
-        metrics = SweepMetrics()
-        before = target.stats() if target.stats else None
-        tokens = token_manager(target.settings, engine=engine) if target.embedded else None
-        try:
-            manager = ZohoIntegrationManager.from_settings(
-                target.settings, tokens=tokens, hooks=[metrics]
-            )
-            async with manager:
-                report = await run_sweep(
-                    routed(manager, sweep_settings.tier),
-                    SweepStore(engine),
-                    target.scope,
-                    sweep_settings,
-                    clock=clock,
-                    dry_run=dry_run,
-                    restart=restart,
-                    out=out or default_out(settings, sweep_settings, clock()),
-                    progress=progress,
-                )
-            after = target.stats() if target.stats else None
-        finally:
-            if tokens is not None:
-                # The embedded sandbox listens on a new port each run and tokens are kept
-                # per Accounts URL: drop this run's row instead of leaving one per run.
-                with contextlib.suppress(SergasError):
-                    await tokens.store.delete(tokens.key())
-                await tokens.aclose()
-    finally:
-        await engine.dispose()
-    return summary(report, target, metrics.snapshot(), before, after)
 
 
 def summary(

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from sergas.errors import ConfigError
+from sergas.settings import read_settings
 
 __all__ = ["SweepSettings", "load_sweep_settings"]
 
@@ -71,7 +71,6 @@ class SweepSettings(BaseSettings):
     write_concurrency: int = Field(2, ge=1, le=20)
     top_movers: int = Field(5, ge=0)
     out: Path | None = None  # where briefs go (default: <data dir>/briefs)
-    embedded_accounts: int = Field(10_000, ge=1)
     # Test hook: "after:N" stops before starting any batch once N are done; "in:N" stops
     # after batch N's write returned but before it is marked done. The process then sleeps.
     test_pause: str | None = None
@@ -112,12 +111,4 @@ class SweepSettings(BaseSettings):
 
 def load_sweep_settings(**overrides: Any) -> SweepSettings:
     """Read the sweep settings now; invalid values raise ConfigError naming the variable."""
-    try:
-        return SweepSettings(**overrides)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_input=False, include_url=False):
-            loc = err["loc"]
-            name = f"SERGAS_SWEEP_{str(loc[0]).upper()}" if loc else "sweep settings"
-            problems.append(f"{name}: {err['msg']}")
-        raise ConfigError("invalid setting " + "; ".join(problems)) from None
+    return read_settings(SweepSettings, **overrides)

@@ -16,9 +16,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.db.engine import database_errors
+from sergas.db.tables import sweep_batches, sweep_last_scores, sweep_runs, sweep_scores
 from sergas.sweep.model import Outcome, ScoredAccount
 from sergas.sweep.scoring import Owner
-from sergas.sweep.tables import sweep_batches, sweep_last_scores, sweep_runs, sweep_scores
 
 __all__ = ["BatchRow", "RunRow", "SweepStore"]
 

@@ -63,8 +63,6 @@ class RestHTTP:
         self._auth = ZohoAuth(tokens)
         self._transport = transport
         self._client: httpx2.AsyncClient | None = None
-        self.requests_sent = 0  # attempts, for tests and metrics
-        self.credits_remaining: int | None = None  # Zoho's X-API-CREDITS-REMAINING, once sent
 
     @property
     def client(self) -> httpx2.AsyncClient:
@@ -134,7 +132,6 @@ class RestHTTP:
         headers: Mapping[str, str] | None,
         items: bool,
     ) -> Reply:
-        self.requests_sent += 1
         try:
             response = await self.client.request(
                 method,
@@ -154,9 +151,6 @@ class RestHTTP:
                 f"Zoho could not be reached for {method} {_bare(path)} ({type(exc).__name__})",
                 details={"method": method, "path": _bare(path)},
             ) from None
-        remaining = response.headers.get("x-api-credits-remaining", "")
-        if remaining.isdigit():
-            self.credits_remaining = int(remaining)
         return _reply(response, items)
 
 

@@ -12,7 +12,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from sergas.db.models import metadata
+from sergas.db.tables import metadata
 
 config = context.config
 

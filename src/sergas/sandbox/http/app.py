@@ -18,10 +18,9 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sergas.sandbox import errors as E
-from sergas.sandbox import mcp_server
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.http import bulk, control, crm, oauth
+from sergas.sandbox.http import bulk, control, crm, mcp, oauth
 from sergas.sandbox.http.common import JSON_TYPE, SLOT_HELD, error_response
 from sergas.sandbox.limits import CLIENT_HEADER, client_name
 from sergas.sandbox.oauth import bearer_token
@@ -170,7 +169,7 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
         *oauth.ROUTES,
         *bulk.ROUTES,
         *crm.ROUTES,
-        *mcp_server.ROUTES,
+        *mcp.ROUTES,
     ]
 
     @asynccontextmanager
@@ -187,6 +186,6 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
     )
     app.state.sandbox = sb
     app.state.lifespan_hooks = []
-    mcp_server.install(app)
+    mcp.install(app)
     app.add_middleware(SandboxMiddleware, sandbox=sb, routes=routes)
     return app

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from sergas.db.models import UTCDateTime
+from sergas.db.tables import UTCDateTime
 
 revision: str = "0003_service"
 down_revision: str | None = "0002_sweep"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import db_url, engine, postgres_url
 
-from sergas.agents.approvals import ApprovalStore
+from sergas.access.approvals import ApprovalStore
+from sergas.access.principal import Principal
 from sergas.errors import InvalidDataError, NotFoundError
-from sergas.service.keys import Principal
 
 __all__ = ["db_url", "engine", "postgres_url"]
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import db_url, engine, isolated_settings, postgres_url
 
+from sergas.access.keys import ApiKeyStore, parse_key, redact_keys
+from sergas.db.tables import api_keys
 from sergas.errors import AuthError, InvalidDataError, NotFoundError
-from sergas.service.keys import ApiKeyStore, parse_key, redact_keys
-from sergas.service.tables import api_keys
 
 __all__ = ["db_url", "engine", "isolated_settings", "postgres_url"]
 

@@ -16,17 +16,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sergas.agents.audit import redact_arguments
+from sergas.access.audit import redact_arguments
+from sergas.access.principal import Principal
 from sergas.db.engine import database_errors
+from sergas.db.tables import approvals
 from sergas.errors import InvalidDataError, NotFoundError, SergasError
-from sergas.manager import ZohoIntegrationManager
-from sergas.service.keys import Principal
-from sergas.service.tables import approvals
+
+if TYPE_CHECKING:
+    from sergas.manager import ZohoIntegrationManager
 
 __all__ = ["STATUSES", "Approval", "ApprovalStore"]
 

@@ -20,28 +20,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sergas.access.principal import PREFIX, SCOPES, Principal, Scope
 from sergas.db.engine import database_errors
+from sergas.db.tables import api_keys
 from sergas.errors import AuthError, InvalidDataError, NotFoundError
-from sergas.service.tables import api_keys
 
 __all__ = [
     "KEY_PATTERN",
-    "PREFIX",
+    "MISSING_KEY",
     "ApiKeyInfo",
     "ApiKeyStore",
-    "Principal",
-    "Scope",
+    "parse_key",
     "redact_keys",
 ]
 
-Scope = Literal["read", "write"]
-SCOPES: tuple[Scope, ...] = ("read", "write")
-PREFIX = "sgk_"
+MISSING_KEY = "missing API key: send `Authorization: Bearer <API key>`"
 KEY_PATTERN = re.compile(r"sgk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}")
 _KEY_ID_LEN = 12
 _LAST_USED_EVERY = 60.0  # seconds between last_used_at writes for one key
@@ -50,22 +48,6 @@ _LAST_USED_EVERY = 60.0  # seconds between last_used_at writes for one key
 def redact_keys(text: str) -> str:
     """Replace anything shaped like a Sergas API key."""
     return KEY_PATTERN.sub("[redacted]", text)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a key's public id, name and scope. Holds no secret."""
-
-    key_id: str | None
-    name: str
-    scope: Scope
-
-    @property
-    def can_write(self) -> bool:
-        return self.scope == "write"
-
-    def label(self) -> str:
-        return self.name if self.key_id is None else f"{self.name} ({PREFIX}{self.key_id})"
 
 
 @dataclass(frozen=True)
@@ -187,6 +169,15 @@ class ApiKeyStore:
         return ApiKeyInfo(
             row.key_id, row.name, row.scope, row.created_at, row.last_used_at, row.revoked_at
         )
+
+    async def authenticate_header(self, authorization: str | None) -> Principal:
+        """The principal of an `Authorization: Bearer <key>` header value: what both servers
+        check on every request. AuthError `UNAUTHENTICATED` when no key was sent, else as
+        `authenticate()`."""
+        scheme, _, key = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise AuthError(MISSING_KEY, code="UNAUTHENTICATED")
+        return await self.authenticate(key)
 
     async def authenticate(self, key: str) -> Principal:
         """The key's principal; AuthError (never naming the secret) if it is not valid."""

@@ -1,0 +1,258 @@
+"""Every table Sergas keeps, on the one `metadata` the migrations are checked against.
+
+SQLAlchemy Core tables throughout: every store in Sergas reads and writes with Core
+statements on an `AsyncEngine` connection, none through an ORM session. They live here, in
+the database layer with the migrations, so that Alembic (`db/migrations/env.py`) and the
+drift test see all of them, and the stores above (tokens, sweep, access) import down.
+
+Tokens (migration 0001_tokens), stored encrypted (see sergas.crypto), never as text:
+
+- `zoho_tokens`: one row per (accounts URL, client id, user): the refresh token and the
+  current access token. `refresh_token_fp` is a truncated SHA-256 of the refresh token: it
+  says which refresh token an audit row belongs to (Zoho's 10-per-10-minutes limit is per
+  refresh token) without revealing it.
+- `token_refresh_audit`: one row per refresh attempt (or refusal): when, who, why, how.
+
+The health sweep (0002_sweep):
+
+- `sweep_runs`: one row per real (not dry) run; `state` is "writing" until every batch is
+  done and the run's scores became the last scores, then "done" (or "abandoned").
+- `sweep_batches`: the checkpoint. One row per batch of changed accounts: the exact
+  records to write, `state` pending → writing → done, and every record's outcome.
+- `sweep_scores`: every scored account of a run (what the summary and the briefs are built
+  from, so a resumed run need not read the CRM again). Kept for the latest run only.
+- `sweep_last_scores`: per scope (which CRM) and account, the score of the last finished
+  run: the baseline for "changes since the previous sweep".
+
+Access, for the HTTP service and the MCP server (0003_service):
+
+- `api_keys`: one row per key. Only a salted SHA-256 of the key's secret is stored; the key
+  itself is shown once, when created. `key_id` is the public part of the key (it is in the
+  key's text), so a key is found by an indexed lookup and then checked in constant time.
+- `approvals`: changes an agent proposed. `status`: pending → approved → applied | failed,
+  or pending → rejected. A direct write by a client allowed to write is recorded here too,
+  already decided (by that client), so every change made for an agent has one history.
+- `tool_calls`: one row per MCP tool call: who, which tool, the arguments (secrets redacted),
+  a summary of the result, how long it took.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "UTCDateTime",
+    "api_keys",
+    "approvals",
+    "metadata",
+    "sweep_batches",
+    "sweep_last_scores",
+    "sweep_runs",
+    "sweep_scores",
+    "token_refresh_audit",
+    "tool_calls",
+    "zoho_tokens",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; Sergas stores timezone-aware UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# -- tokens ----------------------------------------------------------------------------
+
+zoho_tokens = Table(
+    "zoho_tokens",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("accounts_url", String(255), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("user_name", String(255), nullable=False),
+    Column("refresh_token", LargeBinary(), nullable=False),
+    Column("refresh_token_fp", String(64), nullable=False),
+    Column("access_token", LargeBinary(), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("api_domain", String(255), nullable=True),
+    Column("generation", Integer(), nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("accounts_url", "client_id", "user_name"),
+)
+
+token_refresh_audit = Table(
+    "token_refresh_audit",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("token_id", ForeignKey("zoho_tokens.id", ondelete="SET NULL"), nullable=True),
+    Column("accounts_url", String(255), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("user_name", String(255), nullable=False),
+    Column("refresh_token_fp", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer(), nullable=False),
+    Column("reason", String(255), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("latency_ms", Float(), nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Index(None, "refresh_token_fp", "at"),
+)
+
+# -- the health sweep ------------------------------------------------------------------
+
+sweep_runs = Table(
+    "sweep_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("scope", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("checked_at", UTCDateTime(), nullable=False),  # the Last_Health_Check written
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("accounts_scanned", Integer(), nullable=False),
+    Column("accounts_scored", Integer(), nullable=False),
+    Column("accounts_changed", Integer(), nullable=False),
+    Column("batches", Integer(), nullable=False),
+    Column("summary", JSON(), nullable=True),
+    Index(None, "scope", "state"),
+)
+
+sweep_batches = Table(
+    "sweep_batches",
+    metadata,
+    Column("run_id", ForeignKey("sweep_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("batch_no", Integer(), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("records", JSON(), nullable=False),  # the update payload, one dict per account
+    Column("outcomes", JSON(), nullable=True),  # one per record, in payload order
+    Column("attempts", Integer(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sweep_scores = Table(
+    "sweep_scores",
+    metadata,
+    Column("run_id", ForeignKey("sweep_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("account_name", String(255), nullable=False),
+    Column("owner_id", String(64), nullable=False),
+    Column("owner_name", String(255), nullable=False),
+    Column("owner_email", String(255), nullable=True),
+    Column("score", Integer(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("previous_score", Integer(), nullable=True),
+    Column("previous_status", String(16), nullable=True),
+    Column("reasons", JSON(), nullable=False),
+    Column("changed", Boolean(), nullable=False),  # differs from what the CRM held
+)
+
+sweep_last_scores = Table(
+    "sweep_last_scores",
+    metadata,
+    Column("scope", String(255), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("score", Integer(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("run_id", String(32), nullable=False),
+    Column("scored_at", UTCDateTime(), nullable=False),
+)
+
+# -- access: API keys, approvals, the tool-call audit ------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("key_id", String(32), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("scope", String(16), nullable=False),  # "read" or "write"
+    Column("salt", String(64), nullable=False),
+    Column("key_hash", String(64), nullable=False),  # sha256(salt || secret), hex
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("client_key_id", String(32), nullable=True),  # None: a local stdio client
+    Column("client_name", String(255), nullable=False),
+    Column("module", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("changes", JSON(), nullable=False),  # field API name -> new value
+    Column("current", JSON(), nullable=True),  # the same fields' values when proposed
+    Column("reason", Text(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    Column("decided_by", String(255), nullable=True),
+    Column("note", Text(), nullable=True),  # the reviewer's comment
+    Column("outcome", JSON(), nullable=True),  # Zoho's answer: ok, code, message, details
+    Index(None, "status", "created_at"),
+)
+
+tool_calls = Table(
+    "tool_calls",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("client_key_id", String(32), nullable=True),
+    Column("client_name", String(255), nullable=False),
+    Column("transport", String(16), nullable=False),
+    Column("tool", String(64), nullable=False),
+    Column("arguments", JSON(), nullable=False),
+    Column("outcome", String(16), nullable=False),  # ok, queued, denied, error
+    Column("result", JSON(), nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("duration_ms", Float(), nullable=False),
+    Column("approval_id", ForeignKey("approvals.id", ondelete="SET NULL"), nullable=True),
+    Index(None, "at"),
+)
