@@ -10,9 +10,10 @@ import pytest
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from sergas.agents.settings import AgentSettings
 from sergas.manager.config import IntegrationConfig, _IntegrationEnv
 from sergas.sandbox.config import SandboxConfig
-from sergas.service.settings import AgentSettings, ServiceSettings
+from sergas.service.settings import ServiceSettings
 from sergas.settings import Settings, load_settings
 from sergas.sweep.settings import SweepSettings
 
