@@ -345,10 +345,24 @@ def test_and_or_and_brackets() -> None:
     assert ids(base + "Employees = 10 or Employees = 50") == names("a1", "a5")
     assert ids(base + "(Employees = 10 or Employees = 50) and Billing_City = '東京'") == names("a5")
     assert ids(base + "Employees = 10 or (Employees = 50 and Billing_City = 'x')") == names("a1")
-    # Zoho wants brackets for more than two conditions; the sandbox accepts and/or precedence.
-    assert ids(base + "Employees = 10 or Employees = 50 and Billing_City = 'x'") == names("a1")
-    assert ids(base + "Employees = 50 and Billing_City = 'x' or Employees = 10") == names("a1")
     assert ids(base + "((Employees = 10))") == names("a1")
+    nested = "(Employees = 10 or Employees = 50) and (Billing_City = 'x' or Employees > 0)"
+    assert ids(base + nested) == names("a1", "a5")
+
+
+@pytest.mark.parametrize(
+    ("where", "near"),
+    [
+        ("Employees = 10 or Employees = 50 and Billing_City = 'x'", "and"),
+        ("Employees = 50 and Billing_City = 'x' or Employees = 10", "or"),
+        ("Employees = 1 and Employees = 2 and Employees = 3", "and"),
+        ("(Employees = 1 or Employees = 2 or Employees = 3) and Employees = 4", "or"),
+    ],
+)
+def test_more_than_two_conditions_need_brackets(where: str, near: str) -> None:
+    # Zoho: "with more than two conditions, brackets are required", e.g. (A and (B and C)).
+    error = error_of(f"select id from Accounts where {where}")
+    assert (error.code, error.status, error.details) == ("SYNTAX_ERROR", 400, {"near": near})
 
 
 # -- joins ---------------------------------------------------------------------------------------
@@ -826,8 +840,15 @@ def test_in_takes_at_most_100_values() -> None:
     assert error.details == {"limit": 100, "column_name": "Employees", "operator": "in"}
 
 
+def nested(conditions: list[str]) -> str:
+    """`(a or (b or (c ...)))`: two conditions per bracket level, as Zoho wants."""
+    if len(conditions) == 1:
+        return conditions[0]
+    return f"({conditions[0]} or {nested(conditions[1:])})"
+
+
 def test_at_most_25_criteria() -> None:
-    where = " or ".join(["Employees = 1"] * 24 + ["Employees = 10"])
+    where = nested(["Employees = 1"] * 24 + ["Employees = 10"])
     assert ids(f"select id from Accounts where {where}") == names("a1")
     error = error_of(f"select id from Accounts where {where} or Employees = 2")
     assert (error.code, error.details) == ("LIMIT_EXCEEDED", {"limit": 25, "clause": "where"})

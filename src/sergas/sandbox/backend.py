@@ -24,7 +24,7 @@ from sergas.sandbox.clock import Clock
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.faults import Faults
 from sergas.sandbox.limits import Limits, client_name
-from sergas.sandbox.oauth import OAuthBackend
+from sergas.sandbox.oauth import CRM_SCHEMES, OAuthBackend
 from sergas.sandbox.schema import MODULES, Module
 from sergas.sandbox.seed import build_org, build_users, seed_store
 from sergas.sandbox.store import RecordStore
@@ -98,11 +98,17 @@ class Sandbox:
     # -- who is calling ----------------------------------------------------------------
 
     def authenticate(
-        self, authorization: str | None, client: str | None = None, *, slot_held: bool = False
+        self,
+        authorization: str | None,
+        client: str | None = None,
+        *,
+        slot_held: bool = False,
+        schemes: tuple[str, ...] = CRM_SCHEMES,
     ) -> Caller:
         """The caller behind an Authorization header (InvalidToken if none); `client` is
-        the call's X-Sergas-Client header, if any."""
-        access = self.oauth.authenticate(authorization)
+        the call's X-Sergas-Client header, if any. CRM routes take only `Zoho-oauthtoken`;
+        the MCP endpoint passes MCP_SCHEMES (Bearer too)."""
+        access = self.oauth.authenticate(authorization, schemes)
         return Caller(access.user_id, client_name(client, access.token), slot_held)
 
     @asynccontextmanager

@@ -40,6 +40,7 @@ from starlette.types import Message, Receive, Scope, Send
 from sergas.sandbox import errors as E
 from sergas.sandbox.http.common import error_response, json_response, names_param
 from sergas.sandbox.limits import CLIENT_HEADER
+from sergas.sandbox.oauth import MCP_SCHEMES
 from sergas.sandbox.records import Page
 
 if TYPE_CHECKING:
@@ -350,7 +351,9 @@ class McpService:
             return
         headers = Request(scope).headers
         try:
-            caller = self.sb.authenticate(headers.get("authorization"), headers.get(CLIENT_HEADER))
+            caller = self.sb.authenticate(
+                headers.get("authorization"), headers.get(CLIENT_HEADER), schemes=MCP_SCHEMES
+            )
         except E.ZohoError as exc:
             response = error_response(exc)
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'

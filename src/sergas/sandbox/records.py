@@ -333,6 +333,16 @@ class Records:
             if record_id is not None and isinstance(items[0], dict):
                 items = [{**items[0], "id": record_id}]
             dup_fields = list(duplicate_check_fields) if duplicate_check_fields else None
+            for index, name in enumerate(dup_fields or ()):
+                if module.field(name) is None:
+                    raise E.InvalidData(
+                        "invalid data",
+                        {
+                            "api_name": "duplicate_check_fields",
+                            "json_path": f"$.duplicate_check_fields[{index}]",
+                        },
+                        per_item=True,
+                    )
             results: list[dict[str, Any]] = []
             ok = 0
             for index, item in enumerate(items):

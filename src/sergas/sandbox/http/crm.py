@@ -99,7 +99,17 @@ async def upsert_records(sb: Sandbox, request: Request, caller: Caller) -> Respo
     body: Any = request.state.json
     records = records_body(body)
     raw = body.get("duplicate_check_fields")
-    check = [str(name) for name in raw] if isinstance(raw, list) else None
+    if raw is not None and not isinstance(raw, list):
+        raise E.InvalidData(
+            "invalid data",
+            {
+                "api_name": "duplicate_check_fields",
+                "json_path": "$.duplicate_check_fields",
+                "expected_data_type": "jsonarray",
+            },
+            per_item=True,
+        )
+    check = [str(name) for name in raw] if raw else None
     result = await sb.records.upsert_records(
         caller, request.path_params["module"], records, duplicate_check_fields=check
     )
