@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sergas.sandbox import errors as E
+from sergas.sandbox.meta_shapes import field_json, module_json
 
 if TYPE_CHECKING:
     from sergas.sandbox.backend import Caller, Sandbox
@@ -47,7 +48,7 @@ class Metadata:
             self.sb.limits.charge(1)
             if _not_modified(modified_since):
                 return None
-            return [m.metadata() for m in self.sb.modules.values()]
+            return [module_json(m) for m in self.sb.modules.values()]
 
     async def fields(
         self, caller: Caller, module_name: str | None, *, modified_since: datetime | None = None
@@ -62,4 +63,4 @@ class Metadata:
                 raise E.InvalidModule(details={"api_name": "module"})
             if _not_modified(modified_since):
                 return None
-            return [f.metadata(self.sb.modules) for f in module.fields]
+            return [field_json(f, self.sb.modules) for f in module.fields]

@@ -19,7 +19,7 @@ from sergas.sandbox import errors as E
 from sergas.sandbox.clock import iso
 from sergas.sandbox.limits import CVID_CREDITS, HEAVY_WRITE, write_credits
 from sergas.sandbox.record_writes import RecordWriter
-from sergas.sandbox.schema import Module
+from sergas.sandbox.schema import SE_MODULE_KEY, Module
 
 if TYPE_CHECKING:
     from sergas.sandbox.backend import Caller, Sandbox
@@ -102,6 +102,8 @@ def project(record: Record, fields: list[str] | None) -> Record:
         return dict(record)
     out = {name: record.get(name) for name in fields}
     out["id"] = record["id"]
+    if SE_MODULE_KEY in record:
+        out[SE_MODULE_KEY] = record[SE_MODULE_KEY]
     return out
 
 
