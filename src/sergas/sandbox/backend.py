@@ -29,7 +29,7 @@ from sergas.sandbox.schema import MODULES, Module
 from sergas.sandbox.seed import build_org, build_users, seed_store
 from sergas.sandbox.store import RecordStore
 
-STATE_VERSION = "1"
+STATE_VERSION = "2"  # 2: Leads, Notes, Calls, Events and the recycle bin
 
 
 @dataclass(frozen=True)
