@@ -51,9 +51,12 @@ class RecordWriter:
         mode: str,
         index: int = 0,
         duplicate_check_fields: list[str] | None = None,
+        *,
+        path: str | None = None,
     ) -> dict[str, Any]:
-        """Validate and store one record; returns Zoho's success item or raises ZohoError."""
-        path = f"$.data[{index}]"
+        """Validate and store one record; returns Zoho's success item or raises ZohoError
+        (whose json_path starts at `path`, by default `$.data[index]`)."""
+        path = path or f"$.data[{index}]"
         if not isinstance(item, dict):
             raise E.InvalidData("invalid data", {"api_name": "data", "json_path": path})
         store = self.sb.store
@@ -126,6 +129,10 @@ class RecordWriter:
             result["action"] = action
             result["duplicate_field"] = (duplicate_check_fields or [module.name_field])[0]
         return result
+
+    def check(self, module: Module, item: dict[str, Any], path: str) -> Record:
+        """The item's values in the stored shape, or the ZohoError a write of it gets."""
+        return self._validate(module, item, path)
 
     def _find_duplicate(
         self, module: Module, item: dict[str, Any], fields: list[str] | None
@@ -270,7 +277,8 @@ class RecordWriter:
                 raise bad()
             ref_id = str(ref_id)
             if t in ("ownerlookup", "userlookup"):
-                if self.sb.user(ref_id) is None:
+                user = self.sb.user(ref_id)
+                if user is None or user["status"] != "active":
                     raise E.InvalidData(
                         "invalid data", {"api_name": field.api_name, "json_path": json_path}
                     )

@@ -129,6 +129,10 @@ class RecordStore:
     def count(self, module: str) -> int:
         return len(self._data[module])
 
+    def version(self, module: str) -> int:
+        """Changes whenever the module's records do (for caches of derived data)."""
+        return self._version[module]
+
     def get(self, module: str, record_id: str) -> Record | None:
         return self._data[module].get(record_id)
 

@@ -172,3 +172,13 @@ def build_org(seed: int) -> dict[str, Any]:
             "trial_expiry": None,
         },
     }
+
+
+def build_former_users(seed: int, count: int = 20) -> list[dict[str, Any]]:
+    """Two users beyond the org's `count` licensed ones, who own nothing: one deactivated
+    (Zoho's status "disabled") and one invited who has not confirmed yet. They follow the
+    first `count` (same draws), so those are unchanged."""
+    deactivated, invited = build_users(seed, count + 2)[count:]
+    deactivated["status"] = "disabled"
+    invited["confirm"] = False
+    return [deactivated, invited]
