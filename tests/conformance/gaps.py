@@ -90,6 +90,8 @@ MODULE_EXAMPLE_KEYS = frozenset(
         "profile_count", "business_card_field_limit", "parent_module", "status",
     )
 )
+# What a layout adds to each field: these the sandbox gives, so a missing one still fails.
+LAYOUT_FIELD_KEYS = frozenset(("required", "sequence_number", "section_id"))
 FIELD_EXAMPLE_KEYS = frozenset(
     (
         "associated_module", "webhook", "operation_type", "colour_code_enabled_by_system",
@@ -315,6 +317,26 @@ KNOWN_GAPS: list[Gap] = [
         "type",
         lambda instance: instance is None,
     ),
+    # layouts.json: a section's fields are the same field objects
+    Gap(
+        "layouts.json requires keys on a layout section's fields that Zoho's getFields "
+        f"example ({CRM_OAS}/fields/operations/getFields/examples/response-200-fullexample.md) "
+        "omits for the same field objects",
+        "layouts.json",
+        r"\$\.layouts\[\d+\]\.sections\[\d+\]\.fields\[\d+\]",
+        "required",
+        missing=lambda key: key not in FIELD_EXAMPLE_KEYS | LAYOUT_FIELD_KEYS,
+    ),
+    Gap(
+        "layouts.json: a section field's associated_module, association_details, crypt, "
+        "external, hipaa_compliance, history_tracking and tooltip are non-nullable objects, but "
+        "Zoho's getFields example (response-200-fullexample.md) returns them as null",
+        "layouts.json",
+        r"\$\.layouts\[\d+\]\.sections\[\d+\]\.fields\[\d+\]\.(associated_module"
+        r"|association_details|crypt|external|hipaa_compliance|history_tracking|tooltip)",
+        "type",
+        lambda instance: instance is None,
+    ),
     # bulk_read.json
     Gap(
         "bulk_read.json#/components/schemas/Job_Detail requires result, but "
@@ -390,6 +412,113 @@ KNOWN_GAPS: list[Gap] = [
 ]
 
 
+# -- /settings: layouts, custom views, related lists, tags -------------------------------------
+
+LAYOUTS_OPERATION = f"{CRM_OAS}/layouts/operations/getLayouts/operation.md"
+CV_EXAMPLES = f"{CRM_OAS}/custom_views/operations"
+# The keys of Zoho's custom-view examples: the list (getCustomViews) and one view (by id).
+CV_LIST_EXAMPLE_KEYS = frozenset((
+    "display_value", "created_time", "access_type", "system_name", "created_by", "default",
+    "modified_time", "name", "system_defined", "modified_by", "id", "category",
+    "last_accessed_time", "locked",
+))
+CV_EXAMPLE_KEYS = CV_LIST_EXAMPLE_KEYS | frozenset((
+    "criteria", "sort_by", "$modified_criteria", "sort_order", "shared_to", "cross_filters",
+    "fields", "favorite",
+))
+SETTINGS_GAPS: list[Gap] = [
+    *(
+        Gap(
+            f"{spec}: a missing or unknown module parameter's error wants details.param, but "
+            f"Zoho's getLayouts operation.md ({LAYOUTS_OPERATION}, ErrorDetails) names it "
+            "details.param_name, as fields.json and the record APIs do",
+            spec,
+            r"\$\.details",
+            "required",
+            missing=equals("param"),
+        )
+        for spec in ("layouts.json", "related_lists.json", "tags.json", "custom_views.json")
+    ),
+    Gap(
+        "layouts.json: InvalidParamError's code enum is ['InvalidModule'], but Zoho's "
+        f"getLayouts operation.md ({LAYOUTS_OPERATION}) and its other /settings files give "
+        "INVALID_MODULE",
+        "layouts.json",
+        r"\$\.code",
+        "enum",
+        equals("INVALID_MODULE"),
+    ),
+    Gap(
+        "layouts.json: convert_mapping is a non-nullable object, but Zoho's getLayouts "
+        f"operation.md ({LAYOUTS_OPERATION}) allows null (\"No Convert Mapping\") for modules "
+        "that do not convert",
+        "layouts.json",
+        r"\$\.layouts\[\d+\]\.convert_mapping",
+        "type",
+        lambda instance: instance is None,
+    ),
+    Gap(
+        "layouts.json requires Invoices and SalesOrders in convert_mapping, but Zoho's "
+        f"getLayouts operation.md ({LAYOUTS_OPERATION}) gives a lead's mapping as Contacts, "
+        "Deals and Accounts",
+        "layouts.json",
+        r"\$\.layouts\[\d+\]\.convert_mapping",
+        "required",
+        missing=lambda key: key in ("Invoices", "SalesOrders"),
+    ),
+    Gap(
+        "custom_views.json requires keys that Zoho's examples omit "
+        f"({CV_EXAMPLES}/getCustomViews/examples/response-200-successresponse.md for the "
+        "list, getCustomViewById/examples/response-200-successresponse.md for one view)",
+        "custom_views.json",
+        r"\$\.custom_views\[\d+\]",
+        "required",
+        missing=lambda key: key not in CV_EXAMPLE_KEYS,
+    ),
+    Gap(
+        "custom_views.json: a listed view requires its criteria, fields, sorting and sharing, "
+        f"but Zoho's getCustomViews example ({CV_EXAMPLES}/getCustomViews/examples/"
+        "response-200-successresponse.md) lists views without them",
+        "custom_views.json",
+        r"\$\.custom_views\[\d+\]",
+        "required",
+        missing=lambda key: key in CV_EXAMPLE_KEYS - CV_LIST_EXAMPLE_KEYS,
+        cases=frozenset({"custom_views.get_custom_views.accounts",
+                         "custom_views.get_custom_views.leads"}),
+    ),
+    Gap(
+        "custom_views.json: sort_by is a non-nullable object and sort_order an enum without "
+        f"null, but Zoho's getCustomViewById example ({CV_EXAMPLES}/getCustomViewById/examples/"
+        "response-200-successresponse.md) returns both as null",
+        "custom_views.json",
+        r"\$\.custom_views\[\d+\]\.sort_(by|order)",
+        None,
+        lambda instance: instance is None,
+    ),
+    Gap(
+        "custom_views.json types a criteria's value as an object and requires group and "
+        f"group_operator on a single condition, but Zoho's getCustomViewById example "
+        f"({CV_EXAMPLES}/getCustomViewById/examples/response-200-successresponse.md) gives "
+        '{"comparator", "field", "type", "value": "1"}',
+        "custom_views.json",
+        r"\$\.custom_views\[\d+\]\.criteria(\.value)?",
+        None,
+        lambda instance: not isinstance(instance, dict) or "group" not in instance,
+        missing=None,
+    ),
+    Gap(
+        "custom_views.json requires per_page, count, page, more_records and default in the "
+        f"info of one view, but Zoho's getCustomViewById example ({CV_EXAMPLES}/"
+        "getCustomViewById/examples/response-200-successresponse.md) gives only translation",
+        "custom_views.json",
+        r"\$\.info",
+        "required",
+        cases=frozenset({"custom_views.get_custom_view.found"}),
+    ),
+]
+KNOWN_GAPS += SETTINGS_GAPS
+
+
 # -- requests: what Zoho's docs send that its files leave out --------------------------------
 
 SEARCH_EXAMPLES = f"{CRM_OAS}/module_search/mds/examples/searchRecords.md"
@@ -410,8 +539,8 @@ REQUEST_GAPS: list[Gap] = [
     ),
     Gap(
         "users.json: type's enum lacks AllUsers, AdminUsers, DeletedUsers, ActiveConfirmedAdmins "
-        f"and ConfirmedReportingUsers, which Zoho lists as user types ({SEARCH_EXAMPLES}; "
-        f"{CRM_OAS}/record_count/operations/getRecordCount/operation.md)",
+        "and ConfirmedReportingUsers, which Zoho's getUsers operation.md "
+        f"({CRM_OAS}/users/operations/getUsers/operation.md) lists as user types",
         "users.json",
         r"query\.type",
         "enum",
@@ -478,7 +607,18 @@ class StatusGap:
     reason: str
 
 
+USERS_IMS = (
+    "users.json declares the If-Modified-Since header for GET /users and /users/{user} but "
+    "documents no 304 answer; Zoho's official SDK sends the header (GetUsersHeader, "
+    "GetUserHeader) and takes a 304"
+)
 STATUS_GAPS: list[StatusGap] = [
+    StatusGap(
+        frozenset({"users.get_users.not_modified_since", "users.get_user.not_modified_since"}),
+        304,
+        None,
+        USERS_IMS,
+    ),
     StatusGap(
         frozenset({"bulk_read.download_bulk_read.not_finished"}),
         404,

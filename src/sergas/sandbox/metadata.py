@@ -16,7 +16,7 @@ from sergas.sandbox.relations import RELATIONS, related_list_json
 from sergas.sandbox.schema import Module
 from sergas.sandbox.seed.people import PROFILE_IDS
 from sergas.sandbox.setup_meta import layout_id, layout_json, profile_json, tags_json
-from sergas.sandbox.views import VIEWS_OF, view_json
+from sergas.sandbox.views import VIEWS_OF, view_json, view_summary
 
 if TYPE_CHECKING:
     from sergas.sandbox.backend import Caller, Sandbox
@@ -116,14 +116,14 @@ class Metadata:
             return [module_json(m) for m in self.sb.modules.values()]
 
     async def module(self, caller: Caller, api_name: str) -> dict[str, Any]:
-        """GET /crm/v8/settings/modules/{api_name}: the module, with its fields."""
+        """GET /crm/v8/settings/modules/{api_name}: the module, its related lists and
+        layouts (its fields are GET /settings/fields')."""
         async with self.sb.api_call(caller):
             self.sb.limits.charge(1)
             module = self.sb.module(api_name)
             if module is None:
                 raise E.InvalidModule(details={"resource_path_index": 2})
             body = module_json(module)
-            body["fields"] = [field_json(f, self.sb.modules) for f in module.fields]
             body["related_lists"] = [related_list_json(r) for r in RELATIONS[module.api_name]]
             body["layouts"] = [{"name": "Standard", "id": layout_id(module)}]
             return body
@@ -171,7 +171,7 @@ class Metadata:
             self.sb.limits.charge(1)
             module = self._module_param(module_name)
             admin = self.sb.current_user
-            return [view_json(v, module, admin) for v in VIEWS_OF[module.api_name]]
+            return [view_summary(v, admin) for v in VIEWS_OF[module.api_name]]
 
     async def custom_view(self, caller: Caller, cvid: str, module_name: str | None) -> Any:
         """GET /crm/v8/settings/custom_views/{id}?module=: the view, or None (204)."""
@@ -226,5 +226,6 @@ class Metadata:
             raise E.RequiredParamMissing(details={"param_name": "module"})
         module = self.sb.module(name)
         if module is None:
-            raise E.InvalidModule(details={"api_name": "module"})
+            # fields.json documents api_name here, Zoho's /settings operation docs param_name.
+            raise E.InvalidModule(details={"api_name": "module", "param_name": "module"})
         return module

@@ -139,5 +139,6 @@ def related_list_json(relation: Relation) -> dict[str, Any]:
         "sort_order": "asc",
         "fields": [{"api_name": f, "id": child.by_name[f].id} for f in shown],
         "status": "visible",
+        "visible": True,
         "modified_time": METADATA_TIME_ISO,
     }

@@ -36,26 +36,13 @@ def layout_id(module: Module) -> str:
 
 def layout_json(module: Module, admin: dict[str, Any]) -> dict[str, Any]:
     """The module's one layout, as GET /settings/layouts answers it."""
-    section_id = int(layout_id(module)) + 1
+    section_id = 1
     fields = []
     for sequence, field in enumerate(module.fields, start=1):
         shown = field_json(field, MODULES)
-        shown.update(
-            {
-                "required": field.system_mandatory,
-                "validation_rule": None,
-                "default_value": None,
-                "sequence_number": sequence,
-                "section_id": section_id,
-                "blueprint_supported": False,
-                "sharing_properties": None,
-                "file_upolad_optionlist": [],
-                "subform": None,
-                "multiuserlookup": {},
-                "refer_from_field": None,
-                "history_tracking": None,
-            }
-        )
+        shown["required"] = field.system_mandatory
+        shown["sequence_number"] = sequence
+        shown["section_id"] = section_id
         fields.append(shown)
     user = _user(admin)
     return {
@@ -74,14 +61,8 @@ def layout_json(module: Module, admin: dict[str, Any]) -> dict[str, Any]:
         "status": "active",
         "show_business_card": False,
         "generated_type": "default",
-        "created_for": None,
-        "convert_mapping": {
-            "Contacts": None,
-            "Deals": None,
-            "Accounts": None,
-            "Invoices": None,
-            "SalesOrders": None,
-        },
+        "created_for": user,
+        "convert_mapping": _convert_mapping(module),
         "modified_by": user,
         "profiles": [
             {"default": True, "name": name, "id": pid, "_default_view": {"name": "Standard",
@@ -99,10 +80,15 @@ def layout_json(module: Module, admin: dict[str, Any]) -> dict[str, Any]:
                 "column_count": 2,
                 "name": f"{module.singular} Information",
                 "generated_type": "default",
-                "id": str(section_id),
+                "id": str(int(layout_id(module)) + section_id),
                 "type": "used",
                 "fields": fields,
-                "properties": None,
+                "properties": {
+                    "reorder_rows": None,
+                    "maximum_rows": None,
+                    "tooltip": {"name": "Info Icon", "value": ""},
+                },
+                "_delete": {"permanent": False},
             }
         ],
         "actions_allowed": {
@@ -115,6 +101,19 @@ def layout_json(module: Module, admin: dict[str, Any]) -> dict[str, Any]:
             "set_layout_permissions": True,
         },
     }
+
+
+def _convert_mapping(module: Module) -> dict[str, Any] | None:
+    """Where a converted lead's values go: the Standard layouts of the modules a lead
+    becomes; None for modules that do not convert."""
+    if module.api_name != "Leads":
+        return None
+
+    def to(name: str) -> dict[str, Any]:
+        return {"display_label": "Standard", "name": "Standard", "id": layout_id(MODULES[name])}
+
+    return {"Contacts": to("Contacts"), "Deals": {**to("Deals"), "fields": []},
+            "Accounts": to("Accounts")}
 
 
 def profile_json(name: str, profile_id: str, admin: dict[str, Any]) -> dict[str, Any]:

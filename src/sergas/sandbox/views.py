@@ -109,45 +109,53 @@ def _criteria_json(view: View, module: Module) -> dict[str, Any] | None:
         return {
             "comparator": c.comparator,
             "field": {"api_name": field.api_name, "id": field.id},
+            "type": "value",
             "value": value,
+            "$disrupted": False,
         }
 
     if not view.conditions:
         return None
     if len(view.conditions) == 1:
         return one(view.conditions[0])
-    return {"group_operator": "and", "group": [one(c) for c in view.conditions]}
+    return {"group_operator": "AND", "group": [one(c) for c in view.conditions]}
+
+
+def view_summary(view: View, admin: dict[str, Any]) -> dict[str, Any]:
+    """A custom view as GET /settings/custom_views lists it (the keys of Zoho's example)."""
+    by = {"name": admin["full_name"], "id": admin["id"]}
+    return {
+        "display_value": view.name,
+        "created_time": None,
+        "access_type": "public",
+        "system_name": view.system_name,
+        "created_by": dict(by),
+        "default": view.default,
+        "modified_time": METADATA_TIME_ISO,
+        "name": view.name,
+        "system_defined": True,
+        "modified_by": dict(by),
+        "id": view.id,
+        "category": "public_views",
+        "last_accessed_time": None,
+        "locked": False,
+    }
 
 
 def view_json(view: View, module: Module, admin: dict[str, Any]) -> dict[str, Any]:
-    """A custom view as GET /settings/custom_views answers it."""
+    """One custom view as GET /settings/custom_views/{id} answers it: with its criteria
+    (None for a view of every record) and columns."""
     columns = [module.name_field, "Owner", "Created_Time", "Modified_Time"]
-    by = {"name": admin["full_name"], "id": admin["id"]}
-    name_field = module.by_name[module.name_field]
     return {
-        "display_value": view.name,
-        "system_name": view.system_name,
-        "category": "public_views",
-        "created_time": None,
-        "modified_time": METADATA_TIME_ISO,
-        "last_accessed_time": None,
-        "name": view.name,
-        "created_by": dict(by),
-        "modified_by": dict(by),
-        "module": {"api_name": module.api_name, "id": module.id},
+        **view_summary(view, admin),
         "criteria": _criteria_json(view, module),
-        "default": view.default,
-        "system_defined": True,
-        "locked": False,
-        "favorite": None,
-        "offline": False,
-        "access_type": "public",
+        "$modified_criteria": False,
         "shared_to": [],
         "fields": [
             {"api_name": f.api_name, "id": f.id, "_pin": False}
             for f in (module.by_name[c] for c in columns)
         ],
-        "sort_by": {"api_name": name_field.api_name, "id": name_field.id},
-        "sort_order": "asc",
-        "id": view.id,
+        "sort_by": None,
+        "sort_order": None,
+        "favorite": None,
     }

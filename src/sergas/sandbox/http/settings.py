@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from sergas.sandbox.backend import Caller, Sandbox
 
 
+TRANSLATION = {
+    "public_views": "Public Views",
+    "other_users_views": "Other User's Views",
+    "shared_with_me": "Shared With Me",
+    "created_by_me": "Created By Me",
+}
+
+
 def _one(key: str, found: Any) -> Response:
     """`{key: [found]}`, or 204 when there is none."""
     return no_content() if not found else json_response({key: [found]})
@@ -53,7 +61,12 @@ async def user(sb: Sandbox, request: Request, caller: Caller) -> Response:
     found = await sb.metadata.user(
         caller, request.path_params["id"], modified_since=modified_since(request)
     )
-    return not_modified() if found is None else _one("users", found)
+    if found is None:
+        return not_modified()
+    if not found:
+        return no_content()
+    info = {"per_page": 200, "count": 1, "page": 1, "more_records": False}
+    return json_response({"users": [found], "info": info})
 
 
 @crm()
@@ -112,12 +125,7 @@ async def custom_views(sb: Sandbox, request: Request, caller: Caller) -> Respons
         "page": 1,
         "more_records": False,
         "default": default,
-        "translation": {
-            "public_views": "Public Views",
-            "other_users_views": "Other Users' Views",
-            "shared_with_me": "Shared With Me",
-            "created_by_me": "Created By Me",
-        },
+        "translation": TRANSLATION,
     }
     return json_response({"custom_views": found, "info": info})
 
@@ -127,7 +135,9 @@ async def custom_view(sb: Sandbox, request: Request, caller: Caller) -> Response
     found = await sb.metadata.custom_view(
         caller, request.path_params["id"], request.query_params.get("module")
     )
-    return _one("custom_views", found)
+    if not found:
+        return no_content()
+    return json_response({"custom_views": [found], "info": {"translation": TRANSLATION}})
 
 
 @crm()
