@@ -518,6 +518,44 @@ SETTINGS_GAPS: list[Gap] = [
 ]
 KNOWN_GAPS += SETTINGS_GAPS
 
+# -- related records, count ---------------------------------------------------------------------
+
+RELATED_CASES = frozenset({
+    "record.get_records.related_list_unknown",
+    "record.update_records.relate",
+    "record.update_records.relate_unknown",
+    "record.delete_records.delink",
+})
+RELATED_RECORDS_OAS = f"{CRM_OAS}/related_records.json"
+ACTIVITY_GAPS: list[Gap] = [
+    Gap(
+        "record.json, the stand-in for related records, enumerates its own messages; Zoho's "
+        f"related_records.json ({RELATED_RECORDS_OAS}) takes any message for INVALID_DATA and "
+        "for a per-record result, and Zoho's delink docs (v2 delink page) answer "
+        "\"relation removed\"",
+        R,
+        r"\$(\.data\[\d+\])?\.message",
+        "enum",
+        lambda instance: instance in (
+            "the relation name given seems to be invalid",
+            "the related id given seems to be invalid",
+            "relation updated",
+            "relation removed",
+        ),
+        cases=RELATED_CASES,
+    ),
+    Gap(
+        "record.json types Record Count's count as a string, but Zoho's example "
+        f"({CRM_OAS}/record_count/operations/getRecordCount/examples/response-200-success.md) "
+        'gives a number ("count": 42)',
+        R,
+        r"\$\.count",
+        "type",
+        is_int,
+    ),
+]
+KNOWN_GAPS += ACTIVITY_GAPS
+
 
 # -- requests: what Zoho's docs send that its files leave out --------------------------------
 
@@ -612,7 +650,31 @@ USERS_IMS = (
     "documents no 304 answer; Zoho's official SDK sends the header (GetUsersHeader, "
     "GetUserHeader) and takes a 304"
 )
+RECORDS_IMS = (
+    "record.json declares the If-Modified-Since header for Get Records, Get Record and Get "
+    "Deleted Records, and lists 'Not Modified' among its codes, but documents only 200; "
+    "Zoho's official SDK sends the header (GetRecordsHeader, GetRecordHeader, "
+    "GetDeletedRecordsHeader) and takes a 304"
+)
 STATUS_GAPS: list[StatusGap] = [
+    StatusGap(
+        frozenset({
+            "record.get_records.not_modified_since",
+            "record.get_record.not_modified_since",
+            "record.get_deleted_records.not_modified_since",
+        }),
+        304,
+        None,
+        RECORDS_IMS,
+    ),
+    StatusGap(
+        frozenset({"record.get_records.related_none"}),
+        204,
+        None,
+        "record.json, the stand-in for related records, documents only 200; Zoho's "
+        f"related_records.json ({RELATED_RECORDS_OAS}) answers 204 when the record has no "
+        "related records",
+    ),
     StatusGap(
         frozenset({"users.get_users.not_modified_since", "users.get_user.not_modified_since"}),
         304,
