@@ -539,7 +539,7 @@ ACTIVITY_GAPS: list[Gap] = [
         lambda instance: instance in (
             "the relation name given seems to be invalid",
             "the related id given seems to be invalid",
-            "relation updated",
+            "relation added",
             "relation removed",
         ),
         cases=RELATED_CASES,

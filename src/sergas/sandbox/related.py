@@ -116,7 +116,7 @@ class Related:
         related_list: str,
         items: Sequence[Any],
     ) -> WriteResult:
-        """Point each child (`{"id": ...}`) at the parent: Zoho's "relation updated"."""
+        """Point each child (`{"id": ...}`) at the parent: Zoho's "relation added"."""
         async with self.sb.api_call(caller):
             self.sb.limits.charge(write_credits(len(items) or 1))
             parent, record, relation = self._resolve(module_name, record_id, related_list)
@@ -146,7 +146,7 @@ class Related:
                     continue
                 if self._rewrite(relation, child_id, values):
                     ok += 1
-                    results.append(_relation_item(child_id, "relation updated"))
+                    results.append(_relation_item(child_id, "relation added"))
                 else:
                     results.append(_related_id_error(child_id))
             return WriteResult(results, write_status(ok, len(items), "update"))
