@@ -286,7 +286,7 @@ def _call(ctx: _Context) -> Callable[[int, int], Record]:
             "Owner": owner.copy(),
             "Created_By": owner.copy(),
             "Modified_By": owner.copy(),
-            "Created_Time": dt(logged),
+            "Created_Time": dt(ts),  # logged as it started; finished when modified
             "Modified_Time": dt(logged),
             "Last_Activity_Time": dt(logged),
             SE_MODULE_KEY: module,
