@@ -7,6 +7,7 @@ Shared by the Records API (`Records.create_records` and friends) and Bulk Write
 
 from __future__ import annotations
 
+import copy
 import math
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -83,7 +84,7 @@ class RecordWriter:
         if existing is None:
             record: Record = {f.api_name: None for f in module.fields}
             record.update(values)
-            record.update(module.record_extras)
+            record.update(copy.deepcopy(module.record_extras))
             missing = [
                 f.api_name
                 for f in module.fields

@@ -207,13 +207,13 @@ CALL_RESULTS = (
     "Requested call back",
     "Invalid number",
 )
-# What Zoho's Notes API gives every note beside its fields.
+# What Zoho's Notes API gives every note beside its fields (typed as notes.json's Note).
 NOTE_EXTRAS = {
-    "$attachments": None,
+    "$attachments": [],
     "$editable": True,
     "$is_shared_to_client": False,
     "$sharing_permission": "full_access",
-    "$size": None,
+    "$size": "0",
     "$state": "save",
     "$voice_note": False,
 }

@@ -256,6 +256,7 @@ def _note(ctx: _Context, *, deal: bool) -> Callable[[int, int], Record]:
             "Modified_Time": dt(modified),
             "Last_Activity_Time": None,
             **NOTE_EXTRAS,
+            "$attachments": [],  # a list of its own
         }
 
     return build
