@@ -43,6 +43,10 @@ async def test_user_types(crm_client: httpx2.AsyncClient, sb: Sandbox) -> None:
     assert await ids("AdminUsers") == await ids("ActiveConfirmedAdmins") == [licensed[0]]
     assert await ids("CurrentUser") == [licensed[0]]
     assert await ids("DeletedUsers") == []
+    # Confirmed users who report to someone: all but the admin and the invited user.
+    assert await ids("ConfirmedReportingUsers") == [*licensed[1:], deactivated]
+    some = await get(crm_client, "users", type="AllUsers", ids=f"{licensed[2]},{invited}")
+    assert [u["id"] for u in some["users"]] == [licensed[2], invited]
     bad = await get(crm_client, "users", type="Martians")
     assert (bad["code"], bad["details"]["param_name"]) == ("INVALID_DATA", "type")
 

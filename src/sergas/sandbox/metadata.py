@@ -7,6 +7,7 @@ tags date from 2024-01-01; users from their seeded `modified_time`), so an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ USER_TYPES: dict[str, Any] = {
     "ActiveUsers": _active,
     "DeactiveUsers": lambda u: u["status"] == "disabled",
     "ConfirmedUsers": lambda u: u["confirm"],
+    "ConfirmedReportingUsers": lambda u: u["confirm"] and u["Reporting_To"] is not None,
     "NotConfirmedUsers": lambda u: not u["confirm"],
     "DeletedUsers": lambda u: u["status"] == "deleted",
     "ActiveConfirmedUsers": lambda u: _active(u) and u["confirm"],
@@ -62,9 +64,15 @@ class Metadata:
     # -- users and org ---------------------------------------------------------------------
 
     async def users(
-        self, caller: Caller, kind: str | None = None, *, modified_since: datetime | None = None
+        self,
+        caller: Caller,
+        kind: str | None = None,
+        *,
+        ids: Sequence[str] | None = None,
+        modified_since: datetime | None = None,
     ) -> list[User] | None:
-        """GET /crm/v8/users?type=...; None when no user changed since `modified_since`."""
+        """GET /crm/v8/users?type=...&ids=...; None when no user changed since
+        `modified_since`."""
         async with self.sb.api_call(caller):
             self.sb.limits.charge(1)
             kind = kind or "AllUsers"
@@ -77,6 +85,8 @@ class Metadata:
                     "invalid data",
                     {"param_name": "type", "supported_values": ["CurrentUser", *USER_TYPES]},
                 )
+            if ids:
+                found = [u for u in found if u["id"] in set(ids)]
             if modified_since is not None:
                 found = [u for u in found if not _not_modified(modified_since, _user_time(u))]
                 if not found:

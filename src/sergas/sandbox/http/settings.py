@@ -13,6 +13,7 @@ from sergas.sandbox.http.common import (
     int_param,
     json_response,
     modified_since,
+    names_param,
     no_content,
     not_modified,
 )
@@ -41,7 +42,12 @@ async def users(sb: Sandbox, request: Request, caller: Caller) -> Response:
     q = request.query_params
     size = per_page_of(int_param(q, "per_page"))
     page = positive("page", int_param(q, "page"), 1)
-    found = await sb.metadata.users(caller, q.get("type"), modified_since=modified_since(request))
+    found = await sb.metadata.users(
+        caller,
+        q.get("type"),
+        ids=names_param(q.get("ids")),
+        modified_since=modified_since(request),
+    )
     if found is None:
         return not_modified()
     chunk = found[(page - 1) * size:page * size]
