@@ -232,7 +232,7 @@ LEAD_STATUSES_WEIGHTED = (
     (24, 18, 20, 10, 12, 7, 4, 5),
 )
 CALL_TYPES_WEIGHTED = (("Outbound", "Inbound", "Missed"), (60, 30, 10))
-NOTES_PER_ACCOUNT = (range(4), (50, 30, 14, 6))
+NOTES_PER_ACCOUNT = (range(4), (60, 27, 10, 3))
 NOTES_PER_DEAL = (range(3), (86, 11, 3))
 CALLS_PER_ACCOUNT = (range(5), (44, 26, 16, 9, 5))
 MEETINGS_PER_ACCOUNT = (range(3), (62, 28, 10))
