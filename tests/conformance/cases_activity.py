@@ -300,9 +300,12 @@ DELETED = (R, RECORDS + "/deleted", "get", "get_deleted_records")
 for _kind in ("all", "recycle", "permanent"):
 
     async def _deleted(c: Ctx, kind: str = _kind) -> httpx2.Response:
-        # One more in the bin, so that recycle (kept 60 days) has at least it.
+        # One more in the bin, so that recycle (kept 60 days) has at least it; for permanent,
+        # 61 days later.
         [record_id] = await c.account_ids(1)
         await c.client.delete(f"/crm/v8/Accounts/{record_id}")
+        if kind == "permanent":
+            await c.advance(61 * 86_400)
         return await c.client.get("/crm/v8/Accounts/deleted", params={"type": kind, "per_page": 5})
 
     case(*DELETED, _kind, 200)(_deleted)
