@@ -60,8 +60,8 @@ def test_counts(store: RecordStore) -> None:
     accounts = store.count("Accounts")
     assert store.count("Leads") == accounts // 5
     assert 0.6 * accounts < store.count("Notes") < 1.2 * accounts
-    assert 0.8 * accounts < store.count("Calls") < 1.5 * accounts
-    assert 0.3 * accounts < store.count("Events") < 0.7 * accounts
+    assert 0.7 * accounts < store.count("Calls") < 1.2 * accounts
+    assert 0.25 * accounts < store.count("Events") < 0.6 * accounts
 
 
 @pytest.mark.parametrize("module", ACTIVITY)

@@ -63,8 +63,7 @@ def seed_store(
     with _gc_paused():
         with store.id_block() as new_id:
             batches, book, plan = build_book(new_id, seed, accounts, users, int(now))
-            accounts_, contacts, deals, _ = batches
-            activity, recycle_bin = build_activity(book, plan, accounts_, contacts, deals)
+            activity, recycle_bin = build_activity(book, plan, batches[0], batches[2])
         for module, records in zip((*SEEDED, *ACTIVITY), (*batches, *activity), strict=True):
             for start in range(0, len(records), _BATCH):
                 store.put_many(module, records[start:start + _BATCH])

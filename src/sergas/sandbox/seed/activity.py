@@ -53,20 +53,12 @@ _CALL_RESULTS = ("Interested", "Requested more info", "Requested call back", Non
 
 
 def build_activity(
-    book: Book, plan: Plan, accounts: list[Record], contacts: list[Record], deals: list[Record]
+    book: Book, plan: Plan, accounts: list[Record], deals: list[Record]
 ) -> tuple[tuple[list[Record], ...], dict[str, list[Record]]]:
     """Records of each module in ACTIVITY (ids ascending), and the recycle bin's entries."""
     rng, now = book.rng, book.now_ts
     rand, choices = rng.random, rng.choices
     n = len(accounts)
-    people: dict[str, list[tuple[str, str]]] = {}
-    for contact in contacts:
-        people.setdefault(contact["Account_Name"]["id"], []).append(
-            (contact["id"], contact["Full_Name"])
-        )
-    deals_of: dict[str, list[int]] = {}
-    for index, deal in enumerate(deals):
-        deals_of.setdefault(deal["Account_Name"]["id"], []).append(index)
 
     # Per-account draws, then one creation event per record: created << 32 | index << 3 | kind.
     notes = choices(*NOTES_PER_ACCOUNT, k=n)
@@ -115,7 +107,7 @@ def build_activity(
         add((now - int(rand() * 365 * DAY)) << 32 | lead << 3 | _LEAD)
     events.sort()
 
-    ctx = _Context(book, accounts, deals, people, deals_of, starts, meeting_account)
+    ctx = _Context(book, accounts, deals, starts, meeting_account)
     builders: tuple[Callable[[int, int], Record], ...] = (
         _lead(ctx),
         _note(ctx, deal=False),
@@ -139,16 +131,12 @@ class _Context:
         book: Book,
         accounts: list[Record],
         deals: list[Record],
-        people: dict[str, list[tuple[str, str]]],
-        deals_of: dict[str, list[int]],
         starts: list[int],
         meeting_account: list[int],
     ) -> None:
         self.book = book
         self.accounts = accounts
         self.deals = deals
-        self.people = people
-        self.deals_of = deals_of
         self.starts = starts
         self.meeting_account = meeting_account
         self.refs = book.refs
@@ -156,16 +144,16 @@ class _Context:
     def about(self, i: int) -> tuple[dict[str, Any], str, dict[str, Any] | None, dict[str, Any]]:
         """What an activity of account i is related to (the account, or one of its deals,
         with the module), who it was with (one of its contacts, or nobody), and its owner."""
-        rand = self.book.rng.random
+        rand, book = self.book.rng.random, self.book
         account = self.accounts[i]
         related: dict[str, Any] = {"name": account["Account_Name"], "id": account["id"]}
         module = "Accounts"
-        deal_indexes = self.deals_of.get(account["id"])
+        deal_indexes = book.deals_of[i]
         if deal_indexes and rand() < 0.2:
             deal = self.deals[deal_indexes[int(rand() * len(deal_indexes))]]
             related, module = {"name": deal["Deal_Name"], "id": deal["id"]}, "Deals"
         who: dict[str, Any] | None = None
-        people = self.people.get(account["id"])
+        people = book.people[i]
         if people and rand() < 0.75:
             person_id, name = people[int(rand() * len(people))]
             who = {"name": name, "id": person_id}

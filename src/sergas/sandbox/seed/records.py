@@ -166,9 +166,12 @@ class Book:
         self.domains = [""] * n
         self.phones = [""] * n
         # For what is seeded after (`activity`): each account's last activity (or its
-        # creation), and each deal's creation, as timestamps.
+        # creation) and each deal's creation as timestamps; each account's contacts and
+        # deals.
         self.active_at = [0] * n
         self.deal_created: list[int] = []
+        self.people: list[list[tuple[str, str]]] = [[] for _ in range(n)]  # (id, name)
+        self.deals_of: list[list[int]] = [[] for _ in range(n)]  # indexes in the deals
         self.first_day = (now_ts - THREE_YEARS) // DAY - 1
         self.dates = _day_strings(self.first_day, self.today + 400)
         dates, first_day = self.dates, self.first_day
@@ -274,6 +277,7 @@ def _contacts(book: Book) -> Builder:
     first_lower = [name.lower() for name in FIRST_NAMES]
     last_lower = [name.lower() for name in LAST_NAMES]
     emails: set[str] = set()
+    people = book.people
 
     def build(i: int, ts: int) -> Record:
         fi = int(rand() * n_first)
@@ -289,7 +293,7 @@ def _contacts(book: Book) -> Builder:
         emails.add(email)
         ref = refs[owners[i] if rand() < 0.85 else int(rand() * n_users)]
         modified_time = dt(ts + int(rand() * rand() * (now_ts - ts)))
-        return {
+        record: Record = {
             "id": new_id(),
             "First_Name": first,
             "Last_Name": last,
@@ -305,6 +309,8 @@ def _contacts(book: Book) -> Builder:
             "Modified_Time": modified_time,
             "Last_Activity_Time": modified_time if rand() < 0.7 else None,
         }
+        people[i].append((record["id"], record["Full_Name"]))
+        return record
 
     return build
 
@@ -320,10 +326,11 @@ def _deals(book: Book) -> Builder:
     stage_total = stage_cum[-1]
     closed_stages = frozenset(DEAL_STAGES) - frozenset(OPEN_DEAL_STAGES)
     n_products = len(DEAL_PRODUCTS)
-    deal_created = book.deal_created.append
+    deal_created, deals_of = book.deal_created, book.deals_of
 
     def build(i: int, ts: int) -> Record:
-        deal_created(ts)
+        deals_of[i].append(len(deal_created))
+        deal_created.append(ts)
         stage = DEAL_STAGES[bisect_left(stage_cum, rand() * stage_total)]
         earliest = max(ts // DAY, today - 365)
         if stage in closed_stages:

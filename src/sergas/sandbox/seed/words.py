@@ -234,5 +234,5 @@ LEAD_STATUSES_WEIGHTED = (
 CALL_TYPES_WEIGHTED = (("Outbound", "Inbound", "Missed"), (60, 30, 10))
 NOTES_PER_ACCOUNT = (range(4), (60, 27, 10, 3))
 NOTES_PER_DEAL = (range(3), (86, 11, 3))
-CALLS_PER_ACCOUNT = (range(5), (44, 26, 16, 9, 5))
-MEETINGS_PER_ACCOUNT = (range(3), (62, 28, 10))
+CALLS_PER_ACCOUNT = (range(5), (50, 26, 14, 7, 3))
+MEETINGS_PER_ACCOUNT = (range(3), (68, 25, 7))
