@@ -260,12 +260,13 @@ def _call(ctx: _Context) -> Callable[[int, int], Record]:
         call_type = call_type_of()
         seconds = 0 if call_type == "Missed" else 60 + int(rand() * rand() * 3600)
         logged = min(ts + seconds + int(rand() * 600), now)
+        started, ended = dt(ts), dt(logged)
         return {
             "id": new_id(),
             "Subject": CALL_SUBJECTS[int(rand() * len(CALL_SUBJECTS))],
             "Call_Type": call_type,
             "Call_Purpose": _CALL_PURPOSES[int(rand() * len(_CALL_PURPOSES))],
-            "Call_Start_Time": dt(ts),
+            "Call_Start_Time": started,
             "Call_Duration": f"{seconds // 60:02d}:{seconds % 60:02d}",
             "Call_Duration_in_seconds": seconds,
             "Call_Result": None if call_type == "Missed" else _CALL_RESULTS[int(rand() * 4)],
@@ -275,9 +276,9 @@ def _call(ctx: _Context) -> Callable[[int, int], Record]:
             "Owner": owner.copy(),
             "Created_By": owner.copy(),
             "Modified_By": owner.copy(),
-            "Created_Time": dt(ts),  # logged as it started; finished when modified
-            "Modified_Time": dt(logged),
-            "Last_Activity_Time": dt(logged),
+            "Created_Time": started,  # logged as it started; finished when modified
+            "Modified_Time": ended,
+            "Last_Activity_Time": ended,
             SE_MODULE_KEY: module,
         }
 
@@ -292,6 +293,7 @@ def _meeting(ctx: _Context) -> Callable[[int, int], Record]:
         start = ctx.starts[m]
         related, module, who, owner = ctx.about(ctx.meeting_account[m])
         modified = ts + int(rand() * (min(start, now) - ts)) if start > ts else ts
+        changed = dt(modified)
         return {
             "id": new_id(),
             "Event_Title": MEETING_TITLES[int(rand() * len(MEETING_TITLES))],
@@ -306,8 +308,8 @@ def _meeting(ctx: _Context) -> Callable[[int, int], Record]:
             "Created_By": owner.copy(),
             "Modified_By": owner.copy(),
             "Created_Time": dt(ts),
-            "Modified_Time": dt(modified),
-            "Last_Activity_Time": dt(modified),
+            "Modified_Time": changed,
+            "Last_Activity_Time": changed,
             SE_MODULE_KEY: module,
         }
 
