@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sergas.sandbox import errors as E
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.http import bulk, control, crm, mcp, oauth
+from sergas.sandbox.http import bulk, control, crm, mcp, oauth, related, settings
 from sergas.sandbox.http.common import JSON_TYPE, SLOT_HELD, error_response
 from sergas.sandbox.limits import CLIENT_HEADER, client_name
 from sergas.sandbox.oauth import bearer_token
@@ -163,12 +163,17 @@ async def _internal(request: Request, exc: Exception) -> Response:
 def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None) -> Starlette:
     """The sandbox ASGI app over a new (or the given) backend."""
     sb = sandbox or Sandbox(config)
-    # bulk before crm: POST /crm/v8/upload would otherwise match /crm/v8/{module}.
+    # Fixed paths before templates: POST /crm/v8/upload would otherwise match
+    # /crm/v8/{module}, GET /crm/v8/users/{id} /crm/v8/{module}/{id}, and
+    # GET /crm/v8/Accounts/actions/count /crm/v8/{module}/{id}/{related}.
     routes: list[Any] = [
         *control.ROUTES,
         *oauth.ROUTES,
         *bulk.ROUTES,
+        *settings.ROUTES,
         *crm.ROUTES,
+        *related.ROUTES,
+        *crm.RECORD_ROUTES,
         *mcp.ROUTES,
     ]
 

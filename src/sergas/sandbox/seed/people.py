@@ -16,9 +16,9 @@ USER_ID_BASE = 5725767000000400001
 USER_DOMAIN = "sergas-sandbox.example"
 ORG_ID = str(ID_BASE + 7)
 # Role and profile ids sit below the store's first record id (ID_BASE + 1001).
-_ROLE_IDS = {"CEO": str(ID_BASE + 101), "Manager": str(ID_BASE + 102),
+ROLE_IDS = {"CEO": str(ID_BASE + 101), "Manager": str(ID_BASE + 102),
              "Sales Rep": str(ID_BASE + 103)}
-_PROFILE_IDS = {"Administrator": str(ID_BASE + 201), "Standard": str(ID_BASE + 202)}
+PROFILE_IDS = {"Administrator": str(ID_BASE + 201), "Standard": str(ID_BASE + 202)}
 # Users were created before any account: from 2021-03-01T09:00:00+00:00, a day apart.
 _USERS_CREATED = 1_614_589_200
 _MANAGERS = 3  # users 1..3 are managers; later users are sales reps reporting to them
@@ -82,8 +82,8 @@ def build_users(seed: int, count: int = 20) -> list[dict[str, Any]]:
             "full_name": full_name,
             "email": f"{first.lower()}.{last.lower()}@{USER_DOMAIN}",
             "status": "active",
-            "role": {"name": role, "id": _ROLE_IDS[role]},
-            "profile": {"name": profile, "id": _PROFILE_IDS[profile]},
+            "role": {"name": role, "id": ROLE_IDS[role]},
+            "profile": {"name": profile, "id": PROFILE_IDS[profile]},
             "zuid": str(zuid_base + i * 97 + rng.randrange(97)),
             "time_zone": "Etc/UTC",
             "locale": "en_US",
@@ -172,3 +172,13 @@ def build_org(seed: int) -> dict[str, Any]:
             "trial_expiry": None,
         },
     }
+
+
+def build_former_users(seed: int, count: int = 20) -> list[dict[str, Any]]:
+    """Two users beyond the org's `count` licensed ones, who own nothing: one deactivated
+    (Zoho's status "disabled") and one invited who has not confirmed yet. They follow the
+    first `count` (same draws), so those are unchanged."""
+    deactivated, invited = build_users(seed, count + 2)[count:]
+    deactivated["status"] = "disabled"
+    invited["confirm"] = False
+    return [deactivated, invited]

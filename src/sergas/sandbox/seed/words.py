@@ -192,3 +192,47 @@ class CompanyNamer:
                 n += 1
         self._domains.add(domain)
         return name, f"{domain}.example"
+
+# Calls, meetings and notes.
+CALL_SUBJECTS = (
+    "Check-in call", "Renewal call", "Support follow-up", "Pricing discussion",
+    "Onboarding call", "Quarterly review call", "Escalation call", "Discovery call",
+    "Usage review", "Contract questions", "Introductory call", "Feedback call",
+)
+MEETING_TITLES = (
+    "Quarterly business review", "Product demo", "Executive sponsor meeting",
+    "Renewal negotiation", "Onboarding workshop", "Roadmap briefing", "Training session",
+    "Contract review", "Site visit", "Planning meeting",
+)
+VENUES = ("Video call", "Customer office", "Our office", "Phone bridge", None)
+NOTE_TITLES = (
+    "Call summary", "Meeting notes", "Next steps", "Risk", "Budget", "Stakeholders",
+    "Competitor mentioned", "Renewal", None,
+)
+NOTE_TEXTS = (
+    "Customer asked for an updated quote before the end of the quarter.",
+    "Champion is moving to a new role; need a new executive sponsor.",
+    "Usage dropped after the last release; follow up with their admin.",
+    "Happy with support response times; open to a case study.",
+    "Procurement wants a three-year term with a price cap.",
+    "Evaluating a competitor; send the comparison sheet.",
+    "Integration project is behind schedule on their side.",
+    "Asked about adding seats for the new regional team.",
+    "Billing contact changed; update the invoice address.",
+    "Renewal likely; decision expected after their board meeting.",
+)
+LEAD_SOURCES_WEIGHTED = (
+    ("Web Download", "Cold Call", "Trade Show", "Employee Referral", "Partner", "Advertisement",
+     "Web Research", "Chat", None),
+    (18, 14, 12, 8, 10, 9, 11, 8, 10),
+)
+LEAD_STATUSES_WEIGHTED = (
+    ("Not Contacted", "Attempted to Contact", "Contacted", "Contact in Future", "Pre-Qualified",
+     "Not Qualified", "Junk Lead", "Lost Lead"),
+    (24, 18, 20, 10, 12, 7, 4, 5),
+)
+CALL_TYPES_WEIGHTED = (("Outbound", "Inbound", "Missed"), (60, 30, 10))
+NOTES_PER_ACCOUNT = (range(4), (60, 27, 10, 3))
+NOTES_PER_DEAL = (range(3), (86, 11, 3))
+CALLS_PER_ACCOUNT = (range(5), (50, 26, 14, 7, 3))
+MEETINGS_PER_ACCOUNT = (range(3), (68, 25, 7))
