@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import stamina
-import structlog
 
 from sergas import errors
 from sergas.auth.accounts import UNREACHABLE, AccountsClient, TokenGrant
@@ -45,10 +44,11 @@ from sergas.auth.store import (
     TokenStore,
 )
 from sergas.errors import AuthError, ConfigError, DatabaseError, RateLimitError, SergasError
+from sergas.log import get_logger
 
 __all__ = ["AccessToken", "TokenManager", "TokenStatus"]
 
-log = structlog.get_logger("sergas.auth")
+log = get_logger("sergas.auth")
 
 _LOGIN_HINT = "run `sergas auth login --code <grant code>`"
 

@@ -19,10 +19,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-import structlog
-
 from sergas.errors import SergasError
-from sergas.log import correlation_scope
+from sergas.log import correlation_scope, get_logger
 from sergas.manager.breaker import CircuitBreaker, StateChange
 from sergas.manager.config import IntegrationConfig, RoutingContext
 from sergas.manager.events import BreakerStateEvent, CallEvent, Event, Hook
@@ -36,7 +34,7 @@ from sergas.tiers.base import BulkResult, ReadStrategy, Record, RecordResult, Ti
 
 __all__ = ["ZohoIntegrationManager"]
 
-log = structlog.get_logger("sergas.manager")
+log = get_logger("sergas.manager")
 
 TIER_NAMES: tuple[TierName, ...] = ("mcp", "sdk", "rest")
 

@@ -13,11 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TypeVar
 
-import structlog
-
 from sergas import errors
 from sergas.errors import CircuitOpenError, SergasError
-from sergas.log import correlation_scope
+from sergas.log import correlation_scope, get_logger
 from sergas.manager.breaker import CircuitBreaker
 from sergas.manager.config import TIER_ENV, IntegrationConfig, RoutingContext
 from sergas.manager.events import CallEvent, CreditsEvent, FailoverEvent, Hook, Outcome
@@ -28,7 +26,7 @@ from sergas.tiers.base import TierName, ZohoTier
 __all__ = ["TierRunner"]
 
 T = TypeVar("T")
-log = structlog.get_logger("sergas.manager")
+log = get_logger("sergas.manager")
 
 # Bulk operations run Zoho jobs with deadlines of their own; the tier timeout would cut them.
 NO_DEADLINE = frozenset({"bulk_read_accounts", "bulk_update_accounts"})

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import structlog
-
 from sergas.errors import ConfigError
+from sergas.log import get_logger
 from sergas.manager.config import TIER_ENV
 from sergas.tiers.base import TierName, ZohoTier
 
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TierFactory", "Tiers"]
 
-log = structlog.get_logger("sergas.manager")
+log = get_logger("sergas.manager")
 
 TierFactory = Callable[[], ZohoTier]
 _ORDER: tuple[TierName, ...] = ("mcp", "sdk", "rest")

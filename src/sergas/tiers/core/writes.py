@@ -24,9 +24,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import structlog
-
 from sergas.errors import SergasError, error_from_zoho
+from sergas.log import get_logger
 from sergas.tiers.base import BulkResult, RecordResult
 from sergas.tiers.core.bulk_files import csv_ready
 from sergas.tiers.core.jobs import Poller, write_by_job
@@ -36,7 +35,7 @@ from sergas.tiers.zoho_limits import BULK_WRITE_JOB_ROWS, WRITE_CHUNK
 
 __all__ = ["NO_OUTCOME", "bulk_update", "item_result", "update_one"]
 
-log = structlog.get_logger("sergas.tiers")
+log = get_logger("sergas.tiers")
 
 NO_OUTCOME = "NO_OUTCOME"  # Zoho's answer held no item for this record
 
