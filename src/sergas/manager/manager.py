@@ -212,7 +212,9 @@ class ZohoIntegrationManager:
 
     async def get_tier_health(self) -> dict[TierName, dict[str, Any]]:
         """Run every tier's health check now (concurrently), building the tiers not built
-        yet; breaker state included. A tier that cannot be built is reported unhealthy.
+        yet; breaker state included. A tier that cannot be built is reported unhealthy; a
+        tier switched on that the settings cannot serve is reported `configured: False`,
+        unhealthy, with the reason as its `detail`, and not checked.
 
         Health checks are measured (operation "health_check") but do not move the breakers.
         """
@@ -221,12 +223,23 @@ class ZohoIntegrationManager:
             results = await asyncio.gather(*(self._probe(name) for name in names))
         report: dict[TierName, dict[str, Any]] = {}
         for name in TIER_NAMES:
-            entry: dict[str, Any] = {"tier": name, "enabled": name in self.tiers}
+            entry = self._presence(name)
             if name in names:
                 entry.update(results[names.index(name)])
+            elif not entry["configured"]:
+                entry.update(healthy=False, latency_ms=0.0, detail=self.tiers.unconfigured[name])
             entry["circuit_breaker"] = self._breakers[name].status()
             report[name] = entry
         return report
+
+    def _presence(self, name: TierName) -> dict[str, Any]:
+        """Whether a tier is switched on (`enabled`) and can work with the settings."""
+        unconfigured = name in self.tiers.unconfigured
+        return {
+            "tier": name,
+            "enabled": name in self.tiers or unconfigured,
+            "configured": not unconfigured,
+        }
 
     async def _probe(self, name: TierName) -> dict[str, Any]:
         try:
@@ -242,7 +255,7 @@ class ZohoIntegrationManager:
         return {
             name: {
                 **snapshot.get(name, {"tier": name}),
-                "enabled": name in self.tiers,
+                **self._presence(name),
                 "circuit_breaker": self._breakers[name].status(),
             }
             for name in TIER_NAMES

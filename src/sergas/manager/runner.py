@@ -152,6 +152,13 @@ class TierRunner:
                 f"{operation}: every enabled tier's circuit is open ({', '.join(open_tiers)})",
                 details={"tiers": open_tiers},
             )
+        unconfigured = self.tiers.unconfigured
+        if unconfigured:
+            reasons = "; ".join(f"{name}: {why}" for name, why in unconfigured.items())
+            return errors.ConfigError(
+                f"{operation}: no tier can be used: {reasons}",
+                details={"tiers": list(unconfigured), "reasons": dict(unconfigured)},
+            )
         return errors.ConfigError(
             f"{operation}: no tier is enabled; set ENABLE_TIER1_MCP, ENABLE_TIER2_SDK or "
             "ENABLE_TIER3_REST",
