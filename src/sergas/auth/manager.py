@@ -272,7 +272,18 @@ class TokenManager:
         return stored
 
     async def _retrying(self, work: Callable[[_Pending], Awaitable[AccessToken]]) -> AccessToken:
-        """`work`, again on a new connection while the database connection is being lost."""
+        """`work`, again on a new connection while the database connection is being lost.
+        What still fails is a failure every tier would share (`errors.shared_failure`): the
+        callers' own retries and failover must not repeat it."""
+        try:
+            return await self._on_new_connections(work)
+        except SergasError as exc:
+            errors.shared_failure(exc)
+            raise
+
+    async def _on_new_connections(
+        self, work: Callable[[_Pending], Awaitable[AccessToken]]
+    ) -> AccessToken:
         pending = _Pending()
         tries = 0
         try:

@@ -145,7 +145,7 @@ class MCPConnection:
             return await self._on(live, fn)
         except errors.ConnectionError as exc:
             self._discard(live, lost=True)
-            if not idempotent:
+            if not idempotent or exc.retried:  # retried: no token, a new session won't help
                 raise
             log.info("mcp session lost, reconnecting", code=exc.code)
         live = await self._session()
