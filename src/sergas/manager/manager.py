@@ -66,7 +66,8 @@ class ZohoIntegrationManager:
             self._hooks += [self.metrics, prometheus or prometheus_metrics()]
         self._hooks += list(hooks)
         self._breakers = {name: self._breaker(name) for name in TIER_NAMES}
-        self._execute = TierRunner(self.tiers, self.config, self._breakers, self._emit).execute
+        self._runner = TierRunner(self.tiers, self.config, self._breakers, self._emit)
+        self._execute = self._runner.execute
         for name in TIER_NAMES:
             self._emit(BreakerStateEvent(name, "closed"))
 
@@ -209,6 +210,15 @@ class ZohoIntegrationManager:
         return await self._execute("coql", context, lambda t: t.coql(query))
 
     # Health, metrics, breakers.
+
+    def routed(
+        self, operation: str = "get_account", context: RoutingContext | None = None
+    ) -> list[TierName]:
+        """The tiers a call of `operation` would be tried on now, first choice first: the
+        routed tiers whose breakers admit calls (only the first choice without failover)."""
+        return [
+            n for n in self._runner.order(operation, context) if not self._breakers[n].is_open()
+        ]
 
     async def get_tier_health(self) -> dict[TierName, dict[str, Any]]:
         """Run every tier's health check now (concurrently), building the tiers not built
