@@ -60,7 +60,8 @@ def test_a_script_that_configures_logging_gets_sergas_lines_through_it(
     stdout, stderr = run_script(served_sandbox, tmp_path / "data", host)
     assert stdout == "done\n"
     lines = stderr.splitlines()
-    assert any(line.startswith("HOST sergas.auth INFO zoho access token refreshed") for line in lines)
+    refreshed = "HOST sergas.auth INFO zoho access token refreshed"
+    assert any(line.startswith(refreshed) for line in lines)
     # The SDK's request lines reach the host through Sergas's logger, redacted and at DEBUG,
     # never through the SDK's own logger (whose start-up line would go to the root's handlers).
     sdk = [line for line in lines if line.startswith("HOST sergas.tiers.sdk DEBUG zoho sdk")]

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from sergas.manager import Caller
+
 console = Console()
 err_console = Console(stderr=True)
+
+
+def local_caller() -> Caller:
+    """The person at the terminal, as the manager's caller: the local operator, who may
+    read and write (their login names them in logs and the audit)."""
+    from sergas.manager import Caller
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Caller(f"{user} (local)", channel="cli")
 
 
 def debug_enabled() -> bool:

@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import typer
 
-from sergas.cli._common import err_console
+from sergas.cli._common import err_console, local_caller
 from sergas.query import Criteria, F, Value
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ async def open_manager() -> AsyncIterator[ZohoIntegrationManager]:
     # At the default level failovers and retries would drown the output; errors still show.
     level = "ERROR" if settings.log_level == "INFO" else settings.log_level
     configure_logging(settings.log_format, level)
-    async with open_runtime(settings, embedded=True) as runtime:
+    async with open_runtime(settings, embedded=True, caller=local_caller()) as runtime:
         if runtime.target.embedded:
             err_console.print(
                 f"embedded sandbox: no Zoho credentials configured, using the offline CRM "
