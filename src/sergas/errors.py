@@ -59,6 +59,7 @@ __all__ = [
     "TokenKeyMissingError",
     "ZohoErrorRule",
     "error_from_zoho",
+    "explain",
     "redact",
     "shared_failure",
 ]
@@ -211,6 +212,41 @@ class TokenKeyMissingError(ConfigError):
 class DatabaseError(SergasError):
     default_code = "DATABASE_ERROR"
     default_retryable = True
+
+
+# Zoho's error details, in the order a reader needs them: what was wrong, then what is allowed.
+_DETAIL_TEXT: tuple[tuple[str, str], ...] = (
+    ("api_name", "field {}"),
+    ("param_name", "parameter {}"),
+    ("param_names", "parameters {}"),
+    ("operator", "operator {}"),
+    ("expected_data_type", "expects {}"),
+    ("maximum_length", "at most {} characters"),
+    ("limit", "limit {}"),
+    ("reason", "{}"),
+    ("supported_values", "allowed: {}"),
+)
+
+
+def explain(exc: SergasError) -> str:
+    """The error in one line for a person: its message and code (Zoho's text and code for
+    Zoho's answers), then what Zoho's details say: the field or parameter, the expected type
+    or limit, the reason, the allowed values. Zoho's text is kept as sent (a caller that
+    renders markup must escape it)."""
+    parts = []
+    for key, template in _DETAIL_TEXT:
+        value = exc.details.get(key)
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value)
+        text = template.format(value)
+        if text not in exc.message:
+            parts.append(text)
+    message = exc.message
+    if exc.code and exc.code not in message:
+        message = f"{message} ({exc.code})"
+    return f"{message}: {'; '.join(parts)}" if parts else message
 
 
 def shared_failure(exc: SergasError) -> SergasError:

@@ -9,8 +9,8 @@ import asyncio
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sergas.cli._common import console, print_json
 
@@ -35,8 +35,7 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     console.print(_table(report))
     for name, tier in report["tiers"].items():
         if tier["enabled"] and not tier["healthy"]:
-            style = "yellow" if not tier["configured"] else "red"
-            console.print(f"[{style}]{name}[/{style}]: {escape(tier['detail'])}", highlight=False)
+            console.print(f"[red]{name}[/red]: {tier['detail']}", highlight=False)
 
 
 async def _collect() -> dict[str, Any]:
@@ -74,7 +73,7 @@ def _table(report: dict[str, Any]) -> Table:
             table.add_row(name, "[dim]disabled[/dim]", *[""] * 7)
             continue
         if not tier["configured"]:  # not routed to: nothing else to show
-            table.add_row(name, "[yellow]not configured[/yellow]", *[""] * 7)
+            table.add_row(name, Text("not configured", style="yellow"), *[""] * 7)
             continue
         m, breaker = tier["metrics"], tier["circuit_breaker"]
         state = breaker["state"]

@@ -40,6 +40,7 @@ READ_OPERATIONS = frozenset(
         "search_accounts",
         "coql",
         "bulk_read_accounts",
+        "describe_fields",
     }
 )
 WRITE_OPERATIONS = frozenset({"update_account", "bulk_update_accounts"})

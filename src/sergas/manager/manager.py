@@ -272,6 +272,22 @@ class ZohoIntegrationManager:
             lambda: {"query": query.render() if isinstance(query, CoqlQuery) else query},
         )
 
+    async def describe_fields(
+        self,
+        module: str = "Accounts",
+        *,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> list[dict[str, Any]]:
+        """The module's fields from Zoho's metadata: names, types, picklist values."""
+        return await self._execute(
+            "describe_fields",
+            context,
+            lambda t: t.describe_fields(module),
+            caller,
+            lambda: {"module": module},
+        )
+
     # Health, metrics, breakers.
 
     def routed(
