@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     zoho_file_upload_url: str | None = Field(None, validation_alias="ZOHO_FILE_UPLOAD_URL")
     zoho_mcp_url: str | None = Field(None, validation_alias="ZOHO_MCP_URL")
     # The MCP endpoint's tool names where they differ from the canonical ones, as JSON:
-    # {"get_record": "ZohoCRM_getRecord", ...} (see sergas.tiers.mcp_context.TOOLS)
+    # {"get_record": "ZohoCRM_getRecord", ...} (see sergas.tiers.mcp.TOOLS)
     zoho_mcp_tools: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, validation_alias="ZOHO_MCP_TOOLS"
     )

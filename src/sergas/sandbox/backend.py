@@ -179,6 +179,7 @@ class Sandbox:
                 "hang_rate": 0,
                 "paths": [],
                 "targeted": [],
+                "retry_after": None,
                 "seed": self.config.seed,
             }
         )

@@ -95,7 +95,7 @@ class SandboxMiddleware:
             await self._drop(send)
             return
         if isinstance(fault, int):
-            await self._fail(fault, scope, receive, send)
+            await self._fail(fault, scope, receive, send, sb.faults.retry_after)
             return
         if path.startswith("/crm/"):
             await self._crm(scope, receive, send)
@@ -135,7 +135,9 @@ class SandboxMiddleware:
         await send({"type": "http.response.body", "body": b'{"data":[', "more_body": True})
 
     @staticmethod
-    async def _fail(status: int, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _fail(
+        status: int, scope: Scope, receive: Receive, send: Send, retry_after: int | None
+    ) -> None:
         cls = _FAULT_ERRORS.get(status)
         if cls is not None:
             response = error_response(cls())
@@ -147,6 +149,8 @@ class SandboxMiddleware:
                 "status": "error",
             }
             response = Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE)
+        if status == 429 and retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         await response(scope, receive, send)
 
 
