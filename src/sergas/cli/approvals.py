@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sergas.cli._common import console, print_json
+from sergas.cli._common import console, print_json, styled
 from sergas.cli.db import run_with_database
 
 if TYPE_CHECKING:
@@ -20,7 +20,14 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Changes proposed by agents, waiting for a person.", no_args_is_help=True)
 
-_STYLE = {"pending": "yellow", "applied": "green", "failed": "red", "rejected": "dim"}
+_STYLE = {
+    "pending": "yellow",
+    "approved": "cyan",
+    "applying": "magenta",
+    "applied": "green",
+    "failed": "red",
+    "rejected": "dim",
+}
 
 
 def _reviewer(by: str | None) -> str:
@@ -70,8 +77,8 @@ def list_approvals(
             a["client_name"],
             a["record_id"],
             _short(a["changes"]),
-            a["reason"][:60],
-            f"[{_STYLE.get(a['status'], '')}]{a['status']}[/]",
+            a["reason"][:80],
+            styled((a["status"], _STYLE.get(a["status"], ""))),
         )
     console.print(table)
 
@@ -147,7 +154,9 @@ def _short(changes: dict[str, Any]) -> str:
 def _print(a: dict[str, Any]) -> None:
     style = _STYLE.get(a["status"], "")
     console.print(
-        f"[bold]#{a['id']}[/bold] {a['module']} {a['record_id']} — [{style}]{a['status']}[/]",
+        styled(
+            (f"#{a['id']}", "bold"), f" {a['module']} {a['record_id']} — ", (a["status"], style)
+        ),
         highlight=False,
     )
     console.print(
