@@ -11,10 +11,11 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from tests.service.support import Keys, serve_on_loopback
+from tests.service.support import Keys, captured_logs, serve_on_loopback
 
 from sergas.access.approvals import ApprovalStore
 from sergas.access.audit import AuditLog
+from sergas.access.keys import ApiKeyStore
 from sergas.agents.settings import AgentSettings
 from sergas.agents.transport import create_mcp_app
 from sergas.manager import IntegrationConfig
@@ -51,14 +52,63 @@ def body(result: Any) -> Any:
     return result.structured_content
 
 
-async def test_no_key_no_session(mcp_url: str, keys: Keys) -> None:
+async def test_no_key_no_session(mcp_url: str, keys: Keys, runtime: Runtime) -> None:
+    """Every refusal is answered 401, audited with the key id it claimed (never the secret)
+    and why, and logged at warning."""
     hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    async with httpx2.AsyncClient(timeout=10) as http:
-        missing = await http.post(mcp_url, json=hello)
-        wrong = await http.post(mcp_url, json=hello, headers=Keys.bearer(keys.read + "x"))
-    assert missing.status_code == wrong.status_code == 401
-    assert missing.json()["error"]["code"] == "UNAUTHENTICATED"
-    assert wrong.json()["error"]["code"] == "INVALID_API_KEY"
+    store = ApiKeyStore(runtime.engine)
+    revoked, info = await store.create("retired agent", "write")
+    await store.revoke(info.key_id)
+    unknown = "sgk_" + "0" * 12 + "_" + "A" * 43
+    sent = {
+        "missing": None,
+        "malformed": "Bearer not-a-key",
+        "wrong secret": f"Bearer {keys.read}x",
+        "revoked": f"Bearer {revoked}",
+        "unknown": f"Bearer {unknown}",
+    }
+    with captured_logs() as logs:
+        async with httpx2.AsyncClient(timeout=10) as http:
+            answers = {
+                why: await http.post(
+                    mcp_url, json=hello, headers={"Authorization": auth} if auth else {}
+                )
+                for why, auth in sent.items()
+            }
+    assert {r.status_code for r in answers.values()} == {401}
+    assert answers["missing"].json()["error"]["code"] == "UNAUTHENTICATED"
+    assert {answers[w].json()["error"]["code"] for w in sent if w != "missing"} == {
+        "INVALID_API_KEY"
+    }
+
+    rows = list(reversed(await AuditLog(runtime.engine).recent()))
+    assert [(r["result"]["reason"], r["outcome"], r["transport"]) for r in rows] == [
+        (why, "denied", "http") for why in sent
+    ]
+    assert [r["client_key_id"] for r in rows] == [
+        None,
+        None,
+        keys.read[4:16],
+        info.key_id,
+        "0" * 12,
+    ]
+    assert [r["client_name"] for r in rows] == [
+        "(unidentified)",
+        "(unidentified)",
+        "reader",
+        "retired agent",
+        "(unidentified)",
+    ]
+    assert {r["tool"] for r in rows} == {"POST /mcp"}
+    assert {r["result"]["remote"] for r in rows} == {"127.0.0.1"}
+    stored = repr(rows)
+    assert keys.read[17:] not in stored and revoked[17:] not in stored
+
+    warnings = [e for e in logs if e["event"] == "caller refused"]
+    assert [(e["log_level"], e["reason"], e["key_id"]) for e in warnings] == [
+        ("warning", r["result"]["reason"], r["client_key_id"]) for r in rows
+    ]
+    assert keys.read[17:] not in repr(logs) and revoked[17:] not in repr(logs)
 
 
 async def test_read_key_queues_write_key_applies(

@@ -196,10 +196,40 @@ async def test_a_write_scope_key_writes_directly(
         "ops agent",
         "ok",
     )
-    assert (denied["tool"], denied["outcome"], denied["error_code"]) == (
-        "get_account",
+    # The refused call names the key it came with (its public id, never the secret).
+    assert (
+        denied["tool"],
+        denied["outcome"],
+        denied["error_code"],
+        denied["client_key_id"],
+        denied["client_name"],
+        denied["result"]["reason"],
+    ) == ("get_account", "denied", "INVALID_API_KEY", key["key_id"], "ops agent", "revoked")
+    assert key["key"][17:] not in json.dumps([row, denied], default=str)
+    # A session started with the revoked key is refused, audited, and says why in one line.
+    started = subprocess.run(
+        [sys.executable, "-m", "sergas", "mcp", "--transport", "stdio"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert started.returncode == 1
+    assert "\nerror: unknown or revoked API key\n" in started.stderr, started.stderr
+    warning = json.loads(started.stderr.splitlines()[0])
+    assert (warning["event"], warning["level"], warning["key_id"], warning["reason"]) == (
+        "caller refused",
+        "warning",
+        key["key_id"],
+        "revoked",
+    )
+    start = (await audit_rows(tmp_path / "data"))[-1]
+    assert (start["tool"], start["outcome"], start["client_key_id"]) == (
+        "(session start)",
         "denied",
-        "INVALID_API_KEY",
+        key["key_id"],
     )
     history = json.loads(
         sergas(process_env, "approvals", "list", "--status", "all", "--json").stdout
