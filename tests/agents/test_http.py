@@ -13,6 +13,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from tests.service.support import Keys, captured_logs, serve_on_loopback
 
+from sergas.access.applying import approve
 from sergas.access.approvals import ApprovalStore
 from sergas.access.audit import AuditLog
 from sergas.access.keys import ApiKeyStore
@@ -120,7 +121,7 @@ async def test_read_key_queues_write_key_applies(
     industry = next(r["Industry"] for r in store.ordered("Accounts") if r["Industry"])
 
     async with connect(mcp_url, keys.read) as agent:
-        assert len((await agent.list_tools()).tools) == 5
+        assert len((await agent.list_tools()).tools) == 6
         found = body(
             await agent.call_tool(
                 "search_accounts",
@@ -153,7 +154,7 @@ async def test_read_key_queues_write_key_applies(
     assert store.get("Accounts", a)["Phone"] != "+1 555 0101"
 
     approvals = ApprovalStore(runtime.engine)
-    applied = await approvals.approve(runtime.manager, first["approval_id"], "reviewer")
+    applied = await approve(approvals, runtime.manager, first["approval_id"], "reviewer")
     assert applied.status == "applied" and applied.outcome and applied.outcome["ok"]
     assert store.get("Accounts", a)["Phone"] == "+1 555 0101"
     rejected = await approvals.reject(second["approval_id"], "reviewer", "no source")

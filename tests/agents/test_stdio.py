@@ -27,6 +27,7 @@ TOOLS = {
     "list_at_risk_accounts",
     "account_brief",
     "propose_account_update",
+    "list_proposals",
 }
 # Shaped like a Zoho access token: must never be stored as given.
 LEAKED_TOKEN = "1000.0f3c9a7be21d4c5a8e6f.b7d2e4f6a8c0e1d3f5a7"
