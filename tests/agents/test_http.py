@@ -14,9 +14,10 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.service.support import Keys, captured_logs, serve_on_loopback
 
 from sergas.access.applying import approve
-from sergas.access.approvals import ApprovalStore
+from sergas.access.approvals import ApprovalStore, StaleProposalError
 from sergas.access.audit import AuditLog
 from sergas.access.keys import ApiKeyStore
+from sergas.access.principal import Principal
 from sergas.agents.settings import AgentSettings
 from sergas.agents.transport import create_mcp_app
 from sergas.manager import IntegrationConfig
@@ -183,3 +184,43 @@ async def test_read_key_queues_write_key_applies(
     assert {r["transport"] for r in rows} == {"http"}
     assert rows[3]["error_code"] == "RESOURCE_NOT_FOUND"
     assert rows[4]["error_code"] == "INVALID_DATA" and rows[4]["approval_id"] is not None
+
+
+async def test_an_agent_sees_its_proposals_beside_zoho_now(
+    mcp_url: str, keys: Keys, runtime: Runtime, tier_sandbox: RunningSandbox
+) -> None:
+    """list_proposals: the client's own proposals, each field's value when proposed, in
+    Zoho now, and proposed; a field moved since then is named, and approving it is refused."""
+    store = tier_sandbox.sandbox.store
+    record = dict(store.ordered("Accounts")[30])
+    seen = record["Phone"]
+    async with connect(mcp_url, keys.read) as agent:
+        mine = body(
+            await agent.call_tool(
+                "propose_account_update",
+                {"record_id": record["id"], "changes": {"Phone": "+1 555 0130"}, "reason": "new"},
+            )
+        )
+    other = await ApprovalStore(runtime.engine).propose(
+        Principal("ffffffffffff", "another agent", "read"),
+        record["id"],
+        {"Phone": "+1 555 0131"},
+        "not yours",
+        current={"Phone": seen},
+    )
+    store.put("Accounts", {**record, "Phone": "+1 555 9130"})  # changed in Zoho since
+
+    async with connect(mcp_url, keys.read) as agent:
+        listed = body(await agent.call_tool("list_proposals", {"status": "pending"}))
+    assert [p["id"] for p in listed["proposals"]] == [mine["approval_id"]]
+    (entry,) = listed["proposals"]
+    assert (entry["current"], entry["now"], entry["changes"]) == (
+        {"Phone": seen},
+        {"Phone": "+1 555 9130"},
+        {"Phone": "+1 555 0130"},
+    )
+    assert entry["changed_since_proposed"] == ["Phone"]
+    assert "client_key_id" not in entry and other.id != entry["id"]
+    with pytest.raises(StaleProposalError):
+        await approve(ApprovalStore(runtime.engine), runtime.manager, entry["id"], "reviewer")
+    assert store.get("Accounts", record["id"])["Phone"] == "+1 555 9130"

@@ -37,6 +37,7 @@ def sergas(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sergas", *args],
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=300,
@@ -208,15 +209,7 @@ async def test_a_write_scope_key_writes_directly(
     ) == ("get_account", "denied", "INVALID_API_KEY", key["key_id"], "ops agent", "revoked")
     assert key["key"][17:] not in json.dumps([row, denied], default=str)
     # A session started with the revoked key is refused, audited, and says why in one line.
-    started = subprocess.run(
-        [sys.executable, "-m", "sergas", "mcp", "--transport", "stdio"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    started = sergas(env, "mcp", "--transport", "stdio")
     assert started.returncode == 1
     assert "\nerror: unknown or revoked API key\n" in started.stderr, started.stderr
     warning = json.loads(started.stderr.splitlines()[0])
