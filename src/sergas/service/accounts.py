@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 
 from sergas.access.schemas import API_NAME, MAX_FIELDS, RECORD_ID
+from sergas.errors import InvalidDataError, NotFoundError
 from sergas.service.auth import Reader, Writer, get_runtime
 from sergas.service.errors import ApiError, JSONResponse
 from sergas.service.schemas import BulkUpdateRequest, SearchRequest, UpdateRequest
@@ -141,5 +142,14 @@ async def get_account(
 async def update_account(
     request: Request, record_id: RecordIdPath, body: UpdateRequest, _: Writer
 ) -> JSONResponse:
-    result = await get_runtime(request).manager.update_account(record_id, body.data)
+    try:
+        result = await get_runtime(request).manager.update_account(record_id, body.data)
+    except InvalidDataError as exc:
+        # Zoho answers an update of a record it does not have with INVALID_DATA on `id`;
+        # to the caller that is the missing record it is, as for a GET.
+        if exc.details.get("api_name") == "id":
+            raise NotFoundError(
+                f"no account {record_id} in Zoho", details={"id": record_id, "zoho": exc.code}
+            ) from exc
+        raise
     return JSONResponse(outcome_json(result))

@@ -71,6 +71,8 @@ _STATUS: tuple[tuple[type[SergasError], int], ...] = (
 
 
 def http_status(exc: SergasError) -> int:
+    if isinstance(exc, errors.LimitExceededError) and exc.http_status == 413:
+        return 413  # Zoho found the request too large: so it was, as the caller sent it
     for cls, status in _STATUS:
         if isinstance(exc, cls):
             return status
