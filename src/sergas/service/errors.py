@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import starlette.responses
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,10 +28,9 @@ __all__ = ["ApiError", "JSONResponse", "error_body", "http_status", "install_han
 log = structlog.get_logger("sergas.service")
 
 
-class JSONResponse(Response):
-    """orjson rendering: records are plain dicts, so no model is built per response."""
-
-    media_type = "application/json"
+class JSONResponse(starlette.responses.JSONResponse):
+    """orjson rendering: records are plain dicts, so no model is built per response. (A
+    JSON response class, so OpenAPI shows each route's response model.)"""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
