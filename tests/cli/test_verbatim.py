@@ -45,7 +45,7 @@ def env(crm: RunningSandbox, tmp_path: Path) -> dict[str, str]:
         "SERGAS_DATA_DIR": str(tmp_path / "data"),
         "ENABLE_TIER1_MCP": "false",
         "ENABLE_TIER2_SDK": "false",
-        "COLUMNS": "250",  # wide enough that no table folds a cell
+        "COLUMNS": "400",  # wide enough that no table folds a cell
     }
 
 
@@ -90,8 +90,11 @@ def test_proposals_are_shown_verbatim(
     ok(env, "db", "upgrade")
     record = crm.sandbox.store.ordered("Accounts")[0]
     broken, faked = asyncio.run(propose(tmp_path / "data", record))
+    # Zoho's value now, shown beside the proposed one, is outside text too.
+    crm.sandbox.store.put("Accounts", {**record, "Description": "[blink]from Zoho[/blink]"})
 
     listed = ok(env, "approvals", "list")
+    assert 'Description="[blink]from Zoho[/blink]" (changed since proposed)' in listed
     # Values are shown as JSON, so the escape reads \u001b there.
     for text in (BROKEN, FAKED, "[bold red]security team[/]", EMOJI, "\\u001b[32mSIGNED OFF"):
         assert text in listed, listed

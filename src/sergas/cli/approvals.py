@@ -93,6 +93,7 @@ def _with_zoho(
     async def now() -> dict[int, Any]:
         from sergas.access.applying import current_values
 
+        _quiet_logging()
         async with open_runtime(get_settings()) as rt:
             return await current_values(rt.manager, open_rows)
 
@@ -268,18 +269,28 @@ def reject(
 def _run_with_manager(
     func: Callable[[ApprovalStore, ZohoIntegrationManager], Awaitable[T]],
 ) -> T:
-    from sergas.log import configure_logging_from
     from sergas.runtime import open_runtime
     from sergas.settings import get_settings
 
     settings = get_settings()
-    configure_logging_from(settings)
+    _quiet_logging()
 
     async def run() -> T:
         async with open_runtime(settings) as rt:
             return await func(_store(rt.engine), rt.manager)
 
     return asyncio.run(run())
+
+
+def _quiet_logging() -> None:
+    """At the default level, only errors: the token refresh a Zoho read may need is not
+    news to a reviewer."""
+    from sergas.log import configure_logging
+    from sergas.settings import get_settings
+
+    settings = get_settings()
+    level = "ERROR" if settings.log_level == "INFO" else settings.log_level
+    configure_logging(settings.log_format, level)
 
 
 def _value(value: Any) -> str:
