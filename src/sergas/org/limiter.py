@@ -203,7 +203,6 @@ class OrgLimiter:
         self.org = org
         self._down_until = 0.0
         self.degraded_since: float | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self.stats: dict[str, float] = {
             "calls": 0,
             "wait_seconds": 0.0,
@@ -228,8 +227,9 @@ class OrgLimiter:
             await self._check_reserve(work, credits)
         release = await self._acquire(heavy, work)
         self.in_use += 1
+        reported: list[int] = []  # Zoho's X-API-CREDITS-REMAINING, this call included
         try:
-            with credits_observer(self._observe):
+            with credits_observer(reported.append):
                 result = await attempt()
         except RateLimitError as exc:
             if _from_zoho(exc):
@@ -238,7 +238,7 @@ class OrgLimiter:
         finally:
             self.in_use -= 1
             await release()
-        await self._record(credits)
+        await self._record(credits, reported[-1] if reported else None)
         return result
 
     async def back_off(self, seconds: float) -> None:
@@ -274,8 +274,6 @@ class OrgLimiter:
         }
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
         if self.shared is not None:
             await self.shared.aclose()
         await self.ledger.aclose()
@@ -317,6 +315,8 @@ class OrgLimiter:
             if self.shared is not None and self._redis_usable():
                 try:
                     release = await self.shared.acquire(heavy, self.slot_timeout)
+                except TimeoutError:  # the deadline (an OSError too, so first)
+                    raise
                 except (RedisError, OSError) as exc:
                     self._degrade(exc)
                 else:
@@ -356,25 +356,18 @@ class OrgLimiter:
             log.warning("Redis reachable again: the org's shared limits are back")
             self.degraded_since = None
 
-    async def _record(self, credits: int) -> None:
+    async def _record(self, credits: int, reported: int | None) -> None:
         if self.shared is not None and self.degraded_since is not None:
             self.stats["credits_unrecorded"] += credits
             self.ledger.spent += credits
             return
         try:
             await self.ledger.record(credits)
+            if reported is not None:
+                await self.ledger.observe(reported)
         except (RedisError, OSError) as exc:
             self.stats["credits_unrecorded"] += credits
             self._degrade(exc)
-
-    def _observe(self, remaining: int) -> None:
-        task = asyncio.get_running_loop().create_task(self._observed(remaining))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _observed(self, remaining: int) -> None:
-        with contextlib.suppress(RedisError, OSError):
-            await self.ledger.observe(remaining)
 
     def _local_snapshot(self) -> dict[str, Any]:
         heavy = {"cap": self.local.heavy_cap}
