@@ -9,11 +9,16 @@ once half of the day's credits are used) is kept as an observation, and until it
 old the remaining credits are that figure less what Sergas spent since. That corrects the
 ledger for the org's other API clients, which Sergas cannot see.
 
-`remaining()` is what the reserve is checked against (`sergas.org.limiter`).
+`remaining()` is what the reserve is checked against (`sergas.org.limiter`). Recording does
+not wait: credits are added by one task per process, which sends everything recorded while
+its last write was under way in the next (one write per round trip, however busy the
+process); reading waits for the writes recorded before it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -55,20 +60,40 @@ class CreditLedger:
         self.client = client  # where Zoho's observation is kept, when shared
         self._observed: tuple[int, int, float] | None = None  # remaining, our used, when
         self.spent = 0  # by this process
+        self.unrecorded = 0  # credits whose write failed (Redis down)
+        self._pending = 0
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def shared(self) -> bool:
         return self.client is not None
 
-    async def record(self, credits: int) -> None:
+    def record(self, credits: int) -> None:
         """Count `credits` spent now (a day that is already spent stays at its budget)."""
         if credits <= 0:
             return
         self.spent += credits
-        await self.window.hit(self.item, self.key, cost=min(credits, self.budget))
+        self._pending += credits
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def flush(self) -> None:
+        """Wait for the credits recorded so far to be written."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._writer)
+
+    async def _write(self) -> None:
+        while self._pending:
+            credits, self._pending = self._pending, 0
+            try:
+                await self.window.hit(self.item, self.key, cost=min(credits, self.budget))
+            except Exception:  # Redis down: counted as unrecorded, shown in the org's status
+                self.unrecorded += credits
 
     async def used(self) -> int:
         """Credits the ledger counts in the last 24 hours."""
+        await self.flush()
         stats = await self.window.get_window_stats(self.item, self.key)
         return self.budget - stats.remaining
 
@@ -99,11 +124,13 @@ class CreditLedger:
             "used": used,
             "remaining": await self.remaining(),
             "spent_by_this_process": self.spent,
+            "unrecorded": self.unrecorded,
             "zoho_reported": await self._observation() is not None,
         }
 
     async def aclose(self) -> None:
-        """Stop the in-memory window's expiry task (the shared one owns nothing)."""
+        """Finish the writes under way; stop the in-memory window's expiry task."""
+        await self.flush()
         timer = getattr(self.storage, "timer", None)
         if timer is not None:
             timer.cancel()

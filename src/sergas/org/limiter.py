@@ -210,7 +210,6 @@ class OrgLimiter:
             "refused_reserve": 0,
             "refused_coordination": 0,
             "backoffs": 0,
-            "credits_unrecorded": 0,
         }
         self.waiting = 0
         self.in_use = 0
@@ -358,16 +357,15 @@ class OrgLimiter:
 
     async def _record(self, credits: int, reported: int | None) -> None:
         if self.shared is not None and self.degraded_since is not None:
-            self.stats["credits_unrecorded"] += credits
+            self.ledger.unrecorded += credits
             self.ledger.spent += credits
             return
-        try:
-            await self.ledger.record(credits)
-            if reported is not None:
+        self.ledger.record(credits)
+        if reported is not None:
+            try:
                 await self.ledger.observe(reported)
-        except (RedisError, OSError) as exc:
-            self.stats["credits_unrecorded"] += credits
-            self._degrade(exc)
+            except (RedisError, OSError) as exc:
+                self._degrade(exc)
 
     def _local_snapshot(self) -> dict[str, Any]:
         heavy = {"cap": self.local.heavy_cap}

@@ -20,8 +20,10 @@ Keys (`prefix` is per org and per pool: the org's cap, and Zoho's sub-concurrenc
   Redis restarts empty the slots really in use are counted again within one renewal.
 - Waiting is FIFO across processes: a free slot goes to the oldest live ticket, whoever holds
   it. Each process has one pump task that tries for all its waiting tickets in one script call,
-  woken by a release anywhere (a pub/sub message), by a new waiter, or by a short poll (slots
-  freed by expiry announce nothing).
+  woken by a release elsewhere (a pub/sub message, sent only when a slot is left for another
+  process's waiter), by a new waiter, or by a short poll (slots freed by expiry announce
+  nothing). A release is the same script: it frees the slot and, in the same call, hands it
+  to this process's waiter when that waiter is the oldest, with no second round trip.
 - A caller that waits past its deadline leaves the queue and gets `SlotTimeoutError`.
 
 Redis errors are raised to the caller as `redis.RedisError` (the limiter decides what then:
@@ -49,12 +51,13 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
 # KEYS: holders, queue, alive, seq, backoff
-# ARGV: cap, lease_ms, alive_ms, ticket...
+# ARGV: cap, lease_ms, alive_ms, token to release or "", channel, ticket...
 # -> {granted tickets, ms of org-wide backoff left}
 ACQUIRE = (
     _NOW
     + """
 local cap, lease, alive = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local released = ARGV[4] ~= '' and redis.call('ZREM', KEYS[1], ARGV[4]) == 1
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 for _, ticket in ipairs(dead) do
@@ -62,13 +65,15 @@ for _, ticket in ipairs(dead) do
   redis.call('ZREM', KEYS[3], ticket)
 end
 local mine = {}
-for i = 4, #ARGV do
+for i = 6, #ARGV do
   local ticket = ARGV[i]
-  mine[ticket] = true
-  if not redis.call('ZSCORE', KEYS[2], ticket) then
-    redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ticket)
+  if not redis.call('ZSCORE', KEYS[1], ticket) then
+    mine[ticket] = true
+    if not redis.call('ZSCORE', KEYS[2], ticket) then
+      redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ticket)
+    end
+    redis.call('ZADD', KEYS[3], now + alive, ticket)
   end
-  redis.call('ZADD', KEYS[3], now + alive, ticket)
 end
 local until_ms = tonumber(redis.call('GET', KEYS[5]) or '0')
 if until_ms > now then
@@ -85,6 +90,9 @@ if free > 0 then
       granted[#granted + 1] = ticket
     end
   end
+end
+if released and free > #granted and redis.call('ZCARD', KEYS[2]) > 0 then
+  redis.call('PUBLISH', ARGV[5], '1')
 end
 return {granted, 0}
 """
@@ -201,13 +209,13 @@ class LeasedSemaphore:
         except BaseException:
             self._waiting.pop(ticket, None)
             if future.done() and not future.cancelled() and future.exception() is None:
+                self._held.discard(ticket)
                 await self._give_back(ticket)  # granted as the deadline passed
             else:
                 future.cancel()
                 with contextlib.suppress(RedisError, OSError):
                     await self.client.zrem(self.keys[1], ticket)
             raise
-        self._held.add(ticket)
         return ticket
 
     async def release(self, token: str) -> None:
@@ -265,18 +273,7 @@ class LeasedSemaphore:
         try:
             while self._waiting:
                 self._wake.clear()
-                tickets = list(self._waiting)
-                granted, backoff_ms = await self._acquire(
-                    keys=[*self.keys, self.backoff_key],
-                    args=[self.cap, int(self.lease * 1000), int(self.lease * 1000), *tickets],
-                )
-                for raw in granted:
-                    ticket = _text(raw)
-                    future = self._waiting.pop(ticket, None)
-                    if future is None or future.done():
-                        await self._give_back(ticket)  # its caller left meanwhile
-                    else:
-                        future.set_result(None)
+                backoff_ms = await self._exchange("")
                 if not self._waiting:
                     break
                 wait = max(self.poll, int(backoff_ms) / 1000) if backoff_ms else self.poll
@@ -316,10 +313,37 @@ class LeasedSemaphore:
                 log.warning("could not renew the org's slot leases", error=str(exc))
 
     async def _give_back(self, token: str) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.zrem(self.keys[0], token)
-            pipe.publish(self.channel, token)
-            await pipe.execute()
+        await self._exchange(token)
+
+    async def _exchange(self, release: str) -> int:
+        """Release `release` (if not ""), try for every waiting ticket, hand the granted ones
+        to their callers; the ms of org-wide backoff left."""
+        while True:
+            granted, backoff_ms = await self._acquire(
+                keys=[*self.keys, self.backoff_key],
+                args=[
+                    self.cap,
+                    int(self.lease * 1000),
+                    int(self.lease * 1000),
+                    release,
+                    self.channel,
+                    *self._waiting,
+                ],
+            )
+            orphans = []
+            for raw in granted:
+                ticket = _text(raw)
+                future = self._waiting.pop(ticket, None)
+                if future is None or future.done():
+                    orphans.append(ticket)  # its caller left meanwhile
+                else:
+                    self._held.add(ticket)
+                    future.set_result(None)
+            if not orphans:
+                return int(backoff_ms)
+            release = orphans[0]
+            for extra in orphans[1:]:
+                await self._exchange(extra)
 
 
 def _text(value: Any) -> str:
