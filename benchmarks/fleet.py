@@ -244,7 +244,7 @@ def account_ids(sandbox_url: str, count: int = 1000) -> list[str]:
             headers={"Authorization": f"Zoho-oauthtoken {token}"},
             trust_env=False,
         )
-        data = response.json().get("data", [])
+        data = response.json().get("data", []) if response.status_code == 200 else []
         if not data:
             break
         ids += [r["id"] for r in data]
