@@ -7,24 +7,23 @@ cap). The benchmark (benchmarks/fleet.py) runs the same fleet longer, and withou
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from benchmarks.fleet import CAP, Fleet, Place, prepare, run_fleet, sandbox_server
 from tests.org.conftest import RedisServer
 
-from benchmarks.fleet import CAP, Fleet, Place, prepare, run_fleet, sandbox_server
 from sergas.db.testing import find_test_postgres, postgres_required, temporary_database
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
+def postgres() -> str:
     url, reason = find_test_postgres()
     if url is None:
         if postgres_required():
             pytest.fail(f"SERGAS_REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
-    yield url
+    return url
 
 
 @pytest.mark.slow
