@@ -8,7 +8,8 @@ open_runtime()
              head, upgraded in place only for the embedded database
   tokens     one TokenManager, shared by every tier
   org        the org's limits in front of every call (sergas.org): this process's own, or
-             shared with every process and host through Redis when SERGAS_REDIS_URL is set
+             shared with every process and host through Redis when SERGAS_REDIS_URL is set,
+             and then the tiers' circuit breakers too (sergas.org.breakers)
   tiers      each built on its first call (`sergas.manager.tiers.Tiers`)
   manager    ZohoIntegrationManager over them, with the caller's hooks and Prometheus
 ```
@@ -125,8 +126,10 @@ async def open_runtime(
     """
     from sergas.auth.factory import token_manager
     from sergas.manager import IntegrationConfig, ZohoIntegrationManager, prometheus_metrics
+    from sergas.manager.manager import TIER_NAMES
     from sergas.manager.tiers import Tiers
     from sergas.org import open_org
+    from sergas.org.breakers import Breaker, share_breakers
     from sergas.org.metrics import expose_org
 
     settings = settings or get_settings()
@@ -144,6 +147,9 @@ async def open_runtime(
         tiers = Tiers.from_settings(config.enabled_tiers, target.settings, tokens)
         manager = ZohoIntegrationManager(tiers, config, hooks=hooks, prometheus=prometheus)
         stack.push_async_callback(manager.aclose)
+        client = org.shared.client if org.shared is not None else None
+        breakers: dict[str, Breaker] = {name: manager.breaker(name) for name in TIER_NAMES}
+        await stack.enter_async_context(share_breakers(client, org.org, breakers))
         yield Runtime(settings, target, config, engine, tokens, manager, prometheus, org)
 
 
