@@ -175,8 +175,10 @@ class SharedSlots:
                     await pubsub.subscribe(self.channel)
                     async for message in pubsub.listen():
                         if message is not None:
-                            self.general.wake()
-                            self.heavy.wake()
+                            data = message["data"]
+                            owners = data.decode() if isinstance(data, bytes) else str(data)
+                            self.general.wake(owners)
+                            self.heavy.wake(owners)
             except (RedisError, OSError):
                 await asyncio.sleep(RETRY_REDIS_AFTER)
 

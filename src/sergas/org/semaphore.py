@@ -20,10 +20,11 @@ Keys (`prefix` is per org and per pool: the org's cap, and Zoho's sub-concurrenc
   Redis restarts empty the slots really in use are counted again within one renewal.
 - Waiting is FIFO across processes: a free slot goes to the oldest live ticket, whoever holds
   it. Each process has one pump task that tries for all its waiting tickets in one script call,
-  woken by a release elsewhere (a pub/sub message, sent only when a slot is left for another
-  process's waiter), by a new waiter, or by a short poll (slots freed by expiry announce
-  nothing). A release is the same script: it frees the slot and, in the same call, hands it
-  to this process's waiter when that waiter is the oldest, with no second round trip.
+  woken by a release elsewhere (a pub/sub message naming the processes whose waiters are
+  next in line, sent only when a slot is left for them), by a new waiter, or by a short
+  poll (slots freed by expiry announce nothing). A release is the same script: it frees the
+  slot and, in the same call, hands it to this process's waiter when that waiter is the
+  oldest, with no second round trip.
 - A caller that waits past its deadline leaves the queue and gets `SlotTimeoutError`.
 
 Redis errors are raised to the caller as `redis.RedisError` (the limiter decides what then:
@@ -91,8 +92,18 @@ if free > 0 then
     end
   end
 end
-if released and free > #granted and redis.call('ZCARD', KEYS[2]) > 0 then
-  redis.call('PUBLISH', ARGV[5], '1')
+if released and free > #granted then
+  local owners, seen = {}, {}
+  for _, ticket in ipairs(redis.call('ZRANGE', KEYS[2], 0, free - #granted - 1)) do
+    local owner = string.match(ticket, '^(.*):[^:]*$') or ticket
+    if not seen[owner] then
+      seen[owner] = true
+      owners[#owners + 1] = owner
+    end
+  end
+  if #owners > 0 then
+    redis.call('PUBLISH', ARGV[5], table.concat(owners, ' '))
+  end
 end
 return {granted, 0}
 """
@@ -192,9 +203,11 @@ class LeasedSemaphore:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def wake(self) -> None:
-        """Try again now for the waiting tickets (a slot was released somewhere)."""
-        self._wake.set()
+    def wake(self, owners: str | None = None) -> None:
+        """Try again now for the waiting tickets: a slot was released somewhere and this
+        process is among `owners` (space-separated; None: whoever)."""
+        if owners is None or self.owner in owners.split(" "):
+            self._wake.set()
 
     async def acquire(self, max_wait: float | None = None) -> str:
         """A slot's token, waiting in FIFO order; `TimeoutError` after `max_wait` seconds."""
