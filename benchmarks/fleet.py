@@ -9,11 +9,12 @@ the services, each sending GET /v1/accounts/{id} as soon as the last one answere
 `--seconds` (default 20).
 
 Each routing is run without Redis (each process holds the cap alone: today's behaviour) and
-with SERGAS_REDIS_URL (the cap held org-wide), side by side: REST only, and the default
-routing (MCP first). Reported per run: requests/s and its share of the cap's limit
-(cap ÷ latency = 100/s), the sandbox's 429 answers, client errors (non-200 or transport
-failures), p50/p99 as the clients saw them, and the sandbox's peak concurrency (the org's
-cap is 20).
+with SERGAS_REDIS_URL (the cap held org-wide), side by side and in turns (`--repeat`: the
+median of each is reported), each run on a new database and fresh sandbox tokens: REST
+only, and the default routing (MCP first). Reported per run: requests/s and its share of
+the cap's limit (cap ÷ latency = 100/s), the sandbox's 429 answers, client errors (non-200
+or transport failures), p50/p99 as the clients saw them, and the sandbox's peak concurrency
+(the org's cap is 20).
 
 Run: `.venv/bin/python -m benchmarks.fleet` (PostgreSQL as for the tests:
 SERGAS_TEST_POSTGRES_URL, else postgres@127.0.0.1:5432). The tests (tests/org/test_fleet.py,
@@ -372,17 +373,22 @@ def main() -> None:
                     fleet, redis=redis, clients=args.clients, seconds=args.seconds, label=name
                 )
 
-        for routing in routings:
-            for redis in (False, True):
-                name = ("REST only" if routing == "rest" else "default (MCP first)") + (
-                    ", Redis" if redis else ", no Redis"
-                )
-                runs = [once(routing, redis, name) for _ in range(args.repeat)]
-                runs.sort(key=lambda r: r.rate)
-                rows.append(row(runs[len(runs) // 2], args.latency_ms))
-                if args.repeat > 1:
-                    rates = ", ".join(f"{r.rate:.1f}" for r in runs)
-                    print(f"{name}: requests/s of each run: {rates}", file=sys.stderr)
+        cases = [
+            (routing, redis, ("REST only" if routing == "rest" else "default (MCP first)")
+             + (", Redis" if redis else ", no Redis"))
+            for routing in routings
+            for redis in (False, True)
+        ]  # fmt: skip
+        measured: dict[str, list[Result]] = {name: [] for _, _, name in cases}
+        for _ in range(args.repeat):  # in turns, so a busy spell hits every case alike
+            for routing, redis, name in cases:
+                measured[name].append(once(routing, redis, name))
+        for name, runs in measured.items():
+            runs.sort(key=lambda r: r.rate)
+            rows.append(row(runs[len(runs) // 2], args.latency_ms))
+            if args.repeat > 1:
+                rates = ", ".join(f"{r.rate:.1f}" for r in runs)
+                print(f"{name}: requests/s of each run: {rates}", file=sys.stderr)
     load_after = os.getloadavg()
     print(f"machine: {machine()}")
     print(
