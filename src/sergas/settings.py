@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, validation_alias="SERGAS_REDIS_URL")
     credit_budget: int = Field(50_000, ge=1, validation_alias="SERGAS_CREDIT_BUDGET")
     credit_reserve: int = Field(0, ge=0, validation_alias="SERGAS_CREDIT_RESERVE")
-    slot_timeout: float = Field(30.0, gt=0, validation_alias="SERGAS_SLOT_TIMEOUT")
+    slot_timeout: float = Field(120.0, gt=0, validation_alias="SERGAS_SLOT_TIMEOUT")
     slot_lease: float = Field(10.0, gt=0, le=300, validation_alias="SERGAS_SLOT_LEASE")
 
     # The embedded sandbox, used when no Zoho credentials are set (sergas.runtime): accounts

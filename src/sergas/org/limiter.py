@@ -194,7 +194,7 @@ class OrgLimiter:
         ledger: CreditLedger,
         shared: SharedSlots | None = None,
         reserve: int = 0,
-        slot_timeout: float | None = 30.0,
+        slot_timeout: float | None = 120.0,
         org: str = "",
     ) -> None:
         self.local = local
