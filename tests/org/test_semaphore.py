@@ -92,7 +92,7 @@ async def test_a_killed_holder_frees_its_slots_within_the_lease(
     proc.wait(timeout=10)
     killed = time.monotonic()
     tokens = [await sem.acquire(5) for _ in range(3)]
-    assert time.monotonic() - killed < lease + 0.5
+    assert time.monotonic() - killed < lease + 1.0  # the lease, and a busy machine's slack
     for token in tokens:
         await sem.release(token)
     await sem.aclose()
@@ -184,6 +184,6 @@ async def test_a_hosts_wrong_clock_neither_stretches_nor_shortens_a_lease(
     proc.wait(timeout=10)
     killed = time.monotonic()
     token = await sem.acquire(5)  # and it still expires a lease after the holder died
-    assert time.monotonic() - killed < lease + 0.5
+    assert time.monotonic() - killed < lease + 1.0  # the lease, and a busy machine's slack
     await sem.release(token)
     await sem.aclose()
