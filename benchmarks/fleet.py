@@ -387,8 +387,11 @@ def main() -> None:
             runs.sort(key=lambda r: r.rate)
             rows.append(row(runs[len(runs) // 2], args.latency_ms))
             if args.repeat > 1:
-                rates = ", ".join(f"{r.rate:.1f}" for r in runs)
-                print(f"{name}: requests/s of each run: {rates}", file=sys.stderr)
+                each = ", ".join(
+                    f"{r.rate:.1f}/s {r.rejected_429}×429 {r.error_count} errors peak {r.peak}"
+                    for r in runs
+                )
+                print(f"{name}, each run: {each}", file=sys.stderr)
     load_after = os.getloadavg()
     print(f"machine: {machine()}")
     print(
