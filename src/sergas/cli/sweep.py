@@ -130,9 +130,9 @@ def sweep(
 
 def credits_text(credits: dict[str, Any] | None) -> str:
     """Zoho credits a run spent, or plainly "unknown" when nothing counted them."""
-    if not credits or credits.get("used") is None:
-        return "unknown (not counted against a real Zoho endpoint)"
-    return f"{credits['used']:,}"
+    from sergas.sweep.history import credits_text as text
+
+    return text((credits or {}).get("used"))
 
 
 def _ms(value: float | None) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "OwnerCounts",
     "RunEntry",
     "SweepHistory",
+    "credits_text",
 ]
 
 BUCKETS = 10  # the score distribution: 0-9, 10-19, …, 90-100
@@ -145,6 +146,11 @@ class OwnerCounts:
 
 
 _RANK = {"Healthy": 0, "Watch": 1, "At Risk": 2}
+
+
+def credits_text(used: int | None) -> str:
+    """Zoho credits a run spent, or plainly "unknown" when nothing counted them."""
+    return "unknown (not counted against a real Zoho endpoint)" if used is None else f"{used:,}"
 
 
 def _status(point: tuple[int, str] | None) -> str | None:
@@ -370,6 +376,26 @@ class SweepHistory:
         )
         rows = await self._all(query)
         return _scored(rows[0]) if rows else None
+
+    async def status_changes(
+        self, run_id: str, *, limit: int = 25
+    ) -> tuple[list[ScoredAccount], int]:
+        """Accounts of the run whose status differs from the previous run's, worst move
+        first (at most `limit`), and how many there are."""
+        query = select(sweep_scores).where(
+            sweep_scores.c.run_id == run_id,
+            sweep_scores.c.previous_status.is_not(None),
+            sweep_scores.c.previous_status != sweep_scores.c.status,
+        )
+        moved = [_scored(r) for r in await self._all(query)]
+        moved.sort(
+            key=lambda a: (
+                -(_RANK.get(a.status, 0) - _RANK.get(a.previous_status or "", 0)),
+                a.score,
+                a.name.lower(),
+            )
+        )
+        return moved[:limit], len(moved)
 
     async def failures(self, run: RunEntry) -> dict[str, Outcome]:
         """Records of the run Zoho did not accept (read only when the run counted some)."""

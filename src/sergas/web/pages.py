@@ -1,0 +1,186 @@
+"""The pages that read the sweep: the latest run (`/`), one owner (`/owners/{id}`) and one
+account (`/accounts/{id}`). Everything here comes from Sergas's database, except an
+account's records in the CRM (`sergas.web.related`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse
+
+from sergas.access.schemas import RECORD_ID
+from sergas.sweep.briefs import RunInfo, build_briefs
+from sergas.sweep.history import RunEntry, credits_text
+from sergas.sweep.scoring import STATUSES
+from sergas.sweep.settings import load_sweep_settings
+from sergas.web.auth import Viewer
+from sergas.web.charts import bar_chart, line_chart
+from sergas.web.render import HtmlRoute, PageError, page
+from sergas.web.state import CurrentViewer, WebState, pending_count, web_state
+
+__all__ = ["base_context", "router", "zoho_record_url"]
+
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+
+CSS = {"Healthy": "healthy", "Watch": "watch", "At Risk": "at-risk"}
+STATUS_CSS = [(s, CSS[s]) for s in STATUSES]
+TREND_RUNS = 30
+OwnerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
+AccountId = Annotated[str, Path(pattern=RECORD_ID)]
+
+
+async def base_context(
+    state: WebState, viewer: Viewer, title: str, nav: str = ""
+) -> dict[str, Any]:
+    return {
+        "title": title,
+        "nav": nav,
+        "viewer": viewer,
+        "pending": await pending_count(state),
+        "statuses": STATUS_CSS,
+        "target": state.runtime.target.description,
+    }
+
+
+async def _latest(state: WebState) -> RunEntry | None:
+    return await state.history.latest(state.scope)
+
+
+def _bucket_css(start: int) -> str:
+    sweep = load_sweep_settings()
+    if start >= sweep.healthy_min:
+        return "healthy"
+    return "watch" if start >= sweep.watch_min else "at-risk"
+
+
+@router.get("/")
+async def overview(request: Request, viewer: CurrentViewer) -> HTMLResponse:
+    state = web_state(request)
+    context = await base_context(state, viewer, "Latest sweep", "overview")
+    run = await _latest(state)
+    context["run"] = run
+    if run is None:
+        return page("overview.html", context)
+    counts = await state.history.distribution(run.id)
+    labels = [f"{10 * i}–{10 * i + 9}" if i < 9 else "90–100" for i in range(10)]
+    trend = await state.history.trend(state.scope, limit=TREND_RUNS)
+    moved, moved_total = await state.history.status_changes(run.id)
+    duration = run.summary.get("duration_s")
+    context |= {
+        "distribution": bar_chart(counts, labels, [_bucket_css(10 * i) for i in range(10)]),
+        "distribution_text": ", ".join(
+            f"{lab}: {n:,}" for lab, n in zip(labels, counts, strict=True)
+        ),
+        "trend": trend,
+        "trend_chart": line_chart(
+            {s: [r.statuses[s] for r in trend] for s in STATUSES},
+            [r.checked_at.strftime("%m-%d %H:%M") for r in trend],
+            CSS,
+        ),
+        "moved": moved,
+        "moved_total": moved_total,
+        "owners": await state.history.owners(run.id),
+        "credits": credits_text(run.credits),
+        "duration": "–" if duration is None else f"{float(duration):,.1f} s",
+        "not_written": run.summary.get("not_written", 0),
+    }
+    return page("overview.html", context)
+
+
+@router.get("/owners/{owner_id}")
+async def owner(request: Request, owner_id: OwnerId, viewer: CurrentViewer) -> HTMLResponse:
+    state = web_state(request)
+    run = await _latest(state)
+    accounts = [] if run is None else await state.history.owner_accounts(run.id, owner_id)
+    if run is None or not accounts:
+        raise PageError(404, "Not found", "No account of this owner in the latest sweep.")
+    info = RunInfo(
+        run.id,
+        run.checked_at,
+        False,
+        previous_sweep=bool(
+            run.summary.get("previous_sweep", any(a.previous_score is not None for a in accounts))
+        ),
+    )
+    failures = await state.history.failures(run)
+    sweep = load_sweep_settings()
+    (brief,) = build_briefs(accounts, failures, info, top_movers=sweep.top_movers)
+    falling = sorted(
+        (a for a in accounts if (a.delta or 0) < 0), key=lambda a: (a.delta or 0, a.name)
+    )
+    context = await base_context(state, viewer, brief.owner.name)
+    context |= {"brief": brief.data, "falling": [a.to_json() for a in falling]}
+    return page("owner.html", context)
+
+
+_REGION_WEB = {"ca": "https://crm.zohocloud.ca"}
+
+
+def zoho_record_url(state: WebState, module: str, record_id: str) -> str | None:
+    """The record in Zoho's web client; None for the embedded sandbox (it has none)."""
+    if state.runtime.target.embedded:
+        return None
+    base = state.settings.zoho_web_url
+    if base is None:
+        host = urlsplit(state.runtime.target.settings.api_domain).hostname or ""
+        if not host.startswith("www.zohoapis."):
+            return None  # a sandbox or a proxy: no known web client
+        suffix = host.removeprefix("www.zohoapis.")
+        base = _REGION_WEB.get(suffix, f"https://crm.zoho.{suffix}") + "/crm"
+    return f"{base.rstrip('/')}/tab/{module}/{record_id}"
+
+
+def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
+    owner = record.get("Owner")
+    revenue = record.get("Annual_Revenue")
+    return [
+        ("Owner", str(owner.get("name")) if isinstance(owner, dict) else "–"),
+        ("Industry", str(record.get("Industry") or "–")),
+        ("Annual revenue", "–" if revenue in (None, "") else f"{float(revenue):,.0f}"),
+        ("Rating", str(record.get("Rating") or "–")),
+        ("Last activity", str(record.get("Last_Activity_Time") or "none on record")),
+        ("Health score in Zoho", str(record.get("Health_Score") or "–")),
+        ("Phone", str(record.get("Phone") or "–")),
+        ("Website", str(record.get("Website") or "–")),
+    ]
+
+
+@router.get("/accounts/{account_id}")
+async def account(request: Request, account_id: AccountId, viewer: CurrentViewer) -> HTMLResponse:
+    state = web_state(request)
+    run = await _latest(state)
+    scored = None if run is None else await state.history.scored_account(run.id, account_id)
+    points = await state.history.account(state.scope, account_id)
+    related = await state.related.of(account_id)
+    if scored is None and not points and related.account is None:
+        raise PageError(404, "Not found", f"No account {account_id} in the sweep or the CRM.")
+    sweep = load_sweep_settings()
+    name = scored.name if scored else str((related.account or {}).get("Account_Name") or account_id)
+    context = await base_context(state, viewer, name)
+    context |= {
+        "name": name,
+        "account_id": account_id,
+        "run": run,
+        "scored": scored,
+        "points": points,
+        "chart": line_chart(
+            {"Score": [p.score for p in points]},
+            [p.checked_at.strftime("%m-%d") for p in points],
+            {},
+            y_max=100,
+            bands=[
+                (sweep.healthy_min, 100, "healthy"),
+                (sweep.watch_min, sweep.healthy_min, "watch"),
+                (0, sweep.watch_min, "at-risk"),
+            ],
+        ),
+        "related": related,
+        "facts": _facts(related.account or {}),
+        "zoho_url": zoho_record_url(state, "Accounts", account_id),
+        "no_link": "the embedded sandbox has no Zoho page"
+        if state.runtime.target.embedded
+        else "set SERGAS_WEB_ZOHO_WEB_URL to link records to Zoho",
+    }
+    return page("account.html", context)
