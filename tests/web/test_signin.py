@@ -36,9 +36,7 @@ async def test_signing_in_sets_a_session_cookie_not_the_key(
     response = await sign_in(client, keys.read, "/approvals")
     assert response.status_code == 303 and response.headers["location"] == "/approvals"
 
-    cookie = next(
-        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}=")
-    )
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}="))
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
     assert {"httponly", "max-age", "path", "samesite"} <= attributes
     assert "samesite=strict" in cookie.lower()
@@ -61,9 +59,7 @@ async def test_the_cookie_is_secure_over_tls(app: object, keys: Keys) -> None:
     transport = httpx2.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx2.AsyncClient(transport=transport, base_url="https://sergas.test") as client:
         response = await sign_in(client, keys.read)
-    cookie = next(
-        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}=")
-    )
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}="))
     assert "secure" in {p.strip().lower() for p in cookie.split(";")}
 
 
