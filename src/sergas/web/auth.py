@@ -160,4 +160,3 @@ class SessionStore:
             return None
         who = await self.find(token)
         return None if who is None else Viewer(who, "session", csrf_token(token))
-

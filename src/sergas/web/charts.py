@@ -15,7 +15,7 @@ from dataclasses import dataclass
 __all__ = ["Bar", "BarChart", "Line", "LineChart", "bar_chart", "line_chart"]
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 34  # room for the axes' labels
+LEFT, RIGHT, TOP, BOTTOM = 44, 28, 12, 34  # room for the axes' labels
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,7 @@ def _nice_max(value: int) -> int:
 
 
 def _y_ticks(top: int, plot_height: float) -> list[Tick]:
-    return [
-        Tick(TOP + plot_height - plot_height * k / 4, f"{top * k // 4:,}") for k in range(5)
-    ]
+    return [Tick(TOP + plot_height - plot_height * k / 4, f"{top * k // 4:,}") for k in range(5)]
 
 
 def bar_chart(values: Sequence[int], labels: Sequence[str], classes: Sequence[str]) -> BarChart:

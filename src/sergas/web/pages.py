@@ -4,6 +4,7 @@ account's records in the CRM (`sergas.web.related`)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -132,6 +133,15 @@ def zoho_record_url(state: WebState, module: str, record_id: str) -> str | None:
     return f"{base.rstrip('/')}/tab/{module}/{record_id}"
 
 
+def _time(value: Any) -> str | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return str(value)
+
+
 def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
     owner = record.get("Owner")
     revenue = record.get("Annual_Revenue")
@@ -140,7 +150,7 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("Industry", str(record.get("Industry") or "–")),
         ("Annual revenue", "–" if revenue in (None, "") else f"{float(revenue):,.0f}"),
         ("Rating", str(record.get("Rating") or "–")),
-        ("Last activity", str(record.get("Last_Activity_Time") or "none on record")),
+        ("Last activity", _time(record.get("Last_Activity_Time")) or "none on record"),
         ("Health score in Zoho", str(record.get("Health_Score") or "–")),
         ("Phone", str(record.get("Phone") or "–")),
         ("Website", str(record.get("Website") or "–")),

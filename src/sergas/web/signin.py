@@ -18,7 +18,10 @@ from sergas.web.state import CurrentViewer, web_state
 __all__ = ["router"]
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
-_CSS = resources.files("sergas.web").joinpath("static/dashboard.css").read_bytes()
+_STATIC = {
+    name: (resources.files("sergas.web").joinpath(f"static/{name}").read_bytes(), media)
+    for name, media in (("dashboard.css", "text/css"), ("favicon.svg", "image/svg+xml"))
+}
 
 
 def _safe_next(target: str | None) -> str:
@@ -99,8 +102,16 @@ async def signout(
     return response
 
 
-@router.get("/static/dashboard.css")
-async def stylesheet() -> Response:
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    if name not in _STATIC:
+        raise PageError(404, "Not found", "There is no such file.")
+    body, media = _STATIC[name]
     headers = {k: v for k, v in HEADERS.items() if k != "Cache-Control"}
     headers["Cache-Control"] = "public, max-age=3600"
-    return Response(_CSS, media_type="text/css", headers=headers)
+    return Response(body, media_type=media, headers=headers)
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return await static("favicon.svg")
