@@ -15,7 +15,7 @@ from sergas.access.schemas import RECORD_ID
 from sergas.sweep.briefs import RunInfo, build_briefs
 from sergas.sweep.history import RunEntry, credits_text
 from sergas.sweep.scoring import STATUSES
-from sergas.sweep.settings import load_sweep_settings
+from sergas.sweep.settings import SweepSettings
 from sergas.web.auth import Viewer
 from sergas.web.charts import bar_chart, line_chart
 from sergas.web.render import HtmlRoute, PageError, page
@@ -49,11 +49,19 @@ async def _latest(state: WebState) -> RunEntry | None:
     return await state.history.latest(state.scope)
 
 
-def _bucket_css(start: int) -> str:
-    sweep = load_sweep_settings()
+def _bucket_css(sweep: SweepSettings, start: int) -> str:
     if start >= sweep.healthy_min:
         return "healthy"
     return "watch" if start >= sweep.watch_min else "at-risk"
+
+
+async def _overview_facts(state: WebState, run_id: str) -> tuple[Any, ...]:
+    history = state.history
+    return (
+        await history.distribution(run_id),
+        await history.status_changes(run_id),
+        await history.owners(run_id),
+    )
 
 
 @router.get("/")
@@ -64,13 +72,17 @@ async def overview(request: Request, viewer: CurrentViewer) -> HTMLResponse:
     context["run"] = run
     if run is None:
         return page("overview.html", context)
-    counts = await state.history.distribution(run.id)
+    counts, (moved, moved_total), owners = await state.runs.get(
+        ("overview", run.id),
+        lambda: _overview_facts(state, run.id),
+    )
     labels = [f"{10 * i}–{10 * i + 9}" if i < 9 else "90–100" for i in range(10)]
     trend = await state.history.trend(state.scope, limit=TREND_RUNS)
-    moved, moved_total = await state.history.status_changes(run.id)
     duration = run.summary.get("duration_s")
     context |= {
-        "distribution": bar_chart(counts, labels, [_bucket_css(10 * i) for i in range(10)]),
+        "distribution": bar_chart(
+            counts, labels, [_bucket_css(state.sweep, 10 * i) for i in range(10)]
+        ),
         "distribution_text": ", ".join(
             f"{lab}: {n:,}" for lab, n in zip(labels, counts, strict=True)
         ),
@@ -82,7 +94,7 @@ async def overview(request: Request, viewer: CurrentViewer) -> HTMLResponse:
         ),
         "moved": moved,
         "moved_total": moved_total,
-        "owners": await state.history.owners(run.id),
+        "owners": owners,
         "credits": credits_text(run.credits),
         "duration": "–" if duration is None else f"{float(duration):,.1f} s",
         "not_written": run.summary.get("not_written", 0),
@@ -94,26 +106,34 @@ async def overview(request: Request, viewer: CurrentViewer) -> HTMLResponse:
 async def owner(request: Request, owner_id: OwnerId, viewer: CurrentViewer) -> HTMLResponse:
     state = web_state(request)
     run = await _latest(state)
-    accounts = [] if run is None else await state.history.owner_accounts(run.id, owner_id)
-    if run is None or not accounts:
+    if run is None:
+        raise PageError(404, "Not found", "No sweep has finished on this CRM yet.")
+    found = await state.runs.get(("owner", run.id, owner_id), lambda: _brief(state, run, owner_id))
+    if found is None:
         raise PageError(404, "Not found", "No account of this owner in the latest sweep.")
-    info = RunInfo(
-        run.id,
-        run.checked_at,
-        False,
-        previous_sweep=bool(
-            run.summary.get("previous_sweep", any(a.previous_score is not None for a in accounts))
-        ),
-    )
+    brief, falling = found
+    context = await base_context(state, viewer, brief["owner"]["name"])
+    context |= {"brief": brief, "falling": falling}
+    return page("owner.html", context)
+
+
+async def _brief(
+    state: WebState, run: RunEntry, owner_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The owner's brief, as the sweep writes it, and their falling accounts."""
+    accounts = await state.history.owner_accounts(run.id, owner_id)
+    if not accounts:
+        return None
+    previous = run.summary.get("previous_sweep")
+    if previous is None:  # a run from before the summary said
+        previous = any(a.previous_score is not None for a in accounts)
+    info = RunInfo(run.id, run.checked_at, False, previous_sweep=bool(previous))
     failures = await state.history.failures(run)
-    sweep = load_sweep_settings()
-    (brief,) = build_briefs(accounts, failures, info, top_movers=sweep.top_movers)
+    (brief,) = build_briefs(accounts, failures, info, top_movers=state.sweep.top_movers)
     falling = sorted(
         (a for a in accounts if (a.delta or 0) < 0), key=lambda a: (a.delta or 0, a.name)
     )
-    context = await base_context(state, viewer, brief.owner.name)
-    context |= {"brief": brief.data, "falling": [a.to_json() for a in falling]}
-    return page("owner.html", context)
+    return brief.data, [a.to_json() for a in falling]
 
 
 _REGION_WEB = {"ca": "https://crm.zohocloud.ca"}
@@ -166,7 +186,7 @@ async def account(request: Request, account_id: AccountId, viewer: CurrentViewer
     related = await state.related.of(account_id)
     if scored is None and not points and related.account is None:
         raise PageError(404, "Not found", f"No account {account_id} in the sweep or the CRM.")
-    sweep = load_sweep_settings()
+    sweep = state.sweep
     name = scored.name if scored else str((related.account or {}).get("Account_Name") or account_id)
     context = await base_context(state, viewer, name)
     context |= {

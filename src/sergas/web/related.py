@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sergas.errors import SergasError
 from sergas.query import F
-from sergas.sweep.settings import load_sweep_settings
 from sergas.tiers.base import Record
 
 if TYPE_CHECKING:
     from sergas.runtime import Runtime
+    from sergas.sweep.settings import SweepSettings
     from sergas.web.settings import WebSettings
 
 __all__ = ["Related", "RelatedRecords"]
@@ -61,10 +61,10 @@ class Related:
 
 
 class RelatedRecords:
-    def __init__(self, runtime: Runtime, settings: WebSettings) -> None:
+    def __init__(self, runtime: Runtime, settings: WebSettings, sweep: SweepSettings) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.open_stages = set(load_sweep_settings().open_deal_stages)
+        self.open_stages = set(sweep.open_deal_stages)
         self._cache: OrderedDict[str, Related] = OrderedDict()
 
     async def of(self, account_id: str) -> Related:

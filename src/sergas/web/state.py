@@ -4,8 +4,10 @@ that says who is looking (or sends a browser to sign in)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import func, select
@@ -17,21 +19,44 @@ from sergas.db.tables import approvals
 from sergas.errors import AuthError
 from sergas.runtime import Runtime
 from sergas.sweep.history import SweepHistory
+from sergas.sweep.settings import SweepSettings, load_sweep_settings
 from sergas.web.auth import SessionStore, Viewer
 from sergas.web.related import RelatedRecords
 from sergas.web.render import PageError, SignInRequired
 from sergas.web.settings import WebSettings, load_web_settings
 
-__all__ = ["CurrentViewer", "WebState", "pending_count", "viewer", "web_state"]
+__all__ = ["CurrentViewer", "RunCache", "WebState", "pending_count", "viewer", "web_state"]
+
+
+class RunCache:
+    """What a page computes from a finished run's scores (counts per owner, the
+    distribution, an owner's brief), kept by run id: a finished run's scores never change,
+    and a new run has a new id. The newest `size` entries are kept."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    async def get(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> Any:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = await make()
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
 
 
 @dataclass(frozen=True)
 class WebState:
     runtime: Runtime
     settings: WebSettings
+    sweep: SweepSettings  # read once: the thresholds the charts colour by
     sessions: SessionStore
     history: SweepHistory
     related: RelatedRecords
+    runs: RunCache = field(default_factory=RunCache)
 
     @property
     def scope(self) -> str:
@@ -45,12 +70,14 @@ def web_state(request: Request) -> WebState:
     if found is None or found.runtime is not runtime:
         settings: WebSettings = getattr(state, "web_settings", None) or load_web_settings()
         keys: ApiKeyStore = state.keys
+        sweep = load_sweep_settings()
         found = WebState(
             runtime,
             settings,
+            sweep,
             SessionStore(runtime.engine, keys, hours=settings.session_hours),
             SweepHistory(runtime.engine),
-            RelatedRecords(runtime, settings),
+            RelatedRecords(runtime, settings, sweep),
         )
         state.web = found
     return found
