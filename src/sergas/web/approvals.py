@@ -23,7 +23,7 @@ from sergas.errors import InvalidDataError, NotFoundError
 from sergas.web.auth import Viewer, same_origin, tokens_match
 from sergas.web.pages import base_context
 from sergas.web.render import HtmlRoute, PageError, page, redirect
-from sergas.web.state import CurrentViewer, WebState, web_state
+from sergas.web.state import CurrentViewer, WebState, latest_run, web_state
 
 __all__ = ["check_form", "router"]
 
@@ -44,7 +44,7 @@ def check_form(request: Request, viewer: Viewer, csrf: str | None) -> None:
 
 async def _names(state: WebState, ids: list[str]) -> dict[str, str]:
     """Account names from the latest sweep, for the records proposals name."""
-    run = await state.history.latest(state.scope)
+    run = await latest_run(state)
     if run is None or not ids:
         return {}
     engine = state.runtime.engine
@@ -119,4 +119,6 @@ async def decide(
             await store.reject(approval_id, by, note)
     except InvalidDataError as exc:
         raise PageError(409, "Already decided", exc.message) from None
+    finally:
+        state.recent.forget("pending")
     return redirect(f"/approvals?decided={approval_id}")

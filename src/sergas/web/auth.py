@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -92,10 +94,21 @@ def same_origin(request: Request) -> bool:
 class SessionStore:
     """Sessions in `web_sessions`, checked against `api_keys` on every request."""
 
-    def __init__(self, engine: AsyncEngine, keys: ApiKeyStore, *, hours: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keys: ApiKeyStore,
+        *,
+        hours: float,
+        cache_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.keys = keys
         self.lifetime = timedelta(hours=hours)
+        self.cache_seconds = cache_seconds  # as API keys are (SERGAS_SERVICE_API_KEY_CACHE_SECONDS)
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def sign_in(self, api_key: str) -> tuple[str, Principal]:
         """A new session for a valid key: (the cookie's token, who signed in)."""
@@ -120,9 +133,23 @@ class SessionStore:
         return token, who
 
     async def find(self, token: str) -> Principal | None:
-        """The principal of a live session whose key is not revoked, else None."""
+        """The principal of a live session whose key is not revoked, else None. An answer is
+        reused for `cache_seconds`, as a checked API key is: a revoked key or an expired
+        session stops working within that time (signing out here, at once)."""
         if not token or len(token) > 100:
             return None
+        digest, now = _digest(token), self._clock()
+        cached = self._cache.get(digest)
+        if cached is not None and now - cached[0] < self.cache_seconds:
+            return cached[1]
+        who = await self._find(digest)
+        if self.cache_seconds > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now, who)
+        return who
+
+    async def _find(self, digest: str) -> Principal | None:
         query = (
             select(api_keys.c.key_id, api_keys.c.name, api_keys.c.scope)
             .select_from(
@@ -135,7 +162,7 @@ class SessionStore:
                 )
             )
             .where(
-                web_sessions.c.id == _digest(token),
+                web_sessions.c.id == digest,
                 web_sessions.c.expires_at > datetime.now(UTC),
             )
         )
@@ -145,6 +172,7 @@ class SessionStore:
         return None if row is None else Principal(row.key_id, row.name, row.scope)
 
     async def sign_out(self, token: str) -> None:
+        self._cache.pop(_digest(token), None)
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
                 await conn.execute(delete(web_sessions).where(web_sessions.c.id == _digest(token)))

@@ -19,7 +19,14 @@ from sergas.sweep.settings import SweepSettings
 from sergas.web.auth import Viewer
 from sergas.web.charts import bar_chart, line_chart
 from sergas.web.render import HtmlRoute, PageError, page
-from sergas.web.state import CurrentViewer, WebState, pending_count, web_state
+from sergas.web.state import (
+    CurrentViewer,
+    WebState,
+    latest_run,
+    pending_count,
+    recent_runs,
+    web_state,
+)
 
 __all__ = ["base_context", "router", "zoho_record_url"]
 
@@ -27,7 +34,6 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
 CSS = {"Healthy": "healthy", "Watch": "watch", "At Risk": "at-risk"}
 STATUS_CSS = [(s, CSS[s]) for s in STATUSES]
-TREND_RUNS = 30
 OwnerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
 AccountId = Annotated[str, Path(pattern=RECORD_ID)]
 
@@ -43,10 +49,6 @@ async def base_context(
         "statuses": STATUS_CSS,
         "target": state.runtime.target.description,
     }
-
-
-async def _latest(state: WebState) -> RunEntry | None:
-    return await state.history.latest(state.scope)
 
 
 def _bucket_css(sweep: SweepSettings, start: int) -> str:
@@ -68,7 +70,7 @@ async def _overview_facts(state: WebState, run_id: str) -> tuple[Any, ...]:
 async def overview(request: Request, viewer: CurrentViewer) -> HTMLResponse:
     state = web_state(request)
     context = await base_context(state, viewer, "Latest sweep", "overview")
-    run = await _latest(state)
+    run = await latest_run(state)
     context["run"] = run
     if run is None:
         return page("overview.html", context)
@@ -77,7 +79,7 @@ async def overview(request: Request, viewer: CurrentViewer) -> HTMLResponse:
         lambda: _overview_facts(state, run.id),
     )
     labels = [f"{10 * i}–{10 * i + 9}" if i < 9 else "90–100" for i in range(10)]
-    trend = await state.history.trend(state.scope, limit=TREND_RUNS)
+    trend = await recent_runs(state)
     duration = run.summary.get("duration_s")
     context |= {
         "distribution": bar_chart(
@@ -105,7 +107,7 @@ async def overview(request: Request, viewer: CurrentViewer) -> HTMLResponse:
 @router.get("/owners/{owner_id}")
 async def owner(request: Request, owner_id: OwnerId, viewer: CurrentViewer) -> HTMLResponse:
     state = web_state(request)
-    run = await _latest(state)
+    run = await latest_run(state)
     if run is None:
         raise PageError(404, "Not found", "No sweep has finished on this CRM yet.")
     found = await state.runs.get(("owner", run.id, owner_id), lambda: _brief(state, run, owner_id))
@@ -180,7 +182,7 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
 @router.get("/accounts/{account_id}")
 async def account(request: Request, account_id: AccountId, viewer: CurrentViewer) -> HTMLResponse:
     state = web_state(request)
-    run = await _latest(state)
+    run = await latest_run(state)
     scored = None if run is None else await state.history.scored_account(run.id, account_id)
     points = await state.history.account(state.scope, account_id)
     related = await state.related.of(account_id)

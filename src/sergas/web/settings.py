@@ -20,6 +20,9 @@ class WebSettings(BaseSettings):
     related_cache_seconds: float = Field(60.0, ge=0)
     # How long an account page waits for Zoho before showing what the sweep stored.
     related_timeout_seconds: float = Field(5.0, gt=0)
+    # How long the list of recent runs and the count of pending proposals are reused before
+    # the database is asked again: a new sweep shows up on the pages within this time.
+    refresh_seconds: float = Field(2.0, ge=0)
     # Where a record opens in Zoho's web client, e.g. https://crm.zoho.eu/crm/org123456
     # (with your org id). Unset: derived from the API domain, without the org id.
     zoho_web_url: str | None = None

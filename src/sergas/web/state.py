@@ -1,9 +1,15 @@
 """What every page needs, made once per app on first use: the runtime the service opened,
-the sessions, the sweep's history, the related-records cache; and `viewer`, the dependency
-that says who is looking (or sends a browser to sign in)."""
+the sessions, the sweep's history, the caches; and `viewer`, the dependency that says who
+is looking (or sends a browser to sign in).
+
+Two caches keep the pages fast without showing stale decisions: `RunCache` keeps what is
+computed from a finished run (it never changes), and `Recent` keeps, for
+SERGAS_WEB_REFRESH_SECONDS, the list of recent runs and the count of pending proposals (a
+new run shows up within that time; a decision made here clears the count at once)."""
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -18,14 +24,48 @@ from sergas.db.engine import database_errors
 from sergas.db.tables import approvals
 from sergas.errors import AuthError
 from sergas.runtime import Runtime
-from sergas.sweep.history import SweepHistory
+from sergas.sweep.history import RunEntry, SweepHistory
 from sergas.sweep.settings import SweepSettings, load_sweep_settings
 from sergas.web.auth import SessionStore, Viewer
 from sergas.web.related import RelatedRecords
 from sergas.web.render import PageError, SignInRequired
 from sergas.web.settings import WebSettings, load_web_settings
 
-__all__ = ["CurrentViewer", "RunCache", "WebState", "pending_count", "viewer", "web_state"]
+__all__ = [
+    "CurrentViewer",
+    "Recent",
+    "RunCache",
+    "WebState",
+    "latest_run",
+    "pending_count",
+    "recent_runs",
+    "viewer",
+    "web_state",
+]
+
+TREND_RUNS = 30  # finished runs the overview's trend shows
+
+
+class Recent:
+    """Values kept for `seconds`, then asked for again."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._items: dict[Hashable, tuple[float, Any]] = {}
+
+    async def get(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> Any:
+        now = self.clock()
+        found = self._items.get(key)
+        if found is not None and now - found[0] < self.seconds:
+            return found[1]
+        value = await make()
+        if self.seconds > 0:
+            self._items[key] = (now, value)
+        return value
+
+    def forget(self, key: Hashable) -> None:
+        self._items.pop(key, None)
 
 
 class RunCache:
@@ -56,6 +96,7 @@ class WebState:
     sessions: SessionStore
     history: SweepHistory
     related: RelatedRecords
+    recent: Recent
     runs: RunCache = field(default_factory=RunCache)
 
     @property
@@ -70,14 +111,19 @@ def web_state(request: Request) -> WebState:
     if found is None or found.runtime is not runtime:
         settings: WebSettings = getattr(state, "web_settings", None) or load_web_settings()
         keys: ApiKeyStore = state.keys
+        service = getattr(state, "service_settings", None)
+        session_cache = service.api_key_cache_seconds if service is not None else 5.0
         sweep = load_sweep_settings()
         found = WebState(
             runtime,
             settings,
             sweep,
-            SessionStore(runtime.engine, keys, hours=settings.session_hours),
+            SessionStore(
+                runtime.engine, keys, hours=settings.session_hours, cache_seconds=session_cache
+            ),
             SweepHistory(runtime.engine),
             RelatedRecords(runtime, settings, sweep),
+            Recent(settings.refresh_seconds),
         )
         state.web = found
     return found
@@ -100,8 +146,25 @@ CurrentViewer = Annotated[Viewer, Depends(viewer)]
 
 
 async def pending_count(state: WebState) -> int:
-    engine = state.runtime.engine
-    query = select(func.count()).select_from(approvals).where(approvals.c.status == PENDING)
-    with database_errors(engine.url):
-        async with engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
+    async def count() -> int:
+        engine = state.runtime.engine
+        query = select(func.count()).select_from(approvals).where(approvals.c.status == PENDING)
+        with database_errors(engine.url):
+            async with engine.connect() as conn:
+                return int((await conn.execute(query)).scalar_one())
+
+    found: int = await state.recent.get("pending", count)
+    return found
+
+
+async def recent_runs(state: WebState) -> list[RunEntry]:
+    """The last finished runs, oldest first (the overview's trend)."""
+    found: list[RunEntry] = await state.recent.get(
+        "runs", lambda: state.history.trend(state.scope, limit=TREND_RUNS)
+    )
+    return found
+
+
+async def latest_run(state: WebState) -> RunEntry | None:
+    runs = await recent_runs(state)
+    return runs[-1] if runs else None
