@@ -38,7 +38,9 @@ STATUSES = ("Healthy", "Watch", "At Risk")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     data = tmp_path_factory.mktemp("demo") / "data"
-    with demo_service(data, 300, SERGAS_WEB_RELATED_CACHE_SECONDS="0") as running:
+    # Nothing reused between views: a change made a moment ago shows on the next page.
+    fresh = {"SERGAS_WEB_RELATED_CACHE_SECONDS": "0", "SERGAS_WEB_REFRESH_SECONDS": "0"}
+    with demo_service(data, 300, **fresh) as running:
         yield running
 
 

@@ -319,9 +319,25 @@ class SweepHistory:
             counts[max(0, min(BUCKETS - 1, int(r.score) // 10))] += int(r.n)
         return counts
 
-    async def account(self, scope: str, account_id: str, *, limit: int = 90) -> list[AccountPoint]:
-        """One account's score in each kept run, oldest first."""
-        query = (
+    async def account_story(
+        self, run_id: str | None, scope: str, account_id: str, *, limit: int = 90
+    ) -> tuple[ScoredAccount | None, list[AccountPoint]]:
+        """The account as the run scored it (None: not scored then) and its score in each kept
+        run, oldest first; one connection."""
+        scored = select(sweep_scores).where(
+            sweep_scores.c.run_id == run_id, sweep_scores.c.account_id == account_id
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                rows = [] if run_id is None else (await conn.execute(scored)).all()
+                points = (await conn.execute(self._points(scope, account_id, limit))).all()
+        return (
+            _scored(rows[0]) if rows else None,
+            [AccountPoint(r.id, r.checked_at, r.score, r.status) for r in reversed(points)],
+        )
+
+    def _points(self, scope: str, account_id: str, limit: int) -> Any:
+        return (
             select(
                 sweep_runs.c.id,
                 sweep_runs.c.checked_at,
@@ -333,7 +349,10 @@ class SweepHistory:
             .order_by(sweep_runs.c.checked_at.desc())
             .limit(limit)
         )
-        rows = await self._all(query)
+
+    async def account(self, scope: str, account_id: str, *, limit: int = 90) -> list[AccountPoint]:
+        """One account's score in each kept run, oldest first."""
+        rows = await self._all(self._points(scope, account_id, limit))
         return [AccountPoint(r.id, r.checked_at, r.score, r.status) for r in reversed(rows)]
 
     # -- the latest run's scored accounts (kept with their names, owners and reasons) -------

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from sergas.access.approvals import PENDING, ApprovalStore
+from sergas.access.approvals import PENDING, Approval, ApprovalStore
 from sergas.db.engine import database_errors
 from sergas.db.tables import sweep_scores
 from sergas.errors import InvalidDataError, NotFoundError
@@ -56,6 +56,17 @@ async def _names(state: WebState, ids: list[str]) -> dict[str, str]:
             return {r.account_id: r.account_name for r in (await conn.execute(query)).all()}
 
 
+async def _queue(
+    state: WebState, store: ApprovalStore
+) -> tuple[list[Approval], list[Approval], dict[str, str]]:
+    """Pending proposals (oldest first), recent decisions, and the accounts' names."""
+    pending = list(reversed(await store.find(PENDING, limit=SHOWN)))
+    recent = [a for a in await store.find(None, limit=DECIDED_SHOWN * 3) if a.status != PENDING]
+    recent = recent[:DECIDED_SHOWN]
+    ids = [a.record_id for a in pending + recent if a.module == "Accounts"]
+    return pending, recent, await _names(state, ids)
+
+
 @router.get("/approvals")
 async def approvals_page(
     request: Request,
@@ -64,8 +75,9 @@ async def approvals_page(
 ) -> HTMLResponse:
     state = web_state(request)
     store = ApprovalStore(state.runtime.engine)
-    pending = list(reversed(await store.find(PENDING, limit=SHOWN)))  # oldest first
-    recent = [a for a in await store.find(None, limit=DECIDED_SHOWN * 3) if a.status != PENDING]
+    if decided is not None:  # just decided here: show the queue as it is now
+        state.recent.forget("approvals")
+    pending, recent, names = await state.recent.get("approvals", lambda: _queue(state, store))
     notice = None
     if decided is not None:
         try:
@@ -81,13 +93,7 @@ async def approvals_page(
                     text += f" ({done.outcome.get('message')})"
             notice = {"css": css, "text": text}
     context = await base_context(state, viewer, "Approvals", "approvals")
-    ids = [a.record_id for a in pending + recent if a.module == "Accounts"]
-    context |= {
-        "pending_list": pending,
-        "decided": recent[:DECIDED_SHOWN],
-        "names": await _names(state, ids),
-        "notice": notice,
-    }
+    context |= {"pending_list": pending, "decided": recent, "names": names, "notice": notice}
     return page("approvals.html", context)
 
 
@@ -121,4 +127,5 @@ async def decide(
         raise PageError(409, "Already decided", exc.message) from None
     finally:
         state.recent.forget("pending")
+        state.recent.forget("approvals")
     return redirect(f"/approvals?decided={approval_id}")

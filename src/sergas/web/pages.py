@@ -183,8 +183,9 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
 async def account(request: Request, account_id: AccountId, viewer: CurrentViewer) -> HTMLResponse:
     state = web_state(request)
     run = await latest_run(state)
-    scored = None if run is None else await state.history.scored_account(run.id, account_id)
-    points = await state.history.account(state.scope, account_id)
+    scored, points = await state.history.account_story(
+        run.id if run else None, state.scope, account_id
+    )
     related = await state.related.of(account_id)
     if scored is None and not points and related.account is None:
         raise PageError(404, "Not found", f"No account {account_id} in the sweep or the CRM.")

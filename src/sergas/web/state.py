@@ -4,8 +4,9 @@ is looking (or sends a browser to sign in).
 
 Two caches keep the pages fast without showing stale decisions: `RunCache` keeps what is
 computed from a finished run (it never changes), and `Recent` keeps, for
-SERGAS_WEB_REFRESH_SECONDS, the list of recent runs and the count of pending proposals (a
-new run shows up within that time; a decision made here clears the count at once)."""
+SERGAS_WEB_REFRESH_SECONDS, the list of recent runs, the approval queue and its count (a new
+run or proposal shows up within that time; a decision made here clears them at once, and
+deciding one already decided elsewhere is refused, never applied twice)."""
 
 from __future__ import annotations
 
