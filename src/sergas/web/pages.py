@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from sergas.access.schemas import RECORD_ID
 from sergas.sweep.briefs import RunInfo, build_briefs
@@ -18,7 +19,7 @@ from sergas.sweep.scoring import STATUSES
 from sergas.sweep.settings import SweepSettings
 from sergas.web.auth import Viewer
 from sergas.web.charts import bar_chart, line_chart
-from sergas.web.render import HtmlRoute, PageError, page
+from sergas.web.render import HtmlRoute, PageError, page, render_part
 from sergas.web.state import (
     CurrentViewer,
     WebState,
@@ -113,16 +114,15 @@ async def owner(request: Request, owner_id: OwnerId, viewer: CurrentViewer) -> H
     found = await state.runs.get(("owner", run.id, owner_id), lambda: _brief(state, run, owner_id))
     if found is None:
         raise PageError(404, "Not found", "No account of this owner in the latest sweep.")
-    brief, falling = found
-    context = await base_context(state, viewer, brief["owner"]["name"])
-    context |= {"brief": brief, "falling": falling}
+    name, main = found
+    context = await base_context(state, viewer, name)
+    context["main"] = main
     return page("owner.html", context)
 
 
-async def _brief(
-    state: WebState, run: RunEntry, owner_id: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """The owner's brief, as the sweep writes it, and their falling accounts."""
+async def _brief(state: WebState, run: RunEntry, owner_id: str) -> tuple[str, Markup] | None:
+    """The owner's name and their page's content: the brief, as the sweep writes it, and
+    their falling accounts (rendered here once: a finished run's brief never changes)."""
     accounts = await state.history.owner_accounts(run.id, owner_id)
     if not accounts:
         return None
@@ -135,7 +135,11 @@ async def _brief(
     falling = sorted(
         (a for a in accounts if (a.delta or 0) < 0), key=lambda a: (a.delta or 0, a.name)
     )
-    return brief.data, [a.to_json() for a in falling]
+    main = render_part(
+        "owner_main.html",
+        {"brief": brief.data, "falling": [a.to_json() for a in falling], "statuses": STATUS_CSS},
+    )
+    return brief.owner.name, main
 
 
 _REGION_WEB = {"ca": "https://crm.zohocloud.ca"}

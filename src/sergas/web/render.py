@@ -17,12 +17,13 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from markupsafe import Markup
 from starlette.responses import Response
 
 from sergas.access.keys import redact_keys
 from sergas.errors import SergasError
 
-__all__ = ["HtmlRoute", "PageError", "SignInRequired", "page", "redirect"]
+__all__ = ["HtmlRoute", "PageError", "SignInRequired", "page", "redirect", "render_part"]
 
 log = structlog.get_logger("sergas.web")
 
@@ -94,6 +95,12 @@ def page(
 ) -> HTMLResponse:
     html = ENV.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
+
+
+def render_part(name: str, context: dict[str, Any]) -> Markup:
+    """A part of a page, rendered (and escaped) by its own template, to be placed in a page
+    as it is: for content worth rendering once and keeping."""
+    return Markup(ENV.get_template(name).render(**context))
 
 
 def redirect(url: str) -> RedirectResponse:
