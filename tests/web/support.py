@@ -1,4 +1,4 @@
-"""Helpers for the dashboard tests: signing in as a browser does, reading a page's parts."""
+"""What the dashboard tests share: signing in as a browser does, reading a page's parts."""
 
 from __future__ import annotations
 
