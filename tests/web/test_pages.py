@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx2
@@ -21,6 +22,7 @@ from sergas.sweep.briefs import RunInfo, build_briefs
 from sergas.sweep.history import SweepHistory
 from sergas.sweep.scoring import STATUSES
 from sergas.sweep.settings import load_sweep_settings
+from sergas.web.pages import zoho_record_url
 
 pytestmark = pytest.mark.usefixtures("swept")
 
@@ -170,3 +172,29 @@ async def test_pages_carry_their_headers_and_stylesheet(reader: httpx2.AsyncClie
     # The API's own routes are untouched, and the pages stay out of its schema.
     schema = (await reader.get("/openapi.json")).json()
     assert "/" not in schema["paths"] and "/v1/accounts" in schema["paths"]
+
+
+def test_records_link_to_zohos_web_client() -> None:
+    def state(api_domain: str, web_url: str | None = None, embedded: bool = False) -> Any:
+        target = SimpleNamespace(embedded=embedded, settings=SimpleNamespace(api_domain=api_domain))
+        return SimpleNamespace(
+            runtime=SimpleNamespace(target=target),
+            settings=SimpleNamespace(zoho_web_url=web_url),
+        )
+
+    assert (
+        zoho_record_url(state("https://www.zohoapis.eu"), "Accounts", "42")
+        == "https://crm.zoho.eu/crm/tab/Accounts/42"
+    )
+    assert (
+        zoho_record_url(state("https://www.zohoapis.ca"), "Accounts", "42")
+        == "https://crm.zohocloud.ca/crm/tab/Accounts/42"
+    )
+    assert (
+        zoho_record_url(state("https://x", "https://crm.zoho.eu/crm/org7/"), "Deals", "9")
+        == "https://crm.zoho.eu/crm/org7/tab/Deals/9"
+    )
+    assert zoho_record_url(state("http://127.0.0.1:5000"), "Accounts", "42") is None
+    assert (
+        zoho_record_url(state("https://www.zohoapis.com", embedded=True), "Accounts", "1") is None
+    )

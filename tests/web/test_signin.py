@@ -84,10 +84,13 @@ async def test_a_forged_sign_in_is_refused(client: httpx2.AsyncClient, keys: Key
 
 
 async def test_sign_in_goes_back_only_to_this_site(client: httpx2.AsyncClient, keys: Keys) -> None:
-    for target in ("//evil.test/x", "https://evil.test", "/\\evil.test"):
+    for target in ("//evil.test/x", "https://evil.test", "/\\evil.test", "/\t/evil.test"):
         client.cookies.clear()
         response = await sign_in(client, keys.read, target)
         assert response.headers["location"] == "/"
+    client.cookies.clear()
+    kept = await sign_in(client, keys.read, "/owners/42?x=1")
+    assert kept.headers["location"] == "/owners/42?x=1"
 
 
 async def test_bearer_keys_work_for_scripts(

@@ -25,8 +25,11 @@ _STATIC = {
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never another host (`//host`, `/\\host`, a scheme)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """Only a path on this site: never another host (`//host`, `/\\host`, a scheme, or one
+    of those with a tab or newline a browser would drop)."""
+    if not target or not target.startswith("/") or not target.isprintable():
+        return "/"
+    if target[1:2] in ("/", "\\") or any(c.isspace() for c in target):
         return "/"
     return target
 
