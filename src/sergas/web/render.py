@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from markupsafe import Markup
 from starlette.responses import Response
 
+from sergas import errors
 from sergas.access.keys import redact_keys
 from sergas.errors import SergasError
 
@@ -120,6 +121,20 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
     return page("error.html", context, status=status)
 
 
+def page_status(exc: SergasError) -> int:
+    """A page's status for an error: the few kinds a person tells apart. (The API answers
+    with its full table, `sergas.service.errors`, a layer above this one.)"""
+    if isinstance(exc, errors.NotFoundError):
+        return 404
+    if isinstance(exc, errors.PermissionDeniedError):
+        return 403
+    if isinstance(exc, errors.DatabaseError | errors.CircuitOpenError):
+        return 503
+    if isinstance(exc, errors.ConfigError):
+        return 500
+    return 502  # Zoho failed or refused: the gateway's side
+
+
 class HtmlRoute(APIRoute):
     """Errors on a page become a page: sign in, not found, Zoho unreachable, a bad form.
     (The API's routes answer the same errors as JSON: `sergas.service.errors`.)"""
@@ -142,9 +157,7 @@ class HtmlRoute(APIRoute):
                     return error_page(request, 400, "Bad form", "The form was incomplete.")
                 return error_page(request, 404, "Not found", "There is no such page.")
             except SergasError as exc:
-                from sergas.service.errors import http_status
-
-                status = http_status(exc)
+                status = page_status(exc)
                 if status >= 500:
                     log.warning("page failed", code=exc.code, status=status, error=exc.message)
                 return error_page(request, status, "Something went wrong", exc.message)
