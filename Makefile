@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/sergas sweep
+	@echo "In a browser: $(BIN)/sergas apikeys create --name me --scope write, then $(BIN)/sergas serve and http://127.0.0.1:8080/ (docs/dashboard.md)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

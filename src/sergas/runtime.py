@@ -52,6 +52,7 @@ __all__ = [
     "open_database",
     "open_runtime",
     "open_sync_manager",
+    "scope_for",
 ]
 
 
@@ -63,6 +64,18 @@ def credentials_configured(settings: Settings) -> bool:
         v is not None
         for v in (settings.zoho_client_id, settings.zoho_client_secret, settings.zoho_refresh_token)
     )
+
+
+def scope_for(settings: Settings, *, embedded: bool = True) -> str:
+    """The scope `open_runtime()` would give the target of these settings, without opening
+    it (for commands that only read what was stored under it: `sergas sweep runs`)."""
+    if embedded and not credentials_configured(settings):
+        return f"embedded:{_embedded_state_file(settings)}"
+    return f"{settings.api_domain}#{settings.zoho_user}"
+
+
+def _embedded_state_file(settings: Settings) -> Path:
+    return settings.data_path / "sandbox" / "crm.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -214,7 +227,7 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
         settings.require_client()
         yield Target(
             settings,
-            scope=f"{settings.api_domain}#{settings.zoho_user}",
+            scope=scope_for(settings, embedded=False),
             embedded=False,
             description=f"Zoho CRM at {settings.api_domain}",
         )
@@ -224,7 +237,7 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
     from sergas.sandbox.config import SandboxConfig
     from sergas.sandbox.server import serve_sandbox
 
-    state_file = settings.data_path / "sandbox" / "crm.sqlite3"
+    state_file = _embedded_state_file(settings)
     config = SandboxConfig(accounts=settings.embedded_accounts, state_file=state_file)
     with serve_sandbox(config) as running:
         env = running.env
@@ -243,7 +256,7 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
         count = running.sandbox.store.count("Accounts")
         yield Target(
             reaching,
-            scope=f"embedded:{state_file}",
+            scope=scope_for(settings),
             embedded=True,
             description=(
                 f"the offline Zoho CRM sandbox ({count:,} accounts {origin} {state_file})"

@@ -29,6 +29,8 @@ TABLES = {
     "api_keys",
     "approvals",
     "tool_calls",
+    "sweep_history",
+    "web_sessions",
 }
 
 

@@ -16,6 +16,7 @@ from sergas.sandbox.config import SandboxConfig
 from sergas.service.settings import ServiceSettings
 from sergas.settings import Settings, load_settings
 from sergas.sweep.settings import SweepSettings
+from sergas.web.settings import WebSettings
 
 EXAMPLE = Path(__file__).parents[2] / ".env.example"
 SETTINGS: tuple[type[BaseSettings], ...] = (
@@ -24,6 +25,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     ServiceSettings,
     AgentSettings,
     SweepSettings,
+    WebSettings,
 )
 # Read by `sergas sandbox serve` through SandboxConfig.from_env (os.environ, no .env).
 SANDBOX_PREFIX = "SERGAS_SANDBOX_"

@@ -1,4 +1,8 @@
-"""`sergas serve`: the HTTP service under uvicorn, until SIGINT or SIGTERM.
+"""`sergas serve`: the HTTP service and the dashboard under uvicorn, until SIGINT or SIGTERM.
+
+With no Zoho credentials configured it serves the embedded default, as `sergas sweep` and
+`sergas accounts` do: the sandbox's CRM and the database in the data directory, so the
+dashboard shows the runs `make demo` made. Its first line says so.
 
 On a signal uvicorn stops accepting connections, lets in-flight requests finish (up to
 `--graceful-timeout` seconds), then the app's lifespan closes the manager and the database.
@@ -21,7 +25,7 @@ def _log_format(settings: object) -> str:
     return str(getattr(settings, "log_format", "json")) if chosen else "json"
 
 
-async def preflight() -> None:
+async def preflight(embedded: bool = False) -> None:
     """Fail here, in one line, on what would otherwise fail inside uvicorn's startup:
     missing credentials, bad tier settings, a database not at the current schema."""
     from sergas.manager import IntegrationConfig
@@ -29,7 +33,8 @@ async def preflight() -> None:
     from sergas.settings import get_settings
 
     settings = get_settings()
-    settings.require_client()
+    if not embedded:
+        settings.require_client()
     IntegrationConfig.from_env()
     async with open_database(settings):
         pass
@@ -66,8 +71,11 @@ def serve(
         None, "--graceful-timeout", help="Seconds in-flight requests get after SIGTERM."
     ),
 ) -> None:
-    """Serve the HTTP API: /v1/accounts, /v1/tiers, /healthz, /readyz, /metrics, /docs."""
+    """Serve the dashboard (/) and the HTTP API: /v1/accounts, /v1/tiers, /healthz, /readyz,
+    /metrics, /docs. Without Zoho credentials: the embedded default."""
+    from sergas.db.engine import safe_url
     from sergas.log import configure_logging
+    from sergas.runtime import credentials_configured
     from sergas.service import create_app
     from sergas.service.settings import load_service_settings
     from sergas.settings import get_settings
@@ -80,12 +88,23 @@ def serve(
     }
     service = load_service_settings(**overrides)
     configure_logging(_log_format(settings), settings.log_level)
-    asyncio.run(preflight())
+    embedded = not credentials_configured(settings)
+    asyncio.run(preflight(embedded))
     sock = listen(service.host, service.port, "SERGAS_SERVICE")
-    app = create_app(settings=settings, service=service)
+    app = create_app(settings=settings, service=service, embedded=embedded)
+    if embedded:
+        err_console.print(
+            "embedded sandbox: no Zoho credentials configured, so this service runs on the "
+            f"offline Zoho CRM sandbox in {settings.data_path / 'sandbox'} with the database "
+            f"{safe_url(settings.effective_database_url)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     err_console.print(
-        f"Sergas HTTP service on http://{service.host}:{service.port} (docs at /docs)",
+        f"Sergas on http://{service.host}:{service.port}: the dashboard at /, the API's docs "
+        "at /docs (sign in with a key from `sergas apikeys create`)",
         highlight=False,
+        soft_wrap=True,
     )
     run_server(
         app,

@@ -1,4 +1,5 @@
-"""`sergas sweep`: score every account, write back what changed, brief every owner.
+"""`sergas sweep`: score every account, write back what changed, brief every owner; and
+`sergas sweep runs` / `sergas sweep diff`, the runs it remembers (`sergas.cli.sweep_runs`).
 
 Exit codes: 0 every changed account written; 1 an error (one line); 3 the sweep finished but
 some accounts could not be written (listed in the summary and the briefs), or a batch could
@@ -55,7 +56,15 @@ class QuietProgress(BarsProgress):
         self.out.print(text, style="yellow", highlight=False)
 
 
+app = typer.Typer(
+    help="The account health sweep, and the runs it remembers.",
+    invoke_without_command=True,
+)
+
+
+@app.callback()
 def sweep(
+    ctx: typer.Context,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Score and brief, but write nothing to Zoho or the database."
     ),
@@ -67,7 +76,10 @@ def sweep(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Score every active account, write back changed scores, and write per-owner briefs."""
+    """Score every active account, write back changed scores, and write per-owner briefs
+    (`sergas sweep runs` and `sergas sweep diff` show the runs before this one)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sergas.log import configure_logging
     from sergas.settings import get_settings
     from sergas.sweep.app import open_sweep
@@ -109,9 +121,18 @@ def sweep(
     else:
         console.print(render(result))
         if result["briefs"]:
-            console.print(f"briefs: {result['briefs']}", highlight=False, soft_wrap=True)
+            note = " (nothing changed since the previous run: no new folder)"
+            text = f"briefs: {result['briefs']}{note if result.get('briefs_reused') else ''}"
+            console.print(text, highlight=False, soft_wrap=True)
     if result["accounts"]["not_written"]:
         raise typer.Exit(EXIT_NOT_ALL_WRITTEN)
+
+
+def credits_text(credits: dict[str, Any] | None) -> str:
+    """Zoho credits a run spent, or plainly "unknown" when nothing counted them."""
+    from sergas.sweep.history import credits_text as text
+
+    return text((credits or {}).get("used"))
 
 
 def _ms(value: float | None) -> str:
@@ -152,11 +173,7 @@ def render(result: dict[str, Any]) -> Table:
     table.add_row("calls per tier", calls)
     p95 = ", ".join(f"{t}: {_ms(v['p95_ms'])}" for t, v in tiers.items())
     table.add_row("p95 latency", p95 or "–")
-    credits = result["credits"]
-    label = ""
-    if credits["source"] != "sandbox":
-        label = " (as counted by the manager: bulk operations not included)"
-    table.add_row("credits spent", f"{credits['used']:,}{label}")
+    table.add_row("credits spent", credits_text(result["credits"]))
     events = [f"{e['tier']} {e['from']}→{e['to']}" for e in result["breaker_events"]]
     events += [f"failover {f['from']}→{f['to']} ({f['code']})" for f in result["failovers"]]
     table.add_row("breaker events", "; ".join(events) if events else "none")
@@ -167,3 +184,13 @@ def render(result: dict[str, Any]) -> Table:
     if len(result["not_written"]) > 10:
         table.add_row("", f"… and {len(result['not_written']) - 10} more (see the briefs)")
     return table
+
+
+def _register() -> None:
+    from sergas.cli import sweep_runs
+
+    app.command(name="runs")(sweep_runs.runs)
+    app.command(name="diff")(sweep_runs.diff)
+
+
+_register()

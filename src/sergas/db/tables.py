@@ -24,6 +24,15 @@ The health sweep (0002_sweep):
 - `sweep_last_scores`: per scope (which CRM) and account, the score of the last finished
   run: the baseline for "changes since the previous sweep".
 
+Score history and the dashboard's sign-in (0005_dashboard):
+
+- `sweep_history`: every finished run's score and status per account (four narrow columns,
+  so a year of daily runs over 10,000 accounts stays small); the newest
+  SERGAS_SWEEP_HISTORY_RUNS runs per scope are kept. What `sergas sweep diff`, the account
+  page's score over time and the trend of each status read.
+- `web_sessions`: one row per signed-in browser. Only a SHA-256 of the cookie's random token
+  is stored, with the public id of the API key it was signed in with (never the key).
+
 Access, for the HTTP service and the MCP server (0003_service):
 
 - `api_keys`: one row per key. Only a salted SHA-256 of the key's secret is stored; the key
@@ -68,11 +77,13 @@ __all__ = [
     "approvals",
     "metadata",
     "sweep_batches",
+    "sweep_history",
     "sweep_last_scores",
     "sweep_runs",
     "sweep_scores",
     "token_refresh_audit",
     "tool_calls",
+    "web_sessions",
     "zoho_tokens",
 ]
 
@@ -192,6 +203,7 @@ sweep_scores = Table(
     Column("previous_status", String(16), nullable=True),
     Column("reasons", JSON(), nullable=False),
     Column("changed", Boolean(), nullable=False),  # differs from what the CRM held
+    Index(None, "run_id", "owner_id"),  # one owner's accounts (the dashboard's owner page)
 )
 
 sweep_last_scores = Table(
@@ -203,6 +215,16 @@ sweep_last_scores = Table(
     Column("status", String(16), nullable=False),
     Column("run_id", String(32), nullable=False),
     Column("scored_at", UTCDateTime(), nullable=False),
+)
+
+sweep_history = Table(
+    "sweep_history",
+    metadata,
+    Column("run_id", ForeignKey("sweep_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("score", Integer(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Index(None, "account_id"),
 )
 
 # -- access: API keys, approvals, the tool-call audit ------------------------------------
@@ -260,4 +282,16 @@ tool_calls = Table(
     Column("duration_ms", Float(), nullable=False),
     Column("approval_id", ForeignKey("approvals.id", ondelete="SET NULL"), nullable=True),
     Index(None, "at"),
+)
+
+# -- the dashboard's sign-in -------------------------------------------------------------
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256(the cookie's token), hex
+    Column("key_id", String(32), nullable=False),  # the API key signed in with (public id)
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index(None, "expires_at"),
 )

@@ -5,7 +5,8 @@ RequestContextMiddleware  request id, access log, HTTP metrics, last-resort 500
 └ BodyLimitMiddleware     413 for a body over SERGAS_SERVICE_MAX_BODY_BYTES, unread
   └ FastAPI               validation (422), errors → JSON (sergas.service.errors)
     ├ ops                 /healthz /readyz /metrics /v1/tiers/*
-    └ accounts            /v1/accounts/*   (bearer API key; writes need write scope)
+    ├ accounts            /v1/accounts/*   (bearer API key; writes need write scope)
+    └ web                 / and its pages  (the dashboard: sergas.web)
 ```
 
 Pass a `Runtime` to serve one opened elsewhere (tests); otherwise the lifespan opens one
@@ -20,7 +21,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from sergas import __version__
+from sergas import __version__, web
 from sergas.access.keys import ApiKeyStore
 from sergas.db.engine import safe_url
 from sergas.log import get_logger
@@ -54,6 +55,7 @@ def create_app(
     settings: Settings | None = None,
     config: IntegrationConfig | None = None,
     service: ServiceSettings | None = None,
+    embedded: bool = False,
 ) -> FastAPI:
     service = service or load_service_settings()
     prometheus = runtime.prometheus if runtime is not None else PrometheusMetrics()
@@ -68,7 +70,9 @@ def create_app(
         if runtime is not None:  # served since create_app()
             yield
             return
-        async with open_runtime(settings, config, prometheus=prometheus) as opened:
+        async with open_runtime(
+            settings, config, prometheus=prometheus, embedded=embedded
+        ) as opened:
             serve(app, opened)
             tiers = opened.manager.config.enabled_tiers
             log.info("service started", tiers=tiers, database=safe_url(opened.engine.url))
@@ -90,6 +94,7 @@ def create_app(
     install_handlers(app)
     app.include_router(ops.router)
     app.include_router(accounts.router)
+    app.include_router(web.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=http_metrics)
     return app

@@ -64,19 +64,28 @@ class Sweep:
         """Run the sweep; return the summary."""
         runtime, target = self.runtime, self.runtime.target
         before = target.stats() if target.stats else None
+        store = SweepStore(runtime.engine)
+        chosen = out or self.settings.out
         report = await run_sweep(
             routed(runtime.manager, self.settings.tier),
-            SweepStore(runtime.engine),
+            store,
             runtime.scope,
             self.settings,
             clock=clock,
             dry_run=dry_run,
             restart=restart,
-            out=out or default_out(runtime.settings, self.settings, clock()),
+            out=chosen or default_out(runtime.settings, self.settings, clock()),
             progress=progress,
+            # A folder asked for is always written; the dated default only when it says
+            # something new.
+            reuse_briefs=chosen is None and not dry_run,
         )
         after = target.stats() if target.stats else None
-        return summary(report, target, self.metrics.snapshot(), before, after)
+        result = summary(report, target, self.metrics.snapshot(), before, after)
+        if report.run_id is not None and report.finished:
+            extra = {k: result[k] for k in ("credits", "http_requests", "tiers", "target")}
+            await store.annotate(report.run_id, extra)
+        return result
 
 
 @contextlib.asynccontextmanager
@@ -137,8 +146,12 @@ def summary(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The summary as data (what --json prints and the table shows)."""
-    credits: dict[str, Any] = {"source": "manager", "used": metrics["credits_counted"]}
+    """The summary as data (what --json prints and the table shows).
+
+    Credits are counted by the sandbox when the sweep runs on it. Against a real endpoint
+    they are "unknown" (`used` is None): bulk jobs, most of a sweep's cost, are not seen by
+    the manager's per-call count, and a partial count would read as the whole."""
+    credits: dict[str, Any] = {"source": "unknown", "used": None}
     http_calls = None
     if before is not None and after is not None:
         used = after["credits"]["total_used"] - before["credits"]["total_used"]
@@ -161,4 +174,5 @@ def summary(
         "breaker_events": metrics["breaker_events"],
         "duration_s": round(report.duration_s, 2),
         "briefs": str(report.briefs.path) if report.briefs else None,
+        "briefs_reused": report.briefs_reused,
     }

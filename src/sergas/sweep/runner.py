@@ -4,10 +4,16 @@ A real run saves its plan (scores and batches) before writing anything; if the s
 an unfinished run for the same CRM, that run is resumed instead: no reading, no scoring,
 only the batches not done yet. A dry run reads and scores, writes nothing to Zoho and
 nothing to the store (so it can never block or disturb a later real run).
+
+With `reuse_briefs`, a run whose briefs would say exactly what the previous finished run's
+said (the same accounts, owners, scores, changes and failures: only the run's time
+differs) writes no new folder; the summary points at the previous run's folder instead.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
 from collections import Counter
@@ -17,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sergas.sweep.briefs import BriefsWritten, RunInfo, build_briefs, write_briefs
+from sergas.sweep.briefs import Brief, BriefsWritten, RunInfo, build_briefs, write_briefs
 from sergas.sweep.model import Outcome, ScoredAccount, scored
 from sergas.sweep.reading import Gateway, read_all
 from sergas.sweep.scoring import STATUSES, score_account
@@ -62,6 +68,8 @@ class SweepReport:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)  # ids in batches left "writing"
     briefs: BriefsWritten | None = None
+    briefs_reused: bool = False  # nothing changed: `briefs` is the previous run's folder
+    briefs_fingerprint: str | None = None
     duration_s: float = 0.0
 
     @property
@@ -127,8 +135,10 @@ async def run_sweep(
     restart: bool = False,
     out: Path | None = None,
     progress: Progress | None = None,
+    reuse_briefs: bool = False,
 ) -> SweepReport:
-    """Run (or resume) the sweep for the CRM named by `scope`; write briefs into `out`."""
+    """Run (or resume) the sweep for the CRM named by `scope`; write briefs into `out`
+    (unless `reuse_briefs` and they would repeat the previous run's: module docstring)."""
     progress = progress or NullProgress()
     started = time.perf_counter()
     now = clock()
@@ -156,13 +166,42 @@ async def run_sweep(
     )
     if out is not None:
         briefs = build_briefs(report.scores, failures, info, top_movers=settings.top_movers)
-        report.briefs = write_briefs(briefs, out)
+        report.briefs_fingerprint = fingerprint(briefs)
+        previous = await store.latest_finished(scope) if reuse_briefs else None
+        reused = _reusable(previous, report.briefs_fingerprint, len(briefs))
+        if reused is not None:
+            report.briefs, report.briefs_reused = reused, True
+        else:
+            report.briefs = write_briefs(briefs, out)
     report.duration_s = time.perf_counter() - started
     if report.run_id is not None and report.finished:
         run = await store.run(report.run_id)
         assert run is not None
-        await store.finish_run(run, report.scores, _stored_summary(report), clock())
+        await store.finish_run(
+            run, report.scores, _stored_summary(report), clock(), keep_runs=settings.history_runs
+        )
     return report
+
+
+def fingerprint(briefs: Sequence[Brief]) -> str:
+    """What the briefs say, less the run they belong to (its id and time)."""
+    digest = hashlib.sha256()
+    for brief in briefs:
+        content = {k: v for k, v in brief.data.items() if k != "run"}
+        digest.update(json.dumps(content, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _reusable(previous: RunRow | None, print_: str, owners: int) -> BriefsWritten | None:
+    """The previous run's briefs, when they say the same and are still on disk."""
+    summary = (previous.summary or {}) if previous is not None else {}
+    folder = summary.get("briefs")
+    if summary.get("briefs_fingerprint") != print_ or not folder:
+        return None
+    path = Path(folder)
+    if not (path / "index.json").is_file():
+        return None
+    return BriefsWritten(path, owners, ())
 
 
 def _stored_summary(report: SweepReport) -> dict[str, Any]:
@@ -171,6 +210,9 @@ def _stored_summary(report: SweepReport) -> dict[str, Any]:
         "resumed": report.resumed,
         "duration_s": round(report.duration_s, 3),
         "briefs": str(report.briefs.path) if report.briefs else None,
+        "briefs_reused": report.briefs_reused,
+        "briefs_fingerprint": report.briefs_fingerprint,
+        "previous_sweep": any(s.previous_score is not None for s in report.scores),
     }
 
 

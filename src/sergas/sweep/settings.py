@@ -70,6 +70,9 @@ class SweepSettings(BaseSettings):
     # Batches in flight. 2 x 500 keeps 10 writes in flight: Zoho's cap on heavy calls.
     write_concurrency: int = Field(2, ge=1, le=20)
     top_movers: int = Field(5, ge=0)
+    # Finished runs whose per-account scores are kept (per CRM): the history behind
+    # `sergas sweep diff`, the dashboard's trends and each account's score over time.
+    history_runs: int = Field(90, ge=1)
     out: Path | None = None  # where briefs go (default: <data dir>/briefs)
     # Test hook: "after:N" stops before starting any batch once N are done; "in:N" stops
     # after batch N's write returned but before it is marked done. The process then sleeps.

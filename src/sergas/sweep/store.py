@@ -3,6 +3,8 @@
 A run's plan (every scored account and every batch with the exact records to write) is
 saved in one transaction before the first write; from then on each batch moves
 pending → writing → done, one small transaction per move. See docs/sweep.md ("Resume").
+Finishing a run also adds its scores to the history (`sweep_history`), which keeps the
+newest `keep_runs` runs of the scope; what reads the history is `sergas.sweep.history`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.db.engine import database_errors
-from sergas.db.tables import sweep_batches, sweep_last_scores, sweep_runs, sweep_scores
+from sergas.db.tables import (
+    sweep_batches,
+    sweep_history,
+    sweep_last_scores,
+    sweep_runs,
+    sweep_scores,
+)
 from sergas.sweep.model import Outcome, ScoredAccount
 from sergas.sweep.scoring import Owner
 
@@ -25,6 +33,7 @@ __all__ = ["BatchRow", "RunRow", "SweepStore"]
 PENDING, WRITING, DONE = "pending", "writing", "done"
 RUN_WRITING, RUN_DONE, RUN_ABANDONED = "writing", "done", "abandoned"
 _CHUNK = 500  # rows per statement (parameter limits of SQLite and asyncpg)
+KEEP_RUNS = 90  # finished runs whose scores the history keeps, per scope (the default)
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,19 @@ class SweepStore:
                 row = (
                     await conn.execute(select(sweep_runs).where(sweep_runs.c.id == run_id))
                 ).first()
+        return None if row is None else _run(row)
+
+    async def latest_finished(self, scope: str) -> RunRow | None:
+        """The newest finished ("done") run of `scope`."""
+        query = (
+            select(sweep_runs)
+            .where(sweep_runs.c.scope == scope, sweep_runs.c.state == RUN_DONE)
+            .order_by(sweep_runs.c.checked_at.desc(), sweep_runs.c.started_at.desc())
+            .limit(1)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(query)).first()
         return None if row is None else _run(row)
 
     async def previous_scores(self, scope: str) -> dict[str, tuple[int, str]]:
@@ -248,9 +270,12 @@ class SweepStore:
         scores: Sequence[ScoredAccount],
         summary: dict[str, Any],
         now: datetime,
+        *,
+        keep_runs: int = KEEP_RUNS,
     ) -> None:
-        """The run's scores become the last scores; the run is done; older runs' score rows
-        (no longer needed for resume or briefs) are dropped. One transaction."""
+        """The run's scores become the last scores and join the history; the run is done;
+        older runs' score rows (no longer needed for resume or briefs) are dropped, and so
+        is the history of all but the newest `keep_runs` finished runs. One transaction."""
         last = [
             {
                 "scope": run.scope,
@@ -260,6 +285,10 @@ class SweepStore:
                 "run_id": run.id,
                 "scored_at": run.checked_at,
             }
+            for s in scores
+        ]
+        history = [
+            {"run_id": run.id, "account_id": s.id, "score": s.score, "status": s.status}
             for s in scores
         ]
         ids = [s.id for s in scores]
@@ -274,6 +303,8 @@ class SweepStore:
                     )
                 for rows in _chunks(last):
                     await conn.execute(insert(sweep_last_scores), list(rows))
+                for rows in _chunks(history):
+                    await conn.execute(insert(sweep_history), list(rows))
                 await conn.execute(
                     update(sweep_runs)
                     .where(sweep_runs.c.id == run.id)
@@ -290,6 +321,24 @@ class SweepStore:
                         )
                     )
                 )
+                await conn.execute(_prune_history(run.scope, keep_runs))
+
+    async def annotate(self, run_id: str, extra: dict[str, Any]) -> None:
+        """Add keys to a run's stored summary (what the runtime measured around the run:
+        credits, HTTP requests), after `finish_run`."""
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                row = (
+                    await conn.execute(
+                        select(sweep_runs.c.summary).where(sweep_runs.c.id == run_id)
+                    )
+                ).first()
+                if row is None:
+                    return
+                merged = {**(row.summary or {}), **extra}
+                await conn.execute(
+                    update(sweep_runs).where(sweep_runs.c.id == run_id).values(summary=merged)
+                )
 
     async def abandon_run(self, run_id: str, now: datetime) -> None:
         statement = (
@@ -300,3 +349,14 @@ class SweepStore:
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
                 await conn.execute(statement)
+
+
+def _prune_history(scope: str, keep_runs: int) -> Any:
+    """Delete the history of the scope's finished runs older than the newest `keep_runs`."""
+    older = (
+        select(sweep_runs.c.id)
+        .where(sweep_runs.c.scope == scope, sweep_runs.c.state == RUN_DONE)
+        .order_by(sweep_runs.c.checked_at.desc(), sweep_runs.c.started_at.desc())
+        .offset(keep_runs)
+    )
+    return delete(sweep_history).where(sweep_history.c.run_id.in_(older))
