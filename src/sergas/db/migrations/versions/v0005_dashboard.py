@@ -1,9 +1,10 @@
-"""Score history per run and the dashboard's sign-in: sweep_history, web_sessions, and an
-index on sweep_scores for one owner's accounts. The last finished run of each scope is
-copied into sweep_history from sweep_scores (older runs' scores were not kept).
+"""Score history per run and the dashboard's sign-in: sweep_history, web_sessions.
 
-Revision ID: 0004_dashboard
-Revises: 0003_service
+Also an index on sweep_scores for one owner's accounts. The last finished run of each scope
+is copied into sweep_history from sweep_scores (older runs' scores were not kept).
+
+Revision ID: 0005_dashboard
+Revises: 0004_approvals_applying
 Create Date: 2026-12-03
 """
 
