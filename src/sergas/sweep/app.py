@@ -24,7 +24,7 @@ from sergas.runtime import Runtime, Target, open_runtime
 from sergas.settings import Settings
 from sergas.sweep.metrics import SweepMetrics
 from sergas.sweep.reading import Gateway
-from sergas.sweep.runner import Progress, SweepReport, run_sweep
+from sergas.sweep.runner import Progress, RunControl, SweepReport, run_sweep
 from sergas.sweep.settings import SweepSettings
 from sergas.sweep.store import SweepStore
 from sergas.tiers.base import BulkResult, Record, TierName
@@ -60,8 +60,10 @@ class Sweep:
         out: Path | None = None,
         progress: Progress | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        control: RunControl | None = None,
     ) -> dict[str, Any]:
-        """Run the sweep; return the summary."""
+        """Run the sweep; return the summary. `control`: who holds the lease and writes
+        the batches (default: this process, see `RunControl`)."""
         runtime, target = self.runtime, self.runtime.target
         before = target.stats() if target.stats else None
         report = await run_sweep(
@@ -74,6 +76,7 @@ class Sweep:
             restart=restart,
             out=out or default_out(runtime.settings, self.settings, clock()),
             progress=progress,
+            control=control,
         )
         after = target.stats() if target.stats else None
         return summary(report, target, self.metrics.snapshot(), before, after)
@@ -151,6 +154,7 @@ def summary(
         "dry_run": report.dry_run,
         "resumed": report.resumed,
         "finished": report.finished,
+        "merged_into": report.merged_into,
         "checked_at": report.checked_at.isoformat(),
         "accounts": report.counts(),
         "not_written": report.not_written(),

@@ -2,7 +2,8 @@
 
 A run's plan (every scored account and every batch with the exact records to write) is
 saved in one transaction before the first write; from then on each batch moves
-pending → writing → done, one small transaction per move. See docs/sweep.md ("Resume").
+pending → writing → done, one small transaction per move, the move to "writing" only while
+the sweep's lease fence holds (`sergas.sweep.lease`). See docs/sweep.md ("Resume").
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.db.engine import database_errors
 from sergas.db.tables import sweep_batches, sweep_last_scores, sweep_runs, sweep_scores
+from sergas.sweep.lease import Fence
 from sergas.sweep.model import Outcome, ScoredAccount
 from sergas.sweep.scoring import Owner
 
-__all__ = ["BatchRow", "RunRow", "SweepStore"]
+__all__ = ["BatchRow", "BatchState", "RunRow", "SweepStore"]
 
 PENDING, WRITING, DONE = "pending", "writing", "done"
 RUN_WRITING, RUN_DONE, RUN_ABANDONED = "writing", "done", "abandoned"
@@ -39,6 +41,16 @@ class RunRow:
     accounts_changed: int
     batches: int
     summary: dict[str, Any] | None = None
+    job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A batch without its records: what a sharded sweep follows."""
+
+    batch_no: int
+    state: str
+    job_id: int | None  # the shard job writing it
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ def _run(row: Any) -> RunRow:
         accounts_changed=row.accounts_changed,
         batches=row.batches,
         summary=row.summary,
+        job_id=row.job_id,
     )
 
 
@@ -98,6 +111,26 @@ class SweepStore:
                     await conn.execute(select(sweep_runs).where(sweep_runs.c.id == run_id))
                 ).first()
         return None if row is None else _run(row)
+
+    async def latest_done_run(self, scope: str) -> RunRow | None:
+        """The newest finished run of `scope`."""
+        query = (
+            select(sweep_runs)
+            .where(sweep_runs.c.scope == scope, sweep_runs.c.state == RUN_DONE)
+            .order_by(sweep_runs.c.started_at.desc())
+            .limit(1)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(query)).first()
+        return None if row is None else _run(row)
+
+    async def set_run_job(self, run_id: str, job_id: int | None) -> None:
+        """The job now running the run (a resumed run changes hands)."""
+        statement = update(sweep_runs).where(sweep_runs.c.id == run_id).values(job_id=job_id)
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
 
     async def previous_scores(self, scope: str) -> dict[str, tuple[int, str]]:
         query = select(
@@ -162,6 +195,7 @@ class SweepStore:
                             "accounts_changed": run.accounts_changed,
                             "batches": run.batches,
                             "summary": None,
+                            "job_id": run.job_id,
                         }
                     ],
                 )
@@ -190,12 +224,15 @@ class SweepStore:
             for r in rows
         ]
 
-    async def batches(self, run_id: str) -> list[BatchRow]:
+    async def batches(self, run_id: str, numbers: Sequence[int] | None = None) -> list[BatchRow]:
+        """The run's batches (only `numbers`, when given), in order."""
         query = (
             select(sweep_batches)
             .where(sweep_batches.c.run_id == run_id)
             .order_by(sweep_batches.c.batch_no)
         )
+        if numbers is not None:
+            query = query.where(sweep_batches.c.batch_no.in_(list(numbers)))
         with database_errors(self.engine.url):
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(query)).all()
@@ -211,15 +248,45 @@ class SweepStore:
             for r in rows
         ]
 
-    async def mark_writing(self, run_id: str, batch_no: int, now: datetime) -> None:
-        """Committed before the write call: a crash after this leaves the batch "writing"."""
-        await self._set_batch(
-            run_id,
-            batch_no,
-            state=WRITING,
-            attempts=sweep_batches.c.attempts + 1,
-            updated_at=now,
+    async def batch_states(self, run_id: str) -> list[BatchState]:
+        query = (
+            select(sweep_batches.c.batch_no, sweep_batches.c.state, sweep_batches.c.job_id)
+            .where(sweep_batches.c.run_id == run_id)
+            .order_by(sweep_batches.c.batch_no)
         )
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return [BatchState(r.batch_no, r.state, r.job_id) for r in rows]
+
+    async def assign(self, run_id: str, numbers: Sequence[int], job_id: int) -> None:
+        """Batches `numbers` are written by the shard job `job_id`."""
+        statement = (
+            update(sweep_batches)
+            .where(sweep_batches.c.run_id == run_id, sweep_batches.c.batch_no.in_(list(numbers)))
+            .values(job_id=job_id)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
+
+    async def mark_writing(self, run_id: str, batch_no: int, now: datetime, fence: Fence) -> None:
+        """Committed before the write call: a crash after this leaves the batch "writing".
+        Only while `fence` holds (the lease is still this sweep's); else LeaseLost."""
+        statement = (
+            update(sweep_batches)
+            .where(
+                sweep_batches.c.run_id == run_id,
+                sweep_batches.c.batch_no == batch_no,
+                fence.clause(),
+            )
+            .values(state=WRITING, attempts=sweep_batches.c.attempts + 1, updated_at=now)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                changed = (await conn.execute(statement)).rowcount
+        if not changed:
+            raise fence.lost(batch_no)
 
     async def mark_done(
         self, run_id: str, batch_no: int, outcomes: Sequence[Outcome], now: datetime
