@@ -82,7 +82,7 @@ async def test_an_expired_lease_is_taken_over_and_the_old_holder_loses_it(
     with pytest.raises(LeaseLost):
         await old.renew()
     row = await current_lease(engine, "crm")
-    assert row is not None and row.holder == "sweep on elsewhere:2"
+    assert row is not None and row.holder == "`sergas sweep` on elsewhere:2"
 
 
 async def test_the_same_job_takes_its_lease_over_at_once(engine: AsyncEngine) -> None:
