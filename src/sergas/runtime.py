@@ -13,8 +13,9 @@ open_runtime()
 
 Closing runs in reverse: the manager (the tiers it built), the embedded sandbox's token row,
 the TokenManager, the engine, the sandbox. The CLI, the HTTP service, the MCP server and the
-sweep all open it here; whatever they all need next (a shared limiter in front of Zoho, a
-task queue) is opened here too and becomes a field of `Runtime`.
+sweep all open it here; whatever they all need next (a shared limiter in front of Zoho) is
+opened here too and becomes a field of `Runtime`. The job queue, which needs only the
+database, is its sibling: `open_queue()`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from sergas.auth.manager import TokenManager
+    from sergas.jobs.queue import Queue
+    from sergas.jobs.settings import JobsSettings
     from sergas.manager import (
         Hook,
         IntegrationConfig,
@@ -44,8 +47,10 @@ __all__ = [
     "Target",
     "credentials_configured",
     "open_database",
+    "open_queue",
     "open_runtime",
     "open_sync_manager",
+    "zoho_scope",
 ]
 
 
@@ -57,6 +62,12 @@ def credentials_configured(settings: Settings) -> bool:
         v is not None
         for v in (settings.zoho_client_id, settings.zoho_client_secret, settings.zoho_refresh_token)
     )
+
+
+def zoho_scope(settings: Settings) -> str:
+    """How Sergas's tables name the Zoho CRM these settings reach (its sweep runs, last
+    scores, lease, and the queue's sweep lock)."""
+    return f"{settings.api_domain}#{settings.zoho_user}"
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,31 @@ async def open_database(settings: Settings | None = None) -> AsyncIterator[Async
         await engine.dispose()
 
 
+@contextlib.asynccontextmanager
+async def open_queue(
+    settings: Settings | None = None,
+    jobs: JobsSettings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+) -> AsyncIterator[Queue]:
+    """The job queue (`sergas.jobs`), opened on the configured PostgreSQL database: what
+    `sergas worker`, `sergas jobs` and the service's /v1/jobs use. ConfigError on the
+    embedded SQLite database (jobs need PostgreSQL). `engine`: one already open on the same
+    database (a worker's runtime); otherwise one is opened and checked at head."""
+    from sergas.jobs.queue import Queue, build_app, require_postgres
+    from sergas.jobs.settings import load_jobs_settings
+
+    settings = settings or get_settings()
+    jobs = jobs or load_jobs_settings()
+    require_postgres(settings)
+    app = build_app(settings, jobs)
+    async with contextlib.AsyncExitStack() as stack:
+        if engine is None:
+            engine = await stack.enter_async_context(open_database(settings))
+        await stack.enter_async_context(app.open_async())
+        yield Queue(app, engine, jobs)
+
+
 def open_sync_manager(
     settings: Settings | None = None,
     config: IntegrationConfig | None = None,
@@ -183,7 +219,7 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
         settings.require_client()
         yield Target(
             settings,
-            scope=f"{settings.api_domain}#{settings.zoho_user}",
+            scope=zoho_scope(settings),
             embedded=False,
             description=f"Zoho CRM at {settings.api_domain}",
         )

@@ -14,7 +14,8 @@ Every batch is marked "writing" only while the lease still names its holder (a *
 checked in the same UPDATE), so a sweep whose lease was taken over (it expired while the
 process was stalled) stops before its next batch instead of writing beside the new holder.
 Shards of a queued sweep (sub-jobs writing some of its batches) are fenced by the job: they
-write while the lease is held by any attempt of the job that planned them.
+write while the lease is held by any attempt of the job that planned them, and only the
+batches still assigned to them.
 
 Expiry uses each machine's clock (UTC): hosts sharing a database must keep their clocks in
 step (NTP) to well within the lease time.
@@ -97,6 +98,7 @@ class Fence:
     scope: str
     holder: str | None = None  # the lease still names this holder …
     job_id: int | None = None  # … or any attempt of this job
+    shard_job: int | None = None  # and the batch is still assigned to this (shard) job
 
     def clause(self) -> ColumnElement[bool]:
         condition = sweep_leases.c.scope == self.scope
@@ -108,9 +110,11 @@ class Fence:
 
     def lost(self, batch_no: int) -> LeaseLost:
         who = f"job {self.job_id}" if self.job_id is not None else self.holder
+        shard = f" or the batch was handed to another job than {self.shard_job}"
         return LeaseLost(
             f"the lease of this CRM's sweep is no longer held by {who} (it expired and "
-            f"another sweep took it over): stopped before batch {batch_no}",
+            f"another sweep took it over){shard if self.shard_job else ''}: stopped before "
+            f"batch {batch_no}",
             details={"scope": self.scope, "batch": batch_no},
         )
 

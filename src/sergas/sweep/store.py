@@ -61,6 +61,7 @@ class BatchRow:
     records: list[dict[str, Any]]
     outcomes: list[Outcome] | None
     attempts: int
+    job_id: int | None = None  # the shard job writing it
 
     @property
     def ids(self) -> list[str]:
@@ -244,6 +245,7 @@ class SweepStore:
                 records=list(r.records),
                 outcomes=None if r.outcomes is None else [Outcome.from_json(o) for o in r.outcomes],
                 attempts=r.attempts,
+                job_id=r.job_id,
             )
             for r in rows
         ]
@@ -282,6 +284,8 @@ class SweepStore:
             )
             .values(state=WRITING, attempts=sweep_batches.c.attempts + 1, updated_at=now)
         )
+        if fence.shard_job is not None:
+            statement = statement.where(sweep_batches.c.job_id == fence.shard_job)
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
                 changed = (await conn.execute(statement)).rowcount

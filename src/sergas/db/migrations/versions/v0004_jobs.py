@@ -84,6 +84,7 @@ def _run_script(script: str) -> None:
     from sqlalchemy.util import await_only
 
     driver = op.get_bind().connection.driver_connection
+    assert driver is not None
     await_only(driver.execute(script))
 
 
