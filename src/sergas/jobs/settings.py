@@ -48,8 +48,8 @@ class JobsSettings(BaseSettings):
     # Approved agent changes still not applied this long after approval are applied by a
     # job (a crash between "approved" and "applied" is retried, not stuck).
     approvals_grace_seconds: float = Field(60.0, ge=0)
-    # How often workers look for such changes (cron syntax, UTC).
-    approvals_schedule: str = "* * * * *"
+    # How often workers look for such changes (cron syntax, UTC); empty: never.
+    approvals_schedule: str | None = "*/5 * * * *"
 
     # The sweep's schedule: unset runs no scheduled sweep.
     sweep_schedule: str | None = Field(None, validation_alias="SERGAS_SWEEP_SCHEDULE")

@@ -4,7 +4,8 @@
 RequestContextMiddleware  request id, access log, HTTP metrics, last-resort 500
 └ FastAPI                 validation (422), errors → JSON (sergas.service.errors)
   ├ ops                   /healthz /readyz /metrics /v1/tiers/*
-  └ accounts              /v1/accounts/*   (bearer API key; writes need write scope)
+  ├ accounts              /v1/accounts/*   (bearer API key; writes need write scope)
+  └ jobs                  /v1/jobs/*       (the job queue, when the database is PostgreSQL)
 ```
 
 Pass a `Runtime` to serve one opened elsewhere (tests); otherwise the lifespan opens one
@@ -24,14 +25,19 @@ from sergas import __version__
 from sergas.access.keys import ApiKeyStore
 from sergas.db.engine import safe_url
 from sergas.manager import IntegrationConfig, PrometheusMetrics
-from sergas.runtime import Runtime, open_runtime
-from sergas.service import accounts, ops
+from sergas.runtime import Runtime, open_queue, open_runtime
+from sergas.service import accounts, jobs, ops
 from sergas.service.errors import JSONResponse, install_handlers
 from sergas.service.middleware import HttpMetrics, RequestContextMiddleware
 from sergas.service.settings import ServiceSettings, load_service_settings
 from sergas.settings import Settings
 
 __all__ = ["create_app"]
+
+jobs_unavailable = (
+    "jobs need PostgreSQL: this service runs on the embedded SQLite database; set "
+    "SERGAS_DATABASE_URL to a postgresql:// URL"
+)
 
 log = structlog.get_logger("sergas.service")
 
@@ -62,11 +68,25 @@ def create_app(
         app.state.keys = ApiKeyStore(rt.engine, cache_seconds=service.api_key_cache_seconds)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if runtime is not None:  # served since create_app()
+    async def queue_for(app: FastAPI, rt: Runtime) -> AsyncIterator[None]:
+        if rt.settings.is_embedded_database:
+            app.state.queue_error = jobs_unavailable
             yield
             return
-        async with open_runtime(settings, config, prometheus=prometheus) as opened:
+        async with open_queue(rt.settings, engine=rt.engine) as queue:
+            app.state.queue = queue
+            yield
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:  # served since create_app()
+            async with queue_for(app, runtime):
+                yield
+            return
+        async with (
+            open_runtime(settings, config, prometheus=prometheus) as opened,
+            queue_for(app, opened),
+        ):
             serve(app, opened)
             tiers = opened.manager.config.enabled_tiers
             log.info("service started", tiers=tiers, database=safe_url(opened.engine.url))
@@ -88,5 +108,6 @@ def create_app(
     install_handlers(app)
     app.include_router(ops.router)
     app.include_router(accounts.router)
+    app.include_router(jobs.router)
     app.add_middleware(RequestContextMiddleware, metrics=http_metrics)
     return app
