@@ -90,7 +90,7 @@ def build_app(settings: Settings, jobs: JobsSettings) -> App:
 
     connector = PsycopgConnector(conninfo=require_postgres(settings), min_size=1, max_size=8)
     app = App(connector=connector)
-    app.add_tasks_from(tasks.blueprint, namespace=NAMESPACE)
+    app.add_tasks_from(tasks.blueprint(), namespace=NAMESPACE)
     add_schedules(app, settings, jobs)
     return app
 

@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Retry", "SweepUnfinished", "WorkerState", "blueprint"]
 
-blueprint = Blueprint()
-
 
 class SweepUnfinished(SergasError):
     """The sweep ran, but some batches could not be confirmed (Zoho unreachable while
@@ -111,7 +109,6 @@ def _requested(requested_at: str | None, timestamp: int | None) -> datetime | No
     return None
 
 
-@blueprint.task(name="sweep", pass_context=True, retry=Retry())
 async def sweep(
     context: JobContext,
     scope: str,
@@ -144,7 +141,6 @@ async def sweep(
     return result
 
 
-@blueprint.task(name="sweep_shard", pass_context=True, retry=Retry())
 async def sweep_shard(
     context: JobContext, scope: str, run_id: str, batches: list[int], parent: int
 ) -> dict[str, Any]:
@@ -186,7 +182,6 @@ async def sweep_shard(
     }
 
 
-@blueprint.task(name="apply_approvals", pass_context=True, retry=Retry())
 async def apply_approvals(context: JobContext, timestamp: int | None = None) -> dict[str, Any]:
     """Apply the agent changes approved more than `SERGAS_JOBS_APPROVALS_GRACE_SECONDS` ago
     and still not applied (the process applying them died, or it could not reach Zoho)."""
@@ -208,3 +203,15 @@ async def apply_approvals(context: JobContext, timestamp: int | None = None) -> 
         "applied": [a.id for a in done if a.status == "applied"],
         "failed": [a.id for a in done if a.status == "failed"],
     }
+
+
+def blueprint() -> Blueprint:
+    """The tasks, new for each app (an app takes its blueprint's tasks over)."""
+    tasks = Blueprint()
+    for name, func in (
+        ("sweep", sweep),
+        ("sweep_shard", sweep_shard),
+        ("apply_approvals", apply_approvals),
+    ):
+        tasks.task(name=name, pass_context=True, retry=Retry())(func)
+    return tasks
