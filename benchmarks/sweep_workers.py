@@ -1,0 +1,229 @@
+"""A queued sweep on 1, 2 and 4 workers (`sergas worker`), against its cap-limited minimum.
+
+One sandbox in its own process (enterprise edition: 20 calls in flight per org, 10 of them
+heavy: COQL and writes of more than 10 records), 50 ms latency on every call. For each
+worker count: a new PostgreSQL database, the sandbox reset to its seeded CRM, N workers
+(`--concurrency 2`, `SERGAS_SWEEP_SHARDS=N`), one `sergas jobs enqueue sweep`, timed from
+the enqueue until the job succeeded. Peak RSS per worker is each process's VmHWM.
+
+The cap-limited minimum: the org's cap on calls in flight bounds the calls per second
+(cap ÷ latency), so a sweep that needs H heavy and L light calls takes at least
+H * latency / 10 + L * latency / 20 seconds, plus the time Zoho spends on bulk read jobs
+when the sweep uses them (the sandbox's `bulk_job_seconds`, the three jobs running at once).
+H and L are counted by the sandbox (/__sandbox/stats, per endpoint). For reference, the
+same sweep as a plain `sergas sweep` (no queue, same database) is timed first.
+
+Until the org-wide limiter is in place each worker has its own gate (ZOHO_CONCURRENCY calls
+in flight): the workers are given 10 ÷ N each, so that together they stay within the org's
+10 heavy calls.
+
+    .venv/bin/python -m benchmarks.sweep_workers [--accounts 100000] [--latency-ms 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from cryptography.fernet import Fernet
+
+from benchmarks._common import machine, sandbox_process, table
+from sergas.db import create_engine, upgrade
+from sergas.db.testing import find_test_postgres, temporary_database
+from sergas.sandbox.config import client_env
+
+HEAVY = ("/coql", "PUT /crm/v8/", "/search")  # COQL, writes of 100 records, search
+BULK_JOB_SECONDS = 1.0
+
+
+def stats(url: str) -> dict[str, Any]:
+    data: dict[str, Any] = httpx2.get(url + "/__sandbox/stats", timeout=60).json()
+    return data
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def migrate(url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def one_run(base: dict[str, str], sandbox: str, pg: str, workers: int, tmp: Path) -> dict[str, Any]:
+    httpx2.post(sandbox + "/__sandbox/reset", json={"records": True}, timeout=600)
+    with temporary_database(pg, prefix="sergas_bench") as url:
+        migrate(url)
+        env = (
+            base
+            | client_env(sandbox)
+            | {
+                "SERGAS_DATABASE_URL": url,
+                "SERGAS_TOKEN_KEY": Fernet.generate_key().decode(),
+                "SERGAS_DATA_DIR": str(tmp / f"data-{workers}"),
+                "SERGAS_SWEEP_SHARDS": str(workers),
+                "SERGAS_JOBS_APPROVALS_SCHEDULE": "",
+                "SERGAS_JOBS_CHECK_SECONDS": "0.5",
+                "SERGAS_LOG_LEVEL": "WARNING",
+                "ZOHO_CONCURRENCY": str(max(1, 10 // workers)),
+            }
+        )
+        procs = []
+        for i in range(workers):
+            log = (tmp / f"worker-{workers}-{i}.log").open("wb")
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "sergas", "worker", "--concurrency", "2"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
+            )
+            log.close()
+        time.sleep(6)  # workers up
+        before = stats(sandbox)
+        started = time.perf_counter()
+        queued = subprocess.run(
+            [sys.executable, "-m", "sergas", "jobs", "enqueue", "sweep", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        job_id = json.loads(queued.stdout)["id"]
+        while True:
+            shown = subprocess.run(
+                [sys.executable, "-m", "sergas", "jobs", "show", str(job_id), "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            job = json.loads(shown.stdout)
+            if job["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.5)
+        # The job's own finish time, not this loop's polling.
+        wall = time.perf_counter() - started
+        after = stats(sandbox)
+        rss = [peak_rss_mib(p.pid) for p in procs]
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=120)
+    if job["status"] != "succeeded":
+        raise SystemExit(f"the sweep ended {job['status']}: {job['error']}")
+    return _result(workers, job["summary"], wall, before, after, rss)
+
+
+def _result(
+    workers: int,
+    summary: dict[str, Any],
+    wall: float,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    rss: list[float],
+) -> dict[str, Any]:
+    calls: dict[str, int] = {}
+    for name, count in after["endpoints"].items():
+        calls[name] = count - before["endpoints"].get(name, 0)
+    heavy = sum(n for name, n in calls.items() if any(h in name for h in HEAVY))
+    light = sum(calls.values()) - heavy
+    return {
+        "workers": workers,
+        "summary": summary,
+        "wall": wall,
+        "heavy": heavy,
+        "light": light,
+        "calls": calls,
+        "rss": rss,
+        "written": after["records_written"].get("Accounts", 0)
+        - before["records_written"].get("Accounts", 0),
+        "twice": after["records_written_more_than_once"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--workers", default="1,2,4")
+    args = parser.parse_args()
+    pg, reason = find_test_postgres()
+    if pg is None:
+        raise SystemExit(reason)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SERGAS_", "ZOHO_"))}
+    latency = args.latency_ms / 1000
+    runs = []
+    with (
+        sandbox_process(
+            "--latency-ms",
+            str(args.latency_ms),
+            "--bulk-job-seconds",
+            str(BULK_JOB_SECONDS),
+            accounts=args.accounts,
+        ) as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        runs.append(plain_run(base, url, pg, Path(tmp)))
+        print(f"plain sweep done: {runs[-1]['wall']:.1f} s", file=sys.stderr)
+        for n in (int(w) for w in args.workers.split(",")):
+            runs.append(one_run(base, url, pg, n, Path(tmp)))
+            print(f"{n} workers done: {runs[-1]['wall']:.1f} s", file=sys.stderr)
+    print(f"{args.accounts:,} accounts, {args.latency_ms:g} ms latency per call; {machine()}")
+    print(f"load average at the end: {os.getloadavg()}")
+    rows = []
+    for run in runs:
+        bulk = any("/crm/bulk/" in name for name in run["calls"])
+        minimum = run["heavy"] * latency / 10 + run["light"] * latency / 20
+        minimum += BULK_JOB_SECONDS if bulk else 0
+        rss = ", ".join(f"{r:,.0f}" for r in run["rss"])
+        rows.append(
+            [
+                str(run["workers"]) if run["workers"] else "`sergas sweep`, no queue",
+                f"{run['wall']:.1f} s",
+                f"{run['summary']['duration_s']:.1f} s",
+                f"{run['heavy']:,} + {run['light']:,}",
+                f"{minimum:.1f} s",
+                f"{run['wall'] / minimum:.2f}x",
+                rss,
+                f"{run['written']:,}",
+                str(run["twice"]),
+            ]
+        )
+    headers = [
+        "workers",
+        "enqueue → succeeded (process wall time without a queue)",
+        "sweep's own duration",
+        "calls (heavy + light)",
+        "cap-limited minimum",
+        "time ÷ minimum",
+        "peak RSS per worker (MiB)",
+        "accounts written",
+        "written twice",
+    ]
+    print(table(headers, rows))
+    for run in runs:
+        print(f"{run['workers'] or 'no queue'}: calls {json.dumps(run['calls'])}")
+
+
+if __name__ == "__main__":
+    main()
