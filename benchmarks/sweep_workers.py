@@ -68,6 +68,37 @@ def migrate(url: str) -> None:
     asyncio.run(run())
 
 
+def plain_run(base: dict[str, str], sandbox: str, pg: str, tmp: Path) -> dict[str, Any]:
+    """`sergas sweep --json` on the same database, for reference."""
+    httpx2.post(sandbox + "/__sandbox/reset", json={"records": True}, timeout=600)
+    with temporary_database(pg, prefix="sergas_bench") as url:
+        migrate(url)
+        env = base | client_env(sandbox)
+        env |= {
+            "SERGAS_DATABASE_URL": url,
+            "SERGAS_TOKEN_KEY": Fernet.generate_key().decode(),
+            "SERGAS_DATA_DIR": str(tmp / "data-plain"),
+        }
+        before = stats(sandbox)
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sergas", "sweep", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        wall = time.perf_counter() - started
+        after = stats(sandbox)
+    if proc.returncode != 0:
+        raise SystemExit(f"sergas sweep failed ({proc.returncode})")
+    return _result(0, json.loads(out), wall, before, after, [usage.ru_maxrss / 1024])
+
+
 def one_run(base: dict[str, str], sandbox: str, pg: str, workers: int, tmp: Path) -> dict[str, Any]:
     httpx2.post(sandbox + "/__sandbox/reset", json={"records": True}, timeout=600)
     with temporary_database(pg, prefix="sergas_bench") as url:

@@ -35,7 +35,7 @@ from sergas.settings import Settings
 __all__ = ["create_app"]
 
 jobs_unavailable = (
-    "jobs need PostgreSQL: this service runs on the embedded SQLite database; set "
+    "jobs need PostgreSQL: this service runs on a SQLite database; set "
     "SERGAS_DATABASE_URL to a postgresql:// URL"
 )
 
@@ -69,7 +69,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def queue_for(app: FastAPI, rt: Runtime) -> AsyncIterator[None]:
-        if rt.settings.is_embedded_database:
+        if rt.engine.dialect.name != "postgresql":
             app.state.queue_error = jobs_unavailable
             yield
             return
