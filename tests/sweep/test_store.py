@@ -148,3 +148,21 @@ async def test_a_batch_is_marked_writing_only_under_its_lease(store: SweepStore)
     with pytest.raises(LeaseLost):
         await store.mark_writing("r1", 2, T0, Fence("crm", job_id=8))
     assert [b.state for b in await store.batches("r1")] == ["writing", "pending"]
+
+
+async def test_a_plan_is_saved_and_a_run_finished_only_under_the_lease(
+    store: SweepStore,
+) -> None:
+    planned = scores(4, changed=4)
+    fence = Fence("crm", holder="a sweep that lost its lease")
+    with pytest.raises(LeaseLost, match="before saving its work"):
+        await store.create_run(run_row("r1"), planned, plan_batches(planned, T0, 2), T0, fence)
+    assert await store.run("r1") is None  # nothing half-written
+    lease = SweepLease(store.engine, "crm", Holder("holder"), seconds=60)
+    await lease.acquire()
+    await store.create_run(run_row("r1"), planned, plan_batches(planned, T0, 2), T0, lease.fence)
+    with pytest.raises(LeaseLost):
+        await store.finish_run(run_row("r1"), planned, {}, T0, fence)
+    await store.finish_run(run_row("r1"), planned, {}, T0, lease.fence)
+    done = await store.run("r1")
+    assert done is not None and done.state == "done"

@@ -100,21 +100,24 @@ class Fence:
     job_id: int | None = None  # … or any attempt of this job
     shard_job: int | None = None  # and the batch is still assigned to this (shard) job
 
-    def clause(self) -> ColumnElement[bool]:
+    def condition(self) -> ColumnElement[bool]:
+        """The lease row, while it still names this holder (or job)."""
         condition = sweep_leases.c.scope == self.scope
         if self.job_id is not None:
-            condition &= sweep_leases.c.job_id == self.job_id
-        else:
-            condition &= sweep_leases.c.holder == self.holder
-        return exists(select(sweep_leases.c.scope).where(condition))
+            return condition & (sweep_leases.c.job_id == self.job_id)
+        return condition & (sweep_leases.c.holder == self.holder)
 
-    def lost(self, batch_no: int) -> LeaseLost:
+    def clause(self) -> ColumnElement[bool]:
+        return exists(select(sweep_leases.c.scope).where(self.condition()))
+
+    def lost(self, batch_no: int = 0) -> LeaseLost:
+        """LeaseLost, before batch `batch_no` (0: while saving the plan or finishing)."""
         who = f"job {self.job_id}" if self.job_id is not None else self.holder
         shard = f" or the batch was handed to another job than {self.shard_job}"
+        where = f"before batch {batch_no}" if batch_no else "before saving its work"
         return LeaseLost(
             f"the lease of this CRM's sweep is no longer held by {who} (it expired and "
-            f"another sweep took it over){shard if self.shard_job else ''}: stopped before "
-            f"batch {batch_no}",
+            f"another sweep took it over){shard if self.shard_job else ''}: stopped {where}",
             details={"scope": self.scope, "batch": batch_no},
         )
 

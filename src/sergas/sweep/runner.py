@@ -268,7 +268,7 @@ async def _real_run(
         run = unfinished
     else:
         report = await _fresh(gateway, store, scope, settings, now, clock, progress, control)
-        run = await _plan(store, scope, settings, now, clock, report, control.holder)
+        run = await _plan(store, scope, settings, now, clock, report, lease)
         await lease.set_run(run.id)
     writer = control.writer or LocalWriter(gateway, store, settings, clock, control.stop)
     batches = await store.batches(run.id)
@@ -278,7 +278,8 @@ async def _real_run(
     report.unresolved = [i for b in batches if b.batch_no in numbers for i in b.ids]
     _briefed(report, settings, out, started)
     if report.finished:
-        await store.finish_run(run, report.scores, _stored_summary(report), clock())
+        summary = _stored_summary(report)
+        await store.finish_run(run, report.scores, summary, clock(), lease.fence)
     return report
 
 
@@ -339,6 +340,9 @@ async def _fresh(
         results.append(scored(account, result, previous.get(account.id)))
         if i % SCORE_STEP == 0:
             progress.advance("score", SCORE_STEP)
+            # Let the loop run between steps: a worker's heartbeats and the lease's
+            # renewals must not wait for 100,000 accounts to be scored.
+            await asyncio.sleep(0)
     progress.advance("score", len(data.accounts) % SCORE_STEP)
     checked_at = now.astimezone(UTC).replace(microsecond=0)
     return SweepReport(None, control is None, False, checked_at, data.scanned, results)
@@ -368,9 +372,10 @@ async def _plan(
     now: datetime,
     clock: Callable[[], datetime],
     report: SweepReport,
-    holder: Holder,
+    lease: SweepLease,
 ) -> RunRow:
-    """Save the run, its scores and its batches before anything is written."""
+    """Save the run, its scores and its batches before anything is written (only while
+    this sweep still holds its lease)."""
     batches = plan_batches(report.scores, report.checked_at, settings.batch_size)
     run = RunRow(
         id=uuid.uuid4().hex,
@@ -382,8 +387,8 @@ async def _plan(
         accounts_scored=len(report.scores),
         accounts_changed=len(report.changed),
         batches=len(batches),
-        job_id=holder.job_id,
+        job_id=lease.holder.job_id,
     )
-    await store.create_run(run, report.scores, batches, clock())
+    await store.create_run(run, report.scores, batches, clock(), lease.fence)
     report.run_id = run.id
     return run

@@ -14,10 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sergas.db.engine import database_errors
-from sergas.db.tables import sweep_batches, sweep_last_scores, sweep_runs, sweep_scores
+from sergas.db.tables import (
+    sweep_batches,
+    sweep_last_scores,
+    sweep_leases,
+    sweep_runs,
+    sweep_scores,
+)
 from sergas.sweep.lease import Fence
 from sergas.sweep.model import Outcome, ScoredAccount
 from sergas.sweep.scoring import Owner
@@ -66,6 +72,16 @@ class BatchRow:
     @property
     def ids(self) -> list[str]:
         return [str(r["id"]) for r in self.records]
+
+
+async def _hold(conn: AsyncConnection, fence: Fence | None) -> None:
+    """Lock the lease row `fence` names for this transaction; LeaseLost if it no longer
+    holds."""
+    if fence is None:
+        return
+    query = select(sweep_leases.c.scope).where(fence.condition()).with_for_update()
+    if (await conn.execute(query)).first() is None:
+        raise fence.lost(0)
 
 
 def _chunks(rows: Sequence[Any]) -> list[Sequence[Any]]:
@@ -148,8 +164,11 @@ class SweepStore:
         scores: Sequence[ScoredAccount],
         batches: Sequence[list[dict[str, Any]]],
         now: datetime,
+        fence: Fence | None = None,
     ) -> None:
-        """Save the whole plan at once: the run, its scores and its pending batches."""
+        """Save the whole plan at once: the run, its scores and its pending batches; with
+        `fence`, only while it holds (the lease row is locked until the plan is saved, so a
+        sweep taking the lease over finds this run and resumes it)."""
         score_rows = [
             {
                 "run_id": run.id,
@@ -181,6 +200,7 @@ class SweepStore:
         ]
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
+                await _hold(conn, fence)
                 await conn.execute(
                     insert(sweep_runs),
                     [
@@ -319,9 +339,11 @@ class SweepStore:
         scores: Sequence[ScoredAccount],
         summary: dict[str, Any],
         now: datetime,
+        fence: Fence | None = None,
     ) -> None:
         """The run's scores become the last scores; the run is done; older runs' score rows
-        (no longer needed for resume or briefs) are dropped. One transaction."""
+        (no longer needed for resume or briefs) are dropped. One transaction, with `fence`
+        only while it holds."""
         last = [
             {
                 "scope": run.scope,
@@ -336,6 +358,7 @@ class SweepStore:
         ids = [s.id for s in scores]
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
+                await _hold(conn, fence)
                 for chunk in _chunks(ids):
                     await conn.execute(
                         delete(sweep_last_scores).where(
