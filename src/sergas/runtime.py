@@ -14,8 +14,8 @@ open_runtime()
 Closing runs in reverse: the manager (the tiers it built), the embedded sandbox's token row,
 the TokenManager, the engine, the sandbox. The CLI, the HTTP service, the MCP server and the
 sweep all open it here; whatever they all need next (a shared limiter in front of Zoho) is
-opened here too and becomes a field of `Runtime`. The job queue, which needs only the
-database, is its sibling: `open_queue()`.
+opened here too and becomes a field of `Runtime`. The job queue sits a layer above (it runs
+the sweep): `sergas.jobs.queue.open_queue()` opens it on the database opened here.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from sergas.auth.manager import TokenManager
-    from sergas.jobs.queue import Queue
-    from sergas.jobs.settings import JobsSettings
     from sergas.manager import (
         Hook,
         IntegrationConfig,
@@ -47,7 +45,6 @@ __all__ = [
     "Target",
     "credentials_configured",
     "open_database",
-    "open_queue",
     "open_runtime",
     "open_sync_manager",
     "zoho_scope",
@@ -167,31 +164,6 @@ async def open_database(settings: Settings | None = None) -> AsyncIterator[Async
         yield engine
     finally:
         await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def open_queue(
-    settings: Settings | None = None,
-    jobs: JobsSettings | None = None,
-    *,
-    engine: AsyncEngine | None = None,
-) -> AsyncIterator[Queue]:
-    """The job queue (`sergas.jobs`), opened on the configured PostgreSQL database: what
-    `sergas worker`, `sergas jobs` and the service's /v1/jobs use. ConfigError on the
-    embedded SQLite database (jobs need PostgreSQL). `engine`: one already open on the same
-    database (a worker's runtime); otherwise one is opened and checked at head."""
-    from sergas.jobs.queue import Queue, build_app, require_postgres
-    from sergas.jobs.settings import load_jobs_settings
-
-    settings = settings or get_settings()
-    jobs = jobs or load_jobs_settings()
-    require_postgres(settings)
-    app = build_app(settings, jobs)
-    async with contextlib.AsyncExitStack() as stack:
-        if engine is None:
-            engine = await stack.enter_async_context(open_database(settings))
-        await stack.enter_async_context(app.open_async())
-        yield Queue(app, engine, jobs)
 
 
 def open_sync_manager(

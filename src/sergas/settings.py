@@ -131,9 +131,7 @@ class Settings(BaseSettings):
     # The embedded sandbox, used when no Zoho credentials are set (sergas.runtime): accounts
     # seeded into a new one. Named for the sweep, which introduced it; `sergas accounts`
     # shares the same CRM.
-    embedded_accounts: int = Field(
-        10_000, ge=1, validation_alias="SERGAS_SWEEP_EMBEDDED_ACCOUNTS"
-    )
+    embedded_accounts: int = Field(10_000, ge=1, validation_alias="SERGAS_SWEEP_EMBEDDED_ACCOUNTS")
 
     # Behaviour
     token_refresh_timeout: float = Field(

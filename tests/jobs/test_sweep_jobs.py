@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from tests.jobs.conftest import BATCH, Jobs
 
-from sergas.jobs.queue import JobAlreadyQueued
-from sergas.runtime import open_queue
+from sergas.jobs.queue import JobAlreadyQueued, open_queue
 from sergas.settings import load_settings
 from sergas.sweep.app import open_sweep, routed
 from sergas.sweep.runner import run_sweep

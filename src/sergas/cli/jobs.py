@@ -70,7 +70,7 @@ def worker(
 
 
 def _with_queue(work: Callable[[Any], Awaitable[T]]) -> T:
-    from sergas.runtime import open_queue
+    from sergas.jobs.queue import open_queue
 
     async def main() -> T:
         async with open_queue() as queue:

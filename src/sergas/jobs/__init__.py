@@ -4,7 +4,7 @@ its shards, the approved agent changes; `sergas worker` runs them, `sergas jobs`
 
 ```
 settings   SERGAS_JOBS_*, SERGAS_SWEEP_SCHEDULE[_TIMEZONE]
-queue      the Procrastinate app; enqueue, list, show, cancel  (opened by sergas.runtime.open_queue)
+queue      the Procrastinate app, open_queue(); enqueue, list, show, cancel
 schedule   periodic sweeps and approvals
 tasks      sweep (a coordinator), sweep_shard, apply_approvals; how failures are retried
 shards     the coordinator's side of a sharded sweep

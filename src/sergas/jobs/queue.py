@@ -10,6 +10,8 @@ themselves with heartbeats, and a worker silent too long is taken for dead (see
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sergas.db.engine import database_errors
 from sergas.db.tables import job_attempts
 from sergas.errors import ConfigError, InvalidDataError, NotFoundError, SergasError
-from sergas.jobs.settings import JobsSettings
-from sergas.settings import Settings
+from sergas.jobs.settings import JobsSettings, load_jobs_settings
+from sergas.runtime import open_database
+from sergas.settings import Settings, get_settings
 from sergas.sweep.lease import current_lease
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "JobAlreadyQueued",
     "Queue",
     "build_app",
+    "open_queue",
     "require_postgres",
     "sweep_lock",
 ]
@@ -262,3 +266,25 @@ def _view(row: Any, attempts: list[Any]) -> dict[str, Any]:
             for a in attempts
         ],
     }
+
+
+@contextlib.asynccontextmanager
+async def open_queue(
+    settings: Settings | None = None,
+    jobs: JobsSettings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+) -> AsyncIterator[Queue]:
+    """The queue, opened on the configured PostgreSQL database: what `sergas worker`,
+    `sergas jobs` and /v1/jobs use. ConfigError on SQLite (jobs need PostgreSQL).
+    `engine`: one already open on the same database (a worker's or the service's runtime);
+    otherwise one is opened (`sergas.runtime.open_database`, schema checked at head)."""
+    settings = settings or get_settings()
+    jobs = jobs or load_jobs_settings()
+    require_postgres(settings)
+    app = build_app(settings, jobs)
+    async with contextlib.AsyncExitStack() as stack:
+        if engine is None:
+            engine = await stack.enter_async_context(open_database(settings))
+        await stack.enter_async_context(app.open_async())
+        yield Queue(app, engine, jobs)

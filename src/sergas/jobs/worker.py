@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sergas.db.engine import database_errors
 from sergas.db.tables import job_attempts
 from sergas.errors import SergasError
-from sergas.jobs.queue import NAMESPACE, require_postgres
+from sergas.jobs.queue import NAMESPACE, open_queue, require_postgres
 from sergas.jobs.settings import JobsSettings
 from sergas.jobs.tasks import WorkerState
+from sergas.runtime import open_runtime
 from sergas.settings import Settings
 from sergas.sweep.lease import Interrupted, worker_name
 from sergas.sweep.metrics import SweepMetrics
@@ -54,8 +55,6 @@ async def run_worker(
 ) -> None:
     """Run jobs until SIGTERM/SIGINT (see the module docstring). `ready` is told the
     worker's name once it takes jobs."""
-    from sergas.runtime import open_queue, open_runtime
-
     require_postgres(settings)
     metrics = SweepMetrics()
     async with (

@@ -42,7 +42,6 @@ from sergas.sandbox.limits import CLIENT_HEADER
 from sergas.sandbox.records import Page
 
 if TYPE_CHECKING:
-
     from sergas.sandbox.backend import Caller, Sandbox
 
 SERVER_NAME = "zoho-crm-sandbox"

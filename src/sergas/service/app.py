@@ -24,8 +24,9 @@ from fastapi import FastAPI
 from sergas import __version__
 from sergas.access.keys import ApiKeyStore
 from sergas.db.engine import safe_url
+from sergas.jobs.queue import open_queue
 from sergas.manager import IntegrationConfig, PrometheusMetrics
-from sergas.runtime import Runtime, open_queue, open_runtime
+from sergas.runtime import Runtime, open_runtime
 from sergas.service import accounts, jobs, ops
 from sergas.service.errors import JSONResponse, install_handlers
 from sergas.service.middleware import HttpMetrics, RequestContextMiddleware

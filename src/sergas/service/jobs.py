@@ -1,7 +1,7 @@
 """/v1/jobs: queue a job (write scope), list and show jobs (read scope), cancel (write scope).
 
 The same as `sergas jobs …` (`sergas.jobs.queue.Queue`). The queue is opened with the
-service (`sergas.runtime.open_queue`) when the database is PostgreSQL; on SQLite every
+service (`sergas.jobs.queue.open_queue`) when the database is PostgreSQL; on SQLite every
 call answers 503 JOBS_UNAVAILABLE, saying why.
 """
 

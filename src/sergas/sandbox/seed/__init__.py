@@ -60,7 +60,7 @@ def seed_store(
         batches = build_records(store.new_id, seed, accounts, users, int(now))
         for module, records in zip(SEEDED, batches, strict=True):
             for start in range(0, len(records), _BATCH):
-                store.put_many(module, records[start:start + _BATCH])
+                store.put_many(module, records[start : start + _BATCH])
 
 
 @contextmanager
