@@ -131,6 +131,7 @@ async def sweep(
         writer=writer,
         requested_at=_requested(requested_at, timestamp),
     )
+    state.metrics.reset()  # the summary counts this worker's calls from here
     result = await Sweep(state.runtime, state.sweep, state.metrics).run(control=control)
     if not result["finished"]:
         raise SweepUnfinished(
