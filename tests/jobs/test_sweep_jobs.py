@@ -4,6 +4,7 @@ requests for one sweep, a plain `sergas sweep` while a job runs, a graceful stop
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from datetime import datetime
@@ -160,3 +161,17 @@ def test_sigterm_stops_after_the_current_batch_and_another_worker_resumes(jobs: 
     result = summary(jobs, job_id)
     assert result["accounts"]["confirmed_on_read_back"] == 0  # nothing was in doubt
     assert_written_once_with_clean_scores(jobs, result["run_id"])
+
+
+def test_a_running_sweep_cancelled_stops_and_is_not_retried(jobs: Jobs) -> None:
+    jobs.worker(SERGAS_SWEEP_TEST_PAUSE="after:1", SERGAS_SWEEP_SHARDS="1")
+    job_id = asyncio.run(enqueue())
+    jobs.workers[0].wait_for("sweep-test-pause after:")
+    cancelled = jobs.sergas("jobs", "cancel", str(job_id))
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"job {job_id}: asked to stop" in cancelled.stdout
+    jobs.wait(lambda: jobs.status(job_id) == "aborted", "the sweep to stop")
+    shown = json.loads(jobs.sergas("jobs", "show", str(job_id), "--json").stdout)
+    assert shown["status"] == "cancelled" and shown["attempts"] == 1
+    assert shown["history"][0]["outcome"] == "cancelled"
+    assert jobs.sql("SELECT state FROM sweep_runs") == [("writing",)]  # resumed next time

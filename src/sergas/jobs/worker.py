@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from procrastinate import App, JobContext
+from procrastinate.exceptions import JobAborted
 from procrastinate.job_context import AbortReason
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -138,6 +139,9 @@ class Attempts:
         except BaseException as exc:
             outcome, error, summary = _failure(exc, context)
             await asyncio.shield(self._finish(row, outcome, summary, error))
+            if outcome == "cancelled":
+                # Procrastinate retries a cancelled coroutine unless it says it was aborted.
+                raise JobAborted("cancelled on request") from None
             raise
         await asyncio.shield(self._finish(row, "succeeded", result, None))
         return result
