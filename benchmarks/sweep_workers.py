@@ -161,7 +161,8 @@ def one_run(base: dict[str, str], sandbox: str, pg: str, workers: int, tmp: Path
         for p in procs:
             p.wait(timeout=120)
     if job["status"] != "succeeded":
-        raise SystemExit(f"the sweep ended {job['status']}: {job['error']}")
+        logs = "\n".join(p.read_text()[-3000:] for p in sorted(tmp.glob(f"worker-{workers}-*")))
+        raise SystemExit(f"the sweep ended {job['status']}: {json.dumps(job, indent=1)}\n{logs}")
     return _result(workers, job["summary"], wall, before, after, rss)
 
 
@@ -197,6 +198,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--no-plain", action="store_true", help="Skip the `sergas sweep` row.")
     args = parser.parse_args()
     pg, reason = find_test_postgres()
     if pg is None:
@@ -214,8 +216,9 @@ def main() -> None:
         ) as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        runs.append(plain_run(base, url, pg, Path(tmp)))
-        print(f"plain sweep done: {runs[-1]['wall']:.1f} s", file=sys.stderr)
+        if not args.no_plain:
+            runs.append(plain_run(base, url, pg, Path(tmp)))
+            print(f"plain sweep done: {runs[-1]['wall']:.1f} s", file=sys.stderr)
         for n in (int(w) for w in args.workers.split(",")):
             runs.append(one_run(base, url, pg, n, Path(tmp)))
             print(f"{n} workers done: {runs[-1]['wall']:.1f} s", file=sys.stderr)

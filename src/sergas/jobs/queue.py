@@ -11,6 +11,7 @@ themselves with heartbeats, and a worker silent too long is taken for dead (see
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from typing import Any
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Job, Status
+from procrastinate.manager import JobManager
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -87,6 +90,45 @@ def require_postgres(settings: Settings) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+log = logging.getLogger("sergas.jobs")
+
+
+class GuardedJobManager(JobManager):
+    """Procrastinate's job manager, except that an attempt which was handed on (its worker
+    was taken for dead: no heartbeat for `SERGAS_JOBS_STALLED_SECONDS`, say because its
+    event loop was blocked) does not record its end over the attempt that now runs the job.
+    That late attempt stops by itself at the sweep's lease fence."""
+
+    async def _superseded(self, job: Job) -> bool:
+        row = await self.connector.execute_query_one_async(
+            query="SELECT worker_id, status FROM procrastinate_jobs WHERE id = %(job_id)s",
+            job_id=job.id,
+        )
+        superseded = bool(
+            row is None or row["status"] != "doing" or row["worker_id"] != job.worker_id
+        )
+        if superseded:
+            log.warning(
+                "job %s was handed on while this worker ran it; its end is not recorded", job.id
+            )
+        return superseded
+
+    async def finish_job(self, job: Job, status: Status, delete_job: bool) -> None:
+        if not await self._superseded(job):
+            await super().finish_job(job, status, delete_job)
+
+    async def retry_job(
+        self,
+        job: Job,
+        retry_at: datetime | None = None,
+        priority: int | None = None,
+        queue: str | None = None,
+        lock: str | None = None,
+    ) -> None:
+        if not await self._superseded(job):
+            await super().retry_job(job, retry_at, priority, queue, lock)
+
+
 def build_app(settings: Settings, jobs: JobsSettings) -> App:
     """The Procrastinate app with Sergas's tasks and schedules (not opened yet)."""
     from sergas.jobs import tasks
@@ -94,6 +136,7 @@ def build_app(settings: Settings, jobs: JobsSettings) -> App:
 
     connector = PsycopgConnector(conninfo=require_postgres(settings), min_size=1, max_size=8)
     app = App(connector=connector)
+    app.job_manager = GuardedJobManager(connector)
     app.add_tasks_from(tasks.blueprint(), namespace=NAMESPACE)
     add_schedules(app, settings, jobs)
     return app
