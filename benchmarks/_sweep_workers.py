@@ -17,7 +17,7 @@ Until the org-wide limiter is in place each worker has its own gate (ZOHO_CONCUR
 in flight): the org's 10 are split among the workers (3, 3, 2, 2 for four), so that together
 they stay within the org's 10 heavy calls.
 
-    .venv/bin/python -m benchmarks.sweep_workers [--accounts 100000] [--latency-ms 50]
+Run by `benchmarks.sweep --workers 1,2,4` (see there).
 """
 
 from __future__ import annotations
@@ -194,13 +194,7 @@ def _result(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--accounts", type=int, default=100_000)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--workers", default="1,2,4")
-    parser.add_argument("--no-plain", action="store_true", help="Skip the `sergas sweep` row.")
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
     pg, reason = find_test_postgres()
     if pg is None:
         raise SystemExit(reason)
@@ -259,7 +253,3 @@ def main() -> None:
     print(table(headers, rows))
     for run in runs:
         print(f"{run['workers'] or 'no queue'}: calls {json.dumps(run['calls'])}")
-
-
-if __name__ == "__main__":
-    main()
