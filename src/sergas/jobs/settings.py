@@ -32,8 +32,10 @@ class JobsSettings(BaseSettings):
     concurrency: int = Field(4, ge=1, le=64)
     # A worker writes a heartbeat this often; one silent for `stalled_seconds` is taken for
     # dead, and the jobs it was running are handed to the other workers.
+    # The stalled time leaves room for a busy worker: a sweep of 100,000 accounts joins and
+    # scores on the event loop, which delays heartbeats by seconds on a loaded machine.
     heartbeat_seconds: float = Field(10.0, gt=0)
-    stalled_seconds: float = Field(30.0, gt=0)
+    stalled_seconds: float = Field(60.0, gt=0)
     # How often each worker looks for stalled jobs, and for new jobs when it missed a
     # notification (new jobs normally arrive at once, by LISTEN/NOTIFY).
     check_seconds: float = Field(5.0, gt=0)

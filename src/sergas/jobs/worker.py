@@ -79,6 +79,7 @@ async def run_worker(
             name="procrastinate worker",
         )
         handing_on = asyncio.create_task(hand_on_stalled(queue.app, jobs), name="stalled jobs")
+        watching = asyncio.create_task(watch_the_loop(jobs), name="loop lag")
 
         def stop() -> None:
             if not state.stop.is_set():
@@ -97,9 +98,28 @@ async def run_worker(
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-            handing_on.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await handing_on
+            for side in (handing_on, watching):
+                side.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await side
+
+
+async def watch_the_loop(jobs: JobsSettings, every: float = 1.0) -> None:
+    """Warn when this worker's event loop was blocked long enough to delay its heartbeats
+    towards `stalled_seconds` (CPU-bound work on the loop, a starved machine): past that,
+    other workers take it for dead and hand its jobs on."""
+    loop = asyncio.get_running_loop()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(every)
+        lag = loop.time() - before - every
+        if lag > jobs.stalled_seconds / 3:
+            log.warning(
+                "the event loop was blocked for %.1f s; at %.0f s without a heartbeat "
+                "(SERGAS_JOBS_STALLED_SECONDS) this worker is taken for dead",
+                lag,
+                jobs.stalled_seconds,
+            )
 
 
 async def hand_on_stalled(app: App, jobs: JobsSettings) -> None:
