@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from sergas.runtime import Runtime
 
 __all__ = ["Retry", "SweepUnfinished", "WorkerState", "blueprint"]
+
+log = logging.getLogger("sergas.jobs")
 
 
 class SweepUnfinished(SergasError):
@@ -72,6 +75,22 @@ class WorkerState:
                 f"{self.runtime.scope!r} (ZOHO_API_DOMAIN / ZOHO_REGION and ZOHO_USER differ)",
                 code="WRONG_CRM",
             )
+
+
+class LoggedProgress:
+    """The sweep's phases and notes in the worker's log (sergas.jobs, INFO)."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+
+    def start(self, phase: str, total: int) -> None:
+        log.info("sweep job %s: %s (%s)", self.job_id, phase, f"{total:,}")
+
+    def advance(self, phase: str, amount: int = 1) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        log.info("sweep job %s: %s", self.job_id, text)
 
 
 def state_of(context: JobContext) -> WorkerState:
@@ -132,7 +151,8 @@ async def sweep(
         requested_at=_requested(requested_at, timestamp),
     )
     state.metrics.reset()  # the summary counts this worker's calls from here
-    result = await Sweep(state.runtime, state.sweep, state.metrics).run(control=control)
+    sweep = Sweep(state.runtime, state.sweep, state.metrics)
+    result = await sweep.run(control=control, progress=LoggedProgress(job.id))
     if not result["finished"]:
         raise SweepUnfinished(
             f"run {result['run_id']}: {result['accounts']['not_written']} accounts could not "
