@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +164,25 @@ def one_run(base: dict[str, str], sandbox: str, pg: str, workers: int, tmp: Path
     if job["status"] != "succeeded":
         logs = "\n".join(p.read_text()[-3000:] for p in sorted(tmp.glob(f"worker-{workers}-*")))
         raise SystemExit(f"the sweep ended {job['status']}: {json.dumps(job, indent=1)}\n{logs}")
-    return _result(workers, job["summary"], wall, before, after, rss)
+    result = _result(workers, job["summary"], wall, before, after, rss)
+    result["phases"] = phases(tmp.glob(f"worker-{workers}-*.log"), job["finished_at"])
+    return result
+
+
+def phases(logs: Any, finished_at: str) -> str:
+    """read / score and plan / write and finish, from the sweep job's log lines."""
+    starts: dict[str, datetime] = {}
+    for path in logs:
+        for line in Path(path).read_text(errors="replace").splitlines():
+            if "sweep job" in line and line.rstrip().endswith(")"):
+                phase = line.split(": ")[-1].split(" (")[0]
+                at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
+                starts.setdefault(phase, at)
+    end = datetime.fromisoformat(finished_at)
+    if set(starts) != {"read", "score", "write"}:
+        return "–"
+    marks = [starts["read"], starts["score"], starts["write"], end]
+    return " / ".join(f"{(b - a).total_seconds():.1f}" for a, b in itertools.pairwise(marks))
 
 
 def _result(
@@ -229,6 +249,7 @@ def main(args: argparse.Namespace) -> None:
                 str(run["workers"]) if run["workers"] else "`sergas sweep`, no queue",
                 f"{run['wall']:.1f} s",
                 f"{run['summary']['duration_s']:.1f} s",
+                run.get("phases", "–"),
                 f"{run['heavy']:,} + {run['light']:,}",
                 f"{minimum:.1f} s",
                 f"{run['wall'] / minimum:.2f}x",
@@ -241,6 +262,7 @@ def main(args: argparse.Namespace) -> None:
         "workers",
         "enqueue → succeeded (process wall time without a queue)",
         "sweep's own duration",
+        "read / score, plan / write, finish (s)",
         "calls (heavy + light)",
         "cap-limited minimum",
         "time ÷ minimum",
