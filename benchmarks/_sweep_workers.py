@@ -3,7 +3,8 @@
 One sandbox in its own process (enterprise edition: 20 calls in flight per org, 10 of them
 heavy: COQL and writes of more than 10 records), 50 ms latency on every call. For each
 worker count: a new PostgreSQL database, the sandbox reset to its seeded CRM, N workers
-(`--concurrency 2`, `SERGAS_SWEEP_SHARDS=N`), one `sergas jobs enqueue sweep`, timed from
+(`--concurrency 1`, so that a worker runs the sweep or one shard, never both;
+`SERGAS_SWEEP_SHARDS=N`), one `sergas jobs enqueue sweep`, timed from
 the enqueue until the job succeeded. Peak RSS per worker is each process's VmHWM.
 
 The cap-limited minimum: the org's cap on calls in flight bounds the calls per second
@@ -141,7 +142,7 @@ def one_run(base: dict[str, str], sandbox: str, pg: str, workers: int, tmp: Path
             log = (tmp / f"worker-{workers}-{i}.log").open("wb")
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "sergas", "worker", "--concurrency", "2"],
+                    [sys.executable, "-m", "sergas", "worker", "--concurrency", "1"],
                     env=env | share,
                     stdout=subprocess.DEVNULL,
                     stderr=log,
