@@ -1,4 +1,5 @@
-"""How fast the sandbox serves records: GET pages of 200 and COQL pages of 2,000.
+"""How fast the sandbox seeds its CRM, and serves records: GET pages of 200 and COQL pages
+of 2,000.
 
 10 concurrent clients, latency injection off, the sandbox in its own process.
 Target: at least 20,000 records/s, so the sandbox is never the bottleneck of the other
@@ -64,11 +65,39 @@ async def coql_page(http: httpx2.AsyncClient, step: int) -> int:
     return count
 
 
+def seeding(accounts: int = 10_000, rounds: int = 5) -> tuple[list[float], dict[str, int]]:
+    """Seconds to seed `accounts` accounts and everything around them, per round; and the
+    records per module."""
+    from sergas.sandbox.schema import MODULES
+    from sergas.sandbox.seed import build_users, seed_store
+    from sergas.sandbox.store import RecordStore
+
+    users = build_users(42)
+    times: list[float] = []
+    counts: dict[str, int] = {}
+    for _ in range(rounds):
+        store = RecordStore(MODULES)
+        started = time.perf_counter()
+        seed_store(store, seed=42, accounts=accounts, users=users, now=1_790_000_000.0)
+        times.append(time.perf_counter() - started)
+        counts = {m: store.count(m) for m in MODULES}
+    return times, counts
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seed-only", action="store_true", help="only time the seeding")
     args = parser.parse_args()
+    times, counts = seeding()
+    print(
+        f"Seeding 10,000 accounts ({sum(counts.values()):,} records: "
+        + ", ".join(f"{m} {n:,}" for m, n in counts.items())
+        + f"): median {median(times):.2f} s, min {min(times):.2f} s over {len(times)} rounds"
+    )
+    if args.seed_only:
+        return
     with sandbox_process("--seed", "42") as url:
         httpx2.post(url + "/__sandbox/faults", json={"latency_ms": 0})
         token = access_token(url)

@@ -6,7 +6,8 @@ The public API, importable from `sergas` directly. Names load on first use, so
 - `open_runtime`, `open_sync_manager`, `Runtime` (sergas.runtime): the gateway opened from
   settings (target, database, tokens, tiers, manager) and closed once;
 - `ZohoIntegrationManager`, `SyncZohoIntegrationManager`, `IntegrationConfig`,
-  `RoutingContext` (sergas.manager): one call, routed over three tiers with failover;
+  `RoutingContext`, `Caller` (sergas.manager): one call, for a caller whose permissions
+  are checked, routed over three tiers with failover;
 - `TokenManager`, `token_manager` (sergas.auth): durable, encrypted, single-flight tokens;
 - `F`, `CoqlQuery` (sergas.query): criteria and COQL with Zoho's escaping;
 - `Settings`, `get_settings` (sergas.settings);
@@ -24,6 +25,7 @@ _WHERE = {
     "AuthError": "sergas.errors",
     "BulkOperationError": "sergas.errors",
     "BulkResult": "sergas.tiers.base",
+    "Caller": "sergas.manager",
     "CircuitOpenError": "sergas.errors",
     "ConfigError": "sergas.errors",
     "CoqlQuery": "sergas.query",
@@ -51,6 +53,7 @@ __all__ = [
     "AuthError",
     "BulkOperationError",
     "BulkResult",
+    "Caller",
     "CircuitOpenError",
     "ConfigError",
     "CoqlQuery",
@@ -89,6 +92,7 @@ if TYPE_CHECKING:
         SergasError,
     )
     from sergas.manager import (
+        Caller,
         IntegrationConfig,
         RoutingContext,
         SyncZohoIntegrationManager,

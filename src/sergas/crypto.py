@@ -25,12 +25,12 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-import structlog
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import make_url
 
 from sergas.errors import ConfigError, DatabaseError, TokenKeyMissingError
 from sergas.files import private_dir
+from sergas.log import get_logger
 from sergas.settings import Settings
 
 __all__ = ["KEY_FILE", "PENDING_KEY_FILE", "KeyFile", "TokenCipher", "load_cipher"]
@@ -38,7 +38,7 @@ __all__ = ["KEY_FILE", "PENDING_KEY_FILE", "KeyFile", "TokenCipher", "load_ciphe
 KEY_FILE = "token.key"
 PENDING_KEY_FILE = "token.key.next"
 
-log = structlog.get_logger("sergas.crypto")
+log = get_logger("sergas.crypto")
 
 
 class TokenCipher:

@@ -21,8 +21,12 @@ SergasError                      code, http_status, details, retryable, tier_hea
 
 `retryable` says whether the same request may succeed if sent again later; `tier_health`
 says whether the error counts against the health of the tier that produced it (a business error
-such as INVALID_DATA does not; a 5xx does). `ConnectionError` and `TimeoutError` deliberately
-shadow the builtins inside this module: callers write `errors.ConnectionError`.
+such as INVALID_DATA does not; a 5xx does). `retried` says the layer that raised it has already
+retried as its own policy allows (a token refresh retries its connection itself): a retry
+loop around it must not try again, or the attempts multiply. `shared_failure()` marks a
+failure every tier would meet alike (no access token): retried, and not the tier's health.
+`ConnectionError` and `TimeoutError` deliberately shadow the builtins inside this module:
+callers write `errors.ConnectionError`.
 
 `error_from_zoho()` is the single place where Zoho's codes (CRM's upper-case codes and the
 Accounts server's `error` values) and HTTP statuses become these classes; every tier uses it.
@@ -55,7 +59,9 @@ __all__ = [
     "TokenKeyMissingError",
     "ZohoErrorRule",
     "error_from_zoho",
+    "explain",
     "redact",
+    "shared_failure",
 ]
 
 # Zoho tokens look like `1000.<hex>.<hex>`; anything shaped like one, or like a header value
@@ -102,6 +108,7 @@ class SergasError(Exception):
         details: dict[str, Any] | None = None,
         retryable: bool | None = None,
         tier_health: bool | None = None,
+        retried: bool = False,
     ) -> None:
         self.message: str = redact(message)
         self.code: str = code or self.default_code
@@ -109,6 +116,7 @@ class SergasError(Exception):
         self.details: dict[str, Any] = redact(details or {})
         self.retryable = self.default_retryable if retryable is None else retryable
         self.tier_health = self.default_tier_health if tier_health is None else tier_health
+        self.retried = retried
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -204,6 +212,51 @@ class TokenKeyMissingError(ConfigError):
 class DatabaseError(SergasError):
     default_code = "DATABASE_ERROR"
     default_retryable = True
+
+
+# Zoho's error details, in the order a reader needs them: what was wrong, then what is allowed.
+_DETAIL_TEXT: tuple[tuple[str, str], ...] = (
+    ("api_name", "field {}"),
+    ("param_name", "parameter {}"),
+    ("param_names", "parameters {}"),
+    ("operator", "operator {}"),
+    ("expected_data_type", "expects {}"),
+    ("maximum_length", "at most {} characters"),
+    ("limit", "limit {}"),
+    ("reason", "{}"),
+    ("supported_values", "allowed: {}"),
+)
+
+
+def explain(exc: SergasError) -> str:
+    """The error in one line for a person: its message and code (Zoho's text and code for
+    Zoho's answers), then what Zoho's details say: the field or parameter, the expected type
+    or limit, the reason, the allowed values. Zoho's text is kept as sent (a caller that
+    renders markup must escape it)."""
+    parts = []
+    for key, template in _DETAIL_TEXT:
+        value = exc.details.get(key)
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value)
+        text = template.format(value)
+        if text not in exc.message:
+            parts.append(text)
+    message = exc.message
+    if exc.code and exc.code not in message:
+        message = f"{message} ({exc.code})"
+    return f"{message}: {'; '.join(parts)}" if parts else message
+
+
+def shared_failure(exc: SergasError) -> SergasError:
+    """`exc`, marked as a failure no other tier and no immediate retry can avoid: the
+    access token every tier shares could not be had (its refresh has retried what it may).
+    Routing then raises it at once, from the first tier, without counting it against that
+    tier's breaker, and the tiers' request retries do not repeat it."""
+    exc.retried = True
+    exc.tier_health = False
+    return exc
 
 
 @dataclass(frozen=True, slots=True)

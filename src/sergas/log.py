@@ -1,5 +1,17 @@
-"""structlog setup: contextvars first, then redaction of anything token-shaped, then JSON (for
-services) or console output (for the CLI), always on stderr so stdout stays for data.
+"""Logging: Sergas's loggers, and the output its own entry points set up.
+
+Sergas logs through structlog, with `get_logger(name)`. Who decides what is shown depends on
+who runs it:
+
+- Sergas's own entry points (the CLI, the HTTP service, the MCP server, the sweep) call
+  `configure_logging()`: contextvars first, then redaction of anything token-shaped, then
+  JSON (for services) or console output (for the CLI), always on stderr so stdout stays for
+  data, at SERGAS_LOG_LEVEL;
+- in someone else's program (Sergas used as a library) nothing is configured unless the
+  program asks (by calling `configure_logging_from(settings)`, or by configuring structlog
+  itself): Sergas's lines then go to the standard library's `logging`, under the loggers
+  `sergas.*`, rendered as one redacted line each, and the program's logging configuration
+  decides what is shown (with none, Python shows warnings and errors on stderr).
 
 A correlation id ties together everything one manager operation logs and sends:
 `correlation_scope()` binds it (key "correlation_id") in structlog's contextvars, where every
@@ -18,6 +30,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
+import structlog.stdlib
 
 from sergas.errors import redact
 
@@ -30,6 +43,7 @@ __all__ = [
     "configure_logging_from",
     "correlation_scope",
     "current_correlation_id",
+    "get_logger",
     "new_correlation_id",
     "redact_processor",
 ]
@@ -54,9 +68,69 @@ def redact_processor(_logger: Any, _method: str, event: MutableMapping[str, Any]
     return redact(dict(event))
 
 
+class _Logger:
+    """A logger by name that picks its output at each call (see the module docstring):
+    structlog's configuration once someone made one, else the standard library's logger of
+    the same name. Chosen per call, so configuring after import takes effect at once."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, method: str) -> Any:
+        if structlog.is_configured():
+            return getattr(structlog.get_logger(self.name), method)
+        return getattr(_library_logger(self.name), method)
+
+    def __repr__(self) -> str:
+        return f"<sergas logger {self.name!r}>"
+
+
+def get_logger(name: str) -> Any:
+    """The logger every Sergas module uses (`log = get_logger("sergas.manager")`)."""
+    return _Logger(name)
+
+
+def _as_line(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> str:
+    """One line of text for a standard library handler: the event, then key=value pairs
+    (an exception's text, already redacted, on the lines after)."""
+    message = str(event.pop("event", ""))
+    trace = event.pop("exception", None)
+    event.pop("level", None)
+    pairs = " ".join(f"{k}={v!r}" for k, v in event.items())
+    line = f"{message} {pairs}" if pairs else message
+    return f"{line}\n{trace}" if trace else line
+
+
+_LIBRARY_PROCESSORS: list[structlog.typing.Processor] = [
+    structlog.stdlib.filter_by_level,  # nothing is formatted for a level nobody shows
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.format_exc_info,
+    redact_processor,
+    _as_line,
+]
+_library_loggers: dict[str, Any] = {}
+
+
+def _library_logger(name: str) -> Any:
+    found = _library_loggers.get(name)
+    if found is None:
+        found = _library_loggers[name] = structlog.wrap_logger(
+            logging.getLogger(name),
+            processors=_LIBRARY_PROCESSORS,
+            wrapper_class=structlog.stdlib.BoundLogger,
+            context_class=dict,
+            cache_logger_on_first_use=True,
+        )
+    return found
+
+
 def configure_logging(
     fmt: str = "console", level: str = "INFO", stream: TextIO | None = None
 ) -> None:
+    """Sergas's own output (for its entry points, or a program that asks for it): see the
+    module docstring."""
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

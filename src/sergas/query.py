@@ -175,7 +175,12 @@ class Group(Criteria):
         return "(" + self.operator.join(p.to_search() for p in self.parts) + ")"
 
     def to_coql(self) -> str:
-        return "(" + f" {self.operator} ".join(p.to_coql() for p in self.parts) + ")"
+        # COQL takes at most two conditions per bracket level: (a and (b and c)).
+        *rest, last = (p.to_coql() for p in self.parts)
+        text = last
+        for part in reversed(rest):
+            text = f"({part} {self.operator} {text})"
+        return text
 
     def to_bulk(self) -> dict[str, Any]:
         return {"group_operator": self.operator, "group": [p.to_bulk() for p in self.parts]}

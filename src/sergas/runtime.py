@@ -8,7 +8,8 @@ open_runtime()
              head, upgraded in place only for the embedded database
   tokens     one TokenManager, shared by every tier
   tiers      each built on its first call (`sergas.manager.tiers.Tiers`)
-  manager    ZohoIntegrationManager over them, with the caller's hooks and Prometheus
+  manager    ZohoIntegrationManager over them, with the caller's hooks and Prometheus; calls
+             that name no caller run as `caller`; refused calls go to the audit table
 ```
 
 Closing runs in reverse: the manager (the tiers it built), the embedded sandbox's token row,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from sergas.auth.manager import TokenManager
     from sergas.manager import (
+        Caller,
         Hook,
         IntegrationConfig,
         PrometheusMetrics,
@@ -118,6 +120,7 @@ async def open_runtime(
     embedded: bool = False,
     hooks: Iterable[Hook] = (),
     prometheus: PrometheusMetrics | None = None,
+    caller: Caller | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the gateway (see the module docstring); close it, in reverse, when the block ends.
 
@@ -125,10 +128,14 @@ async def open_runtime(
     Without Zoho credentials this raises ConfigError naming them, unless `embedded`: then
     it runs on the embedded sandbox (seeded with SERGAS_SWEEP_EMBEDDED_ACCOUNTS accounts
     the first time). `hooks` see every manager event; `prometheus` is where the manager's
-    series go (default: the process-wide registry).
+    series go (default: the process-wide registry). `caller` is who the manager's calls are
+    made for when a call names no one (default: this program, with full access); every
+    refused call is recorded in the audit table (`sergas.access.audit`).
     """
+    from sergas.access.audit import AuditLog
     from sergas.auth.factory import token_manager
     from sergas.manager import IntegrationConfig, ZohoIntegrationManager, prometheus_metrics
+    from sergas.manager.caller import PROGRAM
     from sergas.manager.tiers import Tiers
 
     settings = settings or get_settings()
@@ -142,7 +149,14 @@ async def open_runtime(
         if target.embedded:
             stack.push_async_callback(_forget_token, tokens, engine)
         tiers = Tiers.from_settings(config.enabled_tiers, target.settings, tokens)
-        manager = ZohoIntegrationManager(tiers, config, hooks=hooks, prometheus=prometheus)
+        manager = ZohoIntegrationManager(
+            tiers,
+            config,
+            hooks=hooks,
+            prometheus=prometheus,
+            caller=caller or PROGRAM,
+            audit=AuditLog(engine).record_refusal,
+        )
         stack.push_async_callback(manager.aclose)
         yield Runtime(settings, target, config, engine, tokens, manager, prometheus)
 
@@ -172,6 +186,7 @@ def open_sync_manager(
     *,
     embedded: bool = False,
     hooks: Iterable[Hook] = (),
+    caller: Caller | None = None,
 ) -> SyncZohoIntegrationManager:
     """The manager of a runtime opened as `open_runtime()` does, blocking: for scripts and
     worker processes without an event loop. Closing it closes the runtime."""
@@ -179,7 +194,9 @@ def open_sync_manager(
 
     @contextlib.asynccontextmanager
     async def opened() -> AsyncIterator[ZohoIntegrationManager]:
-        async with open_runtime(settings, config, embedded=embedded, hooks=hooks) as runtime:
+        async with open_runtime(
+            settings, config, embedded=embedded, hooks=hooks, caller=caller
+        ) as runtime:
             yield runtime.manager
 
     return SyncZohoIntegrationManager(opened)

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     zoho_file_upload_url: str | None = Field(None, validation_alias="ZOHO_FILE_UPLOAD_URL")
     zoho_mcp_url: str | None = Field(None, validation_alias="ZOHO_MCP_URL")
     # The MCP endpoint's tool names where they differ from the canonical ones, as JSON:
-    # {"get_record": "ZohoCRM_getRecord", ...} (see sergas.tiers.mcp_context.TOOLS)
+    # {"get_record": "ZohoCRM_getRecord", ...} (see sergas.tiers.mcp.TOOLS)
     zoho_mcp_tools: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, validation_alias="ZOHO_MCP_TOOLS"
     )
@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     # The embedded sandbox, used when no Zoho credentials are set (sergas.runtime): accounts
     # seeded into a new one. Named for the sweep, which introduced it; `sergas accounts`
     # shares the same CRM.
-    embedded_accounts: int = Field(10_000, ge=1, validation_alias="SERGAS_SWEEP_EMBEDDED_ACCOUNTS")
+    embedded_accounts: int = Field(
+        10_000, ge=1, validation_alias="SERGAS_SWEEP_EMBEDDED_ACCOUNTS"
+    )
 
     # Behaviour
     token_refresh_timeout: float = Field(

@@ -321,3 +321,109 @@ def test_embedded_default_without_credentials(tmp_path: Path) -> None:
     # Each run's sandbox has its own port: no token row is left behind for it.
     with sqlite3.connect(tmp_path / "data" / "sergas.db") as conn:
         assert conn.execute("select count(*) from zoho_tokens").fetchone() == (0,)
+
+
+# -- what Zoho said --------------------------------------------------------------------------
+
+
+def first_error(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("embedded")]
+    assert lines and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("tier", ["auto", "rest", "mcp"])
+def test_a_refused_value_names_the_field_and_the_allowed_values(
+    crm: RunningSandbox, tmp_path: Path, tier: str
+) -> None:
+    record_id = str(next(iter(crm.sandbox.store.all("Accounts")))["id"])
+    rating = crm.sandbox.module("Accounts").field("Rating")  # type: ignore[union-attr]
+    assert rating is not None
+    done = sub(
+        sub_env(crm, tmp_path / "data"),
+        "accounts", "update", record_id, "--set", "Rating=Bogus", "--tier", tier,
+    )  # fmt: skip
+    assert done.returncode == 1
+    line = first_error(done)
+    assert line.startswith("error: invalid data (INVALID_DATA): field Rating")
+    assert line.endswith(f"allowed: {', '.join(rating.picklist)}")
+
+
+def test_a_text_field_keeps_a_value_of_digits_as_text(crm: RunningSandbox) -> None:
+    """Phone is a text (phone) field: 5550100 is sent as "5550100", which Zoho takes."""
+    record_id = str(next(iter(crm.sandbox.store.all("Accounts")))["id"])
+    for tier in ("rest", "sdk", "mcp"):
+        phone = f"555{tier.encode().hex()[:4]}"
+        outcome = run_json(
+            "accounts", "update", record_id, "--set", f"Phone={phone}", "--set",
+            "Employees=12", "--tier", tier,
+        )  # fmt: skip
+        assert outcome["ok"] is True, outcome
+        stored = crm.sandbox.store.get("Accounts", record_id)
+        assert stored is not None and stored["Phone"] == phone and stored["Employees"] == 12
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["search", "--where", "Bogus_Field equals x"], ["Bogus_Field"]),
+        (["search", "--where", "Employes greater_than 5"], ["'Employes'", "Employees"]),
+        (["export", "--format", "csv", "--out", "x.csv", "--where", "Nope equals 1"], ["Nope"]),
+        (["update", "1", "--set", "Bogus_Field=1"], ["Bogus_Field"]),
+        (["update", "1", "--set", "Employees=many"], ["Employees (integer)", "whole number"]),
+        (["list", "--sort-by", "Health_Score"], ["id, Created_Time or Modified_Time"]),
+    ],
+)
+def test_an_unknown_field_or_a_value_it_cannot_take_is_bad_usage(
+    crm: RunningSandbox, tmp_path: Path, args: list[str], names: list[str]
+) -> None:
+    """Exit 2, as README promises, naming the field (and what it takes)."""
+    done = sub(sub_env(crm, tmp_path / "data", COLUMNS="400"), "accounts", *args)
+    assert done.returncode == 2, done.stderr
+    text = " ".join(done.stderr.split())
+    for name in names:
+        assert name in text
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_record_reads_the_same_in_get_and_update(
+    crm: RunningSandbox, tmp_path: Path
+) -> None:
+    missing = "5725767999999999999"
+    env = sub_env(crm, tmp_path / "data")
+    lines = set()
+    for args in (["get", missing], ["update", missing, "--set", "Rating=Active"]):
+        for tier in ("rest", "sdk", "mcp"):
+            done = sub(env, "accounts", *args, "--tier", tier)
+            assert done.returncode == 1
+            lines.add(first_error(done))
+    assert lines == {f"error: no Accounts record with id {missing} (RESOURCE_NOT_FOUND)"}
+
+
+def test_errors_are_shown_verbatim(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Zoho's text in an error line is never read as markup (nor fails as bad markup)."""
+    import typer
+
+    from sergas.cli._common import run_app
+    from sergas.errors import InvalidDataError
+
+    broken = typer.Typer()
+
+    @broken.command()
+    def fail() -> None:
+        raise InvalidDataError(
+            "Zoho said [bold]no[/bold] [/] (INVALID_DATA)",
+            details={"api_name": "Rating", "supported_values": ["[red]Hot[/red]", "Cold"]},
+        )
+
+    monkeypatch.setattr(sys, "argv", ["sergas"])
+    with pytest.raises(SystemExit) as exited:
+        run_app(broken)
+    assert exited.value.code == 1
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == (
+        "error: Zoho said [bold]no[/bold] [/] (INVALID_DATA): field Rating; "
+        "allowed: [red]Hot[/red], Cold"
+    )

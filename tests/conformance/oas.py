@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,8 @@ ENV_DIR = "SERGAS_OAS_DIR"
 ENV_REQUIRE = "SERGAS_REQUIRE_OAS"
 # The test report property under which a case records a known gap it passed with.
 KNOWN_GAP_PROPERTY = "zoho_oas_known_gap"
+# ... and the reason it was checked against another file than the endpoint's own.
+STAND_IN_PROPERTY = "zoho_oas_stand_in"
 
 
 def oas_dir() -> Path:
@@ -195,6 +197,61 @@ class ZohoOAS:
             return None
         return f"{uri}/content/{_pointer('application/json')}/schema"
 
+    def request_findings(
+        self,
+        spec: str,
+        path: str,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: Any,
+    ) -> list[Finding]:
+        """How a request departs from the operation's documented parameters and body.
+
+        Query parameters must be declared (`in: query`) and their values fit the declared
+        schema (numbers and booleans read from the query text); a documented header we
+        send (If-Modified-Since) must be declared; a JSON body must fit the request body's
+        schema. Required query parameters must be present.
+        """
+        op = self.operation_uri(spec, path, method)
+        declared: dict[tuple[str, str], tuple[str, Any]] = {}
+        for index in range(len(self.lookup(op).get("parameters", []))):
+            uri, param = self.follow(f"{op}/parameters/{index}")
+            declared[(param["in"], param["name"].lower())] = (uri, param)
+        found: list[Finding] = []
+        for name, raw in query.items():
+            entry = declared.get(("query", name.lower()))
+            if entry is None:
+                found.append(_request_finding(f"query.{name}", "parameter", raw, "not declared"))
+                continue
+            uri, param = entry
+            value = _query_value(raw, self.follow(f"{uri}/schema")[1])
+            found += [
+                Finding(f"query.{name}", f.keyword, f.instance, f.message, f.schema_path)
+                for f in self.errors(value, f"{uri}/schema")
+            ]
+        for (where, name), (_, param) in declared.items():
+            if where == "query" and param.get("required") and name not in map(str.lower, query):
+                found.append(_request_finding(f"query.{name}", "required", None, "missing"))
+        for name in ("if-modified-since",):
+            if name in headers and ("header", name) not in declared:
+                found.append(_request_finding(f"header.{name}", "header", headers[name],
+                                              "not declared"))
+        if body is not None:
+            request_body = self.lookup(op).get("requestBody")
+            if request_body is None:
+                found.append(_request_finding("body", "requestBody", None, "no body documented"))
+            else:
+                uri, node = self.follow(f"{op}/requestBody")
+                if "schema" in node.get("content", {}).get("application/json", {}):
+                    schema = f"{uri}/content/{_pointer('application/json')}/schema"
+                    found += [
+                        Finding(f"body{f.path[1:]}", f.keyword, f.instance, f.message,
+                                f.schema_path)
+                        for f in self.check(body, schema)
+                    ]
+        return found
+
     def errors(self, body: Any, schema_uri: str) -> list[Finding]:
         validator = ZohoValidator(
             {"$ref": schema_uri}, registry=self.registry, format_checker=oas30_format_checker
@@ -229,6 +286,25 @@ class ZohoOAS:
         # Report the closest branch: Zoho discriminates its errors by `code`, then other
         # top-level enums (status, message), then the fewest findings.
         return min(results, key=_distance)
+
+
+def _request_finding(where: str, keyword: str, instance: Any, message: str) -> Finding:
+    return Finding(where, keyword, instance, message, "request")
+
+
+def _query_value(raw: str, schema: Any) -> Any:
+    """A query parameter's text as the type its schema declares, where it reads as one."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+    except ValueError:
+        return raw
+    if kind == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
 
 
 def _distance(found: list[Finding]) -> tuple[int, int, int]:

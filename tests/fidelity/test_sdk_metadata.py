@@ -44,7 +44,7 @@ def test_current_user(sdk: SDKSession) -> None:
 def test_all_users(sdk: SDKSession) -> None:
     response = called(zusers.UsersOperations().get_users(ParameterMap()))
     users = response.get_object().get_users()
-    assert {u.get_email() for u in users} == {u["email"] for u in sdk.running.sandbox.users}
+    assert {u.get_email() for u in users} == {u["email"] for u in sdk.running.sandbox.all_users}
 
 
 def test_organization(sdk: SDKSession) -> None:

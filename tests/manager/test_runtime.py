@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,37 @@ async def test_a_tier_that_cannot_load_fails_when_used_and_reports_unhealthy(
         assert health["mcp"]["healthy"] is False
         assert "ENABLE_TIER1_MCP=false" in health["mcp"]["detail"]
         assert health["rest"]["healthy"] is True
+
+
+async def test_without_an_mcp_url_the_mcp_tier_is_left_out_and_reads_work(
+    settings_for: Callable[..., Settings],
+    tier_engine: AsyncEngine,
+    tier_sandbox: RunningSandbox,
+    account_id: str,
+) -> None:
+    """The minimum setup for Zoho: client id, secret, refresh token and where Zoho is; no
+    ZOHO_MCP_URL, every tier switched on (the default). Reads go to the tiers that can serve
+    them; the MCP tier is reported as not configured, and why."""
+    settings = settings_for(ZOHO_MCP_URL="")
+    async with open_runtime(settings, IntegrationConfig.from_env()) as runtime:
+        manager = runtime.manager
+        assert len(await manager.get_accounts(limit=5)) == 5
+        assert (await manager.get_account(account_id))["id"] == account_id
+        assert list(manager.tiers) == ["sdk", "rest"]
+        health = await manager.get_tier_health()
+        mcp = health["mcp"]
+        assert (mcp["enabled"], mcp["configured"], mcp["healthy"]) == (True, False, False)
+        assert mcp["detail"].startswith("ZOHO_MCP_URL is not set")
+        assert health["sdk"]["configured"] and health["sdk"]["healthy"]
+        assert manager.get_tier_metrics()["mcp"]["configured"] is False
+        assert "mcp" not in manager.tiers.built()
+    assert calls(tier_sandbox, "/mcp") == 0
+
+
+async def test_when_no_tier_is_configured_the_error_says_why(
+    settings_for: Callable[..., Settings], tier_engine: AsyncEngine, account_id: str
+) -> None:
+    config = IntegrationConfig.from_env(ENABLE_TIER2_SDK=False, ENABLE_TIER3_REST=False)
+    async with open_runtime(settings_for(ZOHO_MCP_URL=""), config) as runtime:
+        with pytest.raises(ConfigError, match="no tier can be used: mcp: ZOHO_MCP_URL is not set"):
+            await runtime.manager.get_account(account_id)

@@ -135,3 +135,26 @@ def test_tiers_status_shows_a_tier_down(
     table = tiers_status()["text"]
     assert "down" in table and "healthy" in table and "disabled" in table
     assert "closed" in table
+
+
+def test_tiers_status_says_a_tier_is_not_configured_and_why(
+    cli_env: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ZOHO_MCP_URL: the MCP tier is shown as not configured (not down), with the reason;
+    the other tiers serve reads, `sergas accounts list` included."""
+    monkeypatch.delenv("ZOHO_MCP_URL")
+    report = tiers_status("--json")
+    mcp = report["tiers"]["mcp"]
+    assert (mcp["enabled"], mcp["configured"], mcp["healthy"]) == (True, False, False)
+    assert "ZOHO_MCP_URL is not set" in mcp["detail"]
+    assert mcp["metrics"]["total"] == 0  # not even a health check was sent
+    assert report["tiers"]["rest"]["healthy"] and report["tiers"]["sdk"]["healthy"]
+
+    text = " ".join(tiers_status()["text"].split())
+    assert "mcp │ not configured" in text
+    assert "mcp: ZOHO_MCP_URL is not set" in text
+
+    reset_settings()
+    listed = CliRunner().invoke(app, ["accounts", "list", "--limit", "3", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.stdout)) == 3

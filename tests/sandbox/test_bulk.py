@@ -712,10 +712,12 @@ async def test_create_write_errors(client: httpx2.AsyncClient, sb: Sandbox) -> N
     assert_error(await post(job(file_id=two)), 400, "FILE_NOT_SUPPORTED")
     assert_error(await post(job(file_id=big)), 400, "LIMIT_EXCEEDED")
     assert_error(await post(job(file_id=broken)), 400, "FILE_NOT_SUPPORTED")
-    response = await client.post(
-        "/crm/bulk/v8/write", content=b"{oops", headers={"content-type": "application/json"}
-    )
-    assert response.status_code == 400
+    # A body that is not JSON: Zoho's createBulkWriteJob documents INVALID_REQUEST for it.
+    for raw in (b"{oops", b"", b"operation=insert"):
+        response = await client.post(
+            "/crm/bulk/v8/write", content=raw, headers={"content-type": "application/json"}
+        )
+        assert_error(response, 400, "INVALID_REQUEST")
     assert sb.limits.used() == before  # rejected jobs cost nothing
     # Zoho's bulk-write spec documents an unknown job's status as 400; the result file as 404.
     unknown = await client.get("/crm/bulk/v8/write/5725767000999999999")

@@ -193,7 +193,7 @@ async def test_stats_count_calls_per_route_template(crm_client: httpx2.AsyncClie
     read = {"query": {"module": {"api_name": "Accounts"}}}
     job = (await crm_client.post("/crm/bulk/v8/read", json=read)).json()["data"][0]
     await crm_client.get(f"/crm/bulk/v8/read/{job['details']['id']}")
-    await crm_client.get("/crm/v8/nowhere/at/all")
+    await crm_client.get("/crm/v8/nowhere/at/all/in/this/sandbox")
     stats = (await crm_client.get("/__sandbox/stats")).json()
     assert stats["endpoints"] == {
         "POST /oauth/v2/token": 1,
@@ -206,7 +206,7 @@ async def test_stats_count_calls_per_route_template(crm_client: httpx2.AsyncClie
     # `calls` keeps the paths themselves (ids collapsed), unmatched ones included.
     assert stats["calls"]["GET /crm/v8/Contacts"] == 1
     assert stats["calls"]["GET /crm/v8/Accounts/{id}"] == 1
-    assert stats["calls"]["GET /crm/v8/nowhere/at/all"] == 1
+    assert stats["calls"]["GET /crm/v8/nowhere/at/all/in/this/sandbox"] == 1
     assert stats["total_calls"] == 8
 
 

@@ -28,6 +28,11 @@ TOOLS = {
     "bulk_update_records": {"module", "records"},
     "coql_query": {"query"},
     "describe_module": {"module"},
+    "get_related_records": {"module", "record_id", "related_list", "fields"},
+    "get_notes": {"module", "record_id"},
+    "add_note": {"module", "record_id", "content"},
+    "get_deleted_records": {"module"},
+    "get_record_count": {"module"},
 }
 FIELDS = "Account_Name,Industry,Annual_Revenue,Owner"
 INITIALIZE = {

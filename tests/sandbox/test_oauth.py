@@ -83,6 +83,17 @@ async def test_missing_or_unknown_token(crm_client: httpx2.AsyncClient, header: 
     assert response.json()["code"] == "INVALID_TOKEN"
 
 
+async def test_crm_routes_take_zoho_oauthtoken_not_bearer(crm_client: httpx2.AsyncClient) -> None:
+    # Zoho's CRM API takes `Zoho-oauthtoken`; Bearer is for the MCP endpoint only.
+    token = crm_client.headers["Authorization"].split(" ", 1)[1]
+    for path in ("/crm/v8/org", "/crm/bulk/v8/read/1"):
+        response = await crm_client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+        assert response.json()["code"] == "INVALID_TOKEN"
+    ok = await crm_client.get("/crm/v8/org", headers={"Authorization": f"Zoho-oauthtoken {token}"})
+    assert ok.status_code == 200
+
+
 async def test_code_grant_issues_refresh_token_once(crm_client: httpx2.AsyncClient) -> None:
     code = (await crm_client.post("/__sandbox/grant-code")).json()["code"]
     grant = {"grant_type": "authorization_code", "code": code}

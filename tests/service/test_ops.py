@@ -34,8 +34,10 @@ async def test_readyz_follows_the_database_and_the_tiers(
     assert body["tiers"]["rest"]["usable"] is True
     assert body["tiers"]["mcp"] == {
         "enabled": False,
+        "configured": True,
         "healthy": None,
         "breaker_open": False,
+        "reads": False,
         "usable": False,
         "detail": "",
     }

@@ -1,5 +1,6 @@
-"""Tier 1, the MCP client, against a served sandbox: every operation, permissions, sessions,
-tokens, errors and the tool-name map. The matrix (test_matrix.py) runs the shared behaviour."""
+"""Tier 1, the MCP client, against a served sandbox: every operation, sessions, tokens,
+errors and the tool-name map. The matrix (test_matrix.py) runs the shared behaviour;
+permissions are the manager's (tests/manager/test_permissions.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sergas.auth.hook import BEARER, ZohoAuth
 from sergas.query import CoqlQuery, F
 from sergas.sandbox.server import RunningSandbox
 from sergas.settings import Settings
-from sergas.tiers.mcp import MCPContext, ZohoMCPClient, mcp_context
+from sergas.tiers.mcp import ZohoMCPClient
 from sergas.tiers.mcp_boundary import CORRELATION_HEADER, SESSION_LOST
 
 MakeMCP = Callable[..., ZohoMCPClient]
@@ -147,78 +148,6 @@ async def test_health_check_lists_the_tools_and_times_it(mcp: ZohoMCPClient) -> 
     status = await mcp.health_check()
     assert status.tier == "mcp" and status.healthy and status.detail == ""
     assert status.latency_ms > 0
-
-
-# -- permissions --------------------------------------------------------------------------
-
-
-async def test_a_read_only_context_cannot_update_and_nothing_is_sent(
-    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
-) -> None:
-    reader = make_mcp(context=MCPContext.reader(caller="health-agent"))
-    rid = some_ids(tier_sandbox, 1)[0]
-    before = tier_sandbox.stats()
-    with pytest.raises(errors.PermissionDeniedError) as refused:
-        await reader.update_account(rid, {"Health_Score": 1})
-    with pytest.raises(errors.PermissionDeniedError):
-        await reader.bulk_update_accounts([{"id": rid, "Health_Score": 1}])
-    after = tier_sandbox.stats()
-    assert after["calls"] == before["calls"]  # not even a session was opened
-    assert after["credits"]["total_used"] == before["credits"]["total_used"]
-    assert refused.value.code == "PERMISSION_DENIED"
-    assert "health-agent" in refused.value.message and "read-only" in refused.value.message
-    assert not refused.value.tier_health and not refused.value.retryable
-    assert (await reader.get_account(rid))["id"] == rid  # reads are allowed
-
-
-async def test_a_bound_context_narrows_an_open_session(
-    mcp: ZohoMCPClient, tier_sandbox: RunningSandbox
-) -> None:
-    rid = some_ids(tier_sandbox, 1)[0]
-    await mcp.get_account(rid)  # the session is open
-    sent = calls(tier_sandbox)
-    with mcp_context(MCPContext.reader()):
-        with pytest.raises(errors.PermissionDeniedError):
-            await mcp.update_account(rid, {"Health_Score": 5})
-        # An inner block cannot widen what the outer one allowed.
-        with mcp_context(MCPContext()), pytest.raises(errors.PermissionDeniedError):
-            await mcp.bulk_update_accounts([{"id": rid, "Health_Score": 5}])
-        assert (await mcp.get_account(rid))["id"] == rid
-    assert calls(tier_sandbox) == sent + 1  # the read only
-    assert (await mcp.update_account(rid, {"Health_Score": 5})).ok
-
-
-async def test_allowed_tools_limit_what_a_caller_may_use(
-    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
-) -> None:
-    client = make_mcp(context=MCPContext.only({"get_record"}, caller="lookup-bot"))
-    rid = some_ids(tier_sandbox, 1)[0]
-    assert (await client.get_account(rid))["id"] == rid
-    sent = calls(tier_sandbox)
-    for refused in (
-        client.get_accounts(),
-        client.search_accounts(F("Account_Name") == "x"),
-        client.coql("select Account_Name from Accounts where id > 0"),
-        client.bulk_read_accounts(),
-    ):
-        with pytest.raises(errors.PermissionDeniedError):
-            await refused
-    with pytest.raises(errors.PermissionDeniedError):
-        await anext(client.iter_accounts())
-    assert calls(tier_sandbox) == sent
-
-
-def test_contexts_combine_by_narrowing() -> None:
-    reader = MCPContext.reader(caller="a")
-    some = MCPContext.only({"get_record", "update_record"}, caller="b")
-    both = reader.narrow(some)
-    assert both.read_only and both.allowed_tools == {"get_record", "update_record"}
-    assert both.caller == "b"
-    assert both.permits("get_record") and not both.permits("update_record")
-    assert not both.permits("search_records")
-    assert MCPContext().permits("bulk_update_records")
-    with pytest.raises(ValueError, match="unknown MCP tools"):
-        MCPContext.only({"delete_record"})
 
 
 # -- sessions -----------------------------------------------------------------------------

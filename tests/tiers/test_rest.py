@@ -13,6 +13,7 @@ import stamina
 import structlog
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
+from stamina.instrumentation import get_on_retry_hooks, set_on_retry_hooks
 from tests.tiers.conftest import MakeTier
 from tests.tiers.test_matrix import UNKNOWN_ID, stored
 
@@ -303,6 +304,36 @@ async def test_429_backs_off_before_retrying(
         assert (await client.get_account(rid))["id"] == rid
         elapsed = time.monotonic() - started
     assert elapsed >= 0.1 + 0.2  # two waits: 0.1 s, then 0.2 s (plus jitter)
+    assert tier_sandbox.stats()["faults_injected"] == 2
+
+
+async def test_a_429s_retry_after_reaches_the_error_and_the_wait(
+    make_tier: MakeTier, tier_sandbox: RunningSandbox
+) -> None:
+    """A real 429 with `Retry-After: 1` (the sandbox's fault): with no attempt left the
+    error carries it; with one, the retry waits exactly that long, not the backoff."""
+    rid = sorted(stored(tier_sandbox))[0]
+    once = rest(make_tier, SERGAS_RETRY_ATTEMPTS=1)
+    await once.get_account(rid)
+    tier_sandbox.set_faults(
+        targeted=[{"path": "/crm/v8/Accounts", "status": 429, "count": 1}], retry_after=1
+    )
+    with pytest.raises(errors.RateLimitError) as throttled:
+        await once.get_account(rid)
+    assert throttled.value.retry_after == 1.0 and throttled.value.http_status == 429
+
+    client = rest(make_tier, SERGAS_RETRY_WAIT_INITIAL=0.01, SERGAS_RETRY_WAIT_MAX=0.05)
+    await client.get_account(rid)
+    tier_sandbox.set_faults(targeted=[{"path": "/crm/v8/Accounts", "status": 429, "count": 1}])
+    waits: list[float] = []
+    hooks = get_on_retry_hooks()
+    set_on_retry_hooks([lambda details: waits.append(details.wait_for)])
+    try:
+        with stamina.set_testing(False):
+            assert (await client.get_account(rid))["id"] == rid
+    finally:
+        set_on_retry_hooks(hooks)
+    assert waits == [1.0]  # the header's, where the backoff would have waited ~0.01 s
     assert tier_sandbox.stats()["faults_injected"] == 2
 
 

@@ -6,8 +6,9 @@ propose() ─► pending ─► approve: claim() ─► approved ─► apply() 
 ```
 
 `claim()` moves pending → approved in one conditional UPDATE, so two reviewers (or two
-processes) cannot both apply the same change. `apply()` sends it through the manager and
-records Zoho's answer either way. A client allowed to write directly goes through the same
+processes) cannot both apply the same change. `apply()` sends it through the manager, with
+the approver's authority (`caller`: the manager checks it), and records Zoho's answer (or the
+refusal) either way. A client allowed to write directly goes through the same
 path at once (`write_directly()`), so the table is the history of every agent's change.
 """
 
@@ -28,7 +29,7 @@ from sergas.db.tables import approvals
 from sergas.errors import InvalidDataError, NotFoundError, SergasError
 
 if TYPE_CHECKING:
-    from sergas.manager import ZohoIntegrationManager
+    from sergas.manager import Caller, ZohoIntegrationManager
 
 __all__ = ["STATUSES", "Approval", "ApprovalStore"]
 
@@ -112,10 +113,12 @@ class ApprovalStore:
         *,
         current: Mapping[str, Any] | None = None,
         module: str = "Accounts",
+        caller: Caller | None = None,
     ) -> Approval:
-        """A write by a client allowed to write: recorded as approved by itself, applied."""
+        """A write by a client allowed to write: recorded as approved by itself, applied
+        with its own authority (`caller`, default `who` as a library caller)."""
         row = await self._insert(who, record_id, changes, reason, current, module, APPROVED)
-        return await self.apply(manager, row)
+        return await self.apply(manager, row, caller=caller or who.caller("library"))
 
     async def _insert(
         self,
@@ -195,11 +198,14 @@ class ApprovalStore:
             )
         return approval
 
-    async def apply(self, manager: ZohoIntegrationManager, approval: Approval) -> Approval:
-        """Send an approved change to Zoho; record the outcome (applied or failed)."""
+    async def apply(
+        self, manager: ZohoIntegrationManager, approval: Approval, *, caller: Caller | None = None
+    ) -> Approval:
+        """Send an approved change to Zoho with the approver's authority (`caller`; None:
+        the manager's own caller); record the outcome (applied or failed)."""
         try:
             result = await manager.update_account(
-                approval.record_id, approval.changes, module=approval.module
+                approval.record_id, approval.changes, module=approval.module, caller=caller
             )
             outcome = {
                 "ok": result.ok,
@@ -225,7 +231,14 @@ class ApprovalStore:
         return await self.get(approval.id)
 
     async def approve(
-        self, manager: ZohoIntegrationManager, approval_id: int, by: str, note: str | None = None
+        self,
+        manager: ZohoIntegrationManager,
+        approval_id: int,
+        by: str,
+        note: str | None = None,
+        *,
+        caller: Caller | None = None,
     ) -> Approval:
-        """Claim, then apply: what `sergas approvals approve` does."""
-        return await self.apply(manager, await self.claim(approval_id, by, note))
+        """Claim, then apply with the approver's authority: what `sergas approvals approve`
+        does."""
+        return await self.apply(manager, await self.claim(approval_id, by, note), caller=caller)

@@ -1,8 +1,11 @@
-"""The tool-call audit: one row per MCP `tools/call`, whatever became of it.
+"""The tool-call audit: one row per MCP `tools/call`, whatever became of it, and one per call
+the manager refused.
 
 `AuditNote` is what one call did (who, which tool, its outcome, a short result summary, the
 approval it created); `AuditLog.record()` writes it as a `tool_calls` row. The MCP server's
-middleware (`sergas.agents.audit`) opens a note per call and records it.
+middleware (`sergas.agents.audit`) opens a note per call and records it. The manager hands
+every refusal (a caller's permission, whatever the front door) to `record_refusal()`: the
+row names the manager operation as its tool, the channel as its transport, outcome "denied".
 
 Arguments are stored with secrets redacted: anything shaped like a Zoho token or a
 Sergas API key, and the values of keys named like secrets.
@@ -12,16 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sergas.access.keys import redact_keys
-from sergas.access.principal import Principal
+from sergas.access.principal import Principal, Scope
 from sergas.db.engine import database_errors
 from sergas.db.tables import tool_calls
 from sergas.errors import redact
+
+if TYPE_CHECKING:
+    from sergas.manager.caller import Refusal
 
 __all__ = ["AuditLog", "AuditNote", "redact_arguments"]
 
@@ -77,6 +83,14 @@ class AuditLog:
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
                 await conn.execute(insert(tool_calls), [row])
+
+    async def record_refusal(self, refusal: Refusal) -> None:
+        """A call the manager refused for its caller's permissions."""
+        caller, error = refusal.caller, refusal.error
+        scope: Scope = "read" if caller.read_only else "write"
+        who = Principal(caller.key_id, caller.name[:255], scope)
+        note = AuditNote(who, refusal.operation, "denied", {"message": error.message}, error.code)
+        await self.record(note, caller.channel[:16], dict(refusal.arguments), 0.0)
 
     async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest rows first, as dicts."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from sergas.manager.caller import Caller
 
 __all__ = ["PREFIX", "SCOPES", "Principal", "Scope"]
 
@@ -26,3 +29,10 @@ class Principal:
 
     def label(self) -> str:
         return self.name if self.key_id is None else f"{self.name} ({PREFIX}{self.key_id})"
+
+    def caller(self, channel: str) -> Caller:
+        """This principal as the manager's caller: a read-scope key may not write, whatever
+        tier would serve the call. `channel`: how the call came (http, mcp-stdio, …)."""
+        from sergas.manager.caller import Caller
+
+        return Caller(self.name, read_only=not self.can_write, key_id=self.key_id, channel=channel)

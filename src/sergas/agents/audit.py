@@ -16,17 +16,17 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
-import structlog
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import CallToolResult, TextContent
 
 from sergas.access.audit import AuditLog, AuditNote
 from sergas.access.principal import Principal
 from sergas.errors import SergasError
+from sergas.log import get_logger
 
 __all__ = ["UNIDENTIFIED", "AuditMiddleware", "current_note"]
 
-log = structlog.get_logger("sergas.agents")
+log = get_logger("sergas.agents")
 
 _note: ContextVar[AuditNote | None] = ContextVar("sergas_audit_note", default=None)
 

@@ -13,7 +13,9 @@ Tools (all audited, see `sergas.agents.audit`):
 Resource `sergas://sweep/summary`: the latest sweep's summary.
 
 Permissions come from the caller's API key: every client may read and propose; only a
-write-scope key's proposals are applied at once (and still recorded in the queue).
+write-scope key's proposals are applied at once (and still recorded in the queue). Every
+manager call is made for the key (`Principal.caller`), so the manager itself refuses a write
+by a read-scope key, whatever tier would serve it.
 """
 
 from __future__ import annotations
@@ -155,11 +157,11 @@ def build_server(
             AuditMiddleware(services.audit, transport, principal_resolver(identity)),
         ],
     )
-    _register(server, services)
+    _register(server, services, f"mcp-{transport}")
     return server
 
 
-def _register(server: MCPServer[Any], s: AgentServices) -> None:
+def _register(server: MCPServer[Any], s: AgentServices, channel: str) -> None:
     manager = s.manager
 
     @server.tool(annotations=READ)
@@ -178,7 +180,10 @@ def _register(server: MCPServer[Any], s: AgentServices) -> None:
 
         async def call(note: AuditNote) -> Body:
             records = await manager.search_accounts(
-                criteria.to_criteria(), limit=min(limit, s.max_results), fields=fields
+                criteria.to_criteria(),
+                limit=min(limit, s.max_results),
+                fields=fields,
+                caller=note.principal.caller(channel),
             )
             note.result = {"count": len(records), "ids": [r.get("id") for r in records[:20]]}
             return {"data": records, "count": len(records)}
@@ -190,7 +195,9 @@ def _register(server: MCPServer[Any], s: AgentServices) -> None:
         """One account by its Zoho record id."""
 
         async def call(note: AuditNote) -> Body:
-            record = await manager.get_account(record_id, fields=fields)
+            record = await manager.get_account(
+                record_id, fields=fields, caller=note.principal.caller(channel)
+            )
             note.result = {"id": record.get("id")}
             return {"data": record}
 
@@ -221,7 +228,7 @@ def _register(server: MCPServer[Any], s: AgentServices) -> None:
         """One account in brief: its key fields now, and its latest health score and why."""
 
         async def call(note: AuditNote) -> Body:
-            record = await manager.get_account(record_id)
+            record = await manager.get_account(record_id, caller=note.principal.caller(channel))
             run = await s.sweep.latest_run()
             health = await s.sweep.account(run, record_id) if run else None
             account = {k: record[k] for k in ("id", *BRIEF_FIELDS) if k in record}
@@ -253,11 +260,12 @@ def _register(server: MCPServer[Any], s: AgentServices) -> None:
             if "id" in changes:
                 raise PermissionDeniedError("a record's id cannot be changed")
             who = note.principal
-            now = await manager.get_account(record_id, fields=list(changes))
+            caller = who.caller(channel)
+            now = await manager.get_account(record_id, fields=list(changes), caller=caller)
             current = {k: now.get(k) for k in changes}
             if who.can_write:
                 approval = await s.approvals.write_directly(
-                    manager, who, record_id, changes, reason, current=current
+                    manager, who, record_id, changes, reason, current=current, caller=caller
                 )
                 note.outcome = "ok" if approval.status == "applied" else "error"
                 note.error_code = (

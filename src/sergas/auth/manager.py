@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import stamina
-import structlog
 
 from sergas import errors
 from sergas.auth.accounts import UNREACHABLE, AccountsClient, TokenGrant
@@ -45,10 +44,11 @@ from sergas.auth.store import (
     TokenStore,
 )
 from sergas.errors import AuthError, ConfigError, DatabaseError, RateLimitError, SergasError
+from sergas.log import get_logger
 
 __all__ = ["AccessToken", "TokenManager", "TokenStatus"]
 
-log = structlog.get_logger("sergas.auth")
+log = get_logger("sergas.auth")
 
 _LOGIN_HINT = "run `sergas auth login --code <grant code>`"
 
@@ -272,7 +272,18 @@ class TokenManager:
         return stored
 
     async def _retrying(self, work: Callable[[_Pending], Awaitable[AccessToken]]) -> AccessToken:
-        """`work`, again on a new connection while the database connection is being lost."""
+        """`work`, again on a new connection while the database connection is being lost.
+        What still fails is a failure every tier would share (`errors.shared_failure`): the
+        callers' own retries and failover must not repeat it."""
+        try:
+            return await self._on_new_connections(work)
+        except SergasError as exc:
+            errors.shared_failure(exc)
+            raise
+
+    async def _on_new_connections(
+        self, work: Callable[[_Pending], Awaitable[AccessToken]]
+    ) -> AccessToken:
         pending = _Pending()
         tries = 0
         try:

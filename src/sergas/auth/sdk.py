@@ -25,18 +25,18 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-import structlog
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 
 from sergas import errors
 from sergas.auth.clock import Clock
 from sergas.auth.manager import AccessToken, TokenManager
+from sergas.log import get_logger
 from sergas.settings import Settings
 
 __all__ = ["SDKTokenStore"]
 
-log = structlog.get_logger("sergas.auth.sdk")
+log = get_logger("sergas.auth.sdk")
 T = TypeVar("T")
 
 

@@ -5,12 +5,15 @@ the health sweep uses (same CRM file in the data directory), and say so on stder
 
 Criteria are typed, never a raw string: `--where 'FIELD OP VALUE'` (one quoted argument,
 repeatable; all must hold, or any with `--any`), OP one of equals, not_equal, starts_with,
-greater_than, greater_equal, less_than, less_equal, in (comma-separated values). A VALUE that
-parses as JSON is that value (`42`, `true`, `"42"` for the text), otherwise it is text;
-`--set FIELD=VALUE` alike.
+greater_than, greater_equal, less_than, less_equal, in (comma-separated values). A VALUE is
+typed by the field's type in Zoho's metadata (`--set FIELD=VALUE` alike): a text field takes
+the text as typed (`Phone=5550100` stays text), a number field a number, a boolean true or
+false; `null` clears a field (see `accounts_io`).
 
-Exit codes: 0 success; 1 an error (one line on stderr; `sergas --debug` for a traceback);
-2 bad usage (an unknown option, operator or field name); 130 interrupted.
+Exit codes: 0 success; 1 an error (one line on stderr with Zoho's code, the field or
+parameter and the allowed values when Zoho gives them; `sergas --debug` for a traceback);
+2 bad usage (an unknown option, operator or field name, a value its field cannot take, a
+`--sort-by` other than id, Created_Time or Modified_Time); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -26,15 +29,21 @@ from rich.table import Table
 
 from sergas.cli._common import console, err_console, print_json
 from sergas.cli.accounts_io import (
+    MODULE,
     OPS,
+    FieldTypes,
     criteria_from,
     field_list,
+    field_types,
     open_manager,
     parse_assignments,
+    sort_field,
+    typed_assignments,
 )
 
 if TYPE_CHECKING:
     from sergas.manager import RoutingContext, ZohoIntegrationManager
+    from sergas.tiers.base import RecordResult
 
 app = typer.Typer(help="Accounts in Zoho CRM: list, get, search, update, export.")
 T = TypeVar("T")
@@ -89,13 +98,13 @@ def list_(
     if sort_order not in (None, "asc", "desc"):
         raise typer.BadParameter("use asc or desc", param_hint="--sort-order")
     order = cast(Literal["asc", "desc"] | None, sort_order)
-    sort = field_list(sort_by)
+    sort = sort_field(sort_by)
     context = _context(tier, "get_accounts")
     records = _run(
         lambda m: m.get_accounts(
             limit=limit,
             page=page,
-            sort_by=sort[0] if sort else None,
+            sort_by=sort,
             sort_order=order,
             fields=names if json_out else names or TABLE_FIELDS,
             context=context,
@@ -137,19 +146,22 @@ def search(
     json_out: bool = _JSON,
 ) -> None:
     """Accounts matching the --where conditions, through Zoho's search API."""
-    criteria = criteria_from(where or [], any_of)
-    if criteria is None:
+    if criteria_from(where or [], any_of) is None:  # the syntax, before anything is opened
         raise typer.BadParameter("give at least one condition", param_hint="--where")
     names = field_list(fields)
     context = _context(tier, "search_accounts")
-    records = _run(
-        lambda m: m.search_accounts(
+
+    async def found(m: ZohoIntegrationManager) -> list[dict[str, Any]]:
+        criteria = criteria_from(where or [], any_of, await _types(m, tier))
+        assert criteria is not None
+        return await m.search_accounts(
             criteria,
             limit=limit,
             fields=names or (None if json_out else TABLE_FIELDS),
             context=context,
-        ),
-    )
+        )
+
+    records = _run(found)
     if json_out:
         print_json(records)
         return
@@ -166,9 +178,15 @@ def update(
     json_out: bool = _JSON,
 ) -> None:
     """Change fields of one account; prints Zoho's outcome for the record."""
-    data = parse_assignments(assignments)
+    texts = parse_assignments(assignments)
     context = _context(tier, "update_account")
-    result = _run(lambda m: m.update_account(record_id, data, context=context))
+    data: dict[str, Any] = {}
+
+    async def updated(m: ZohoIntegrationManager) -> RecordResult:
+        data.update(typed_assignments(texts, await _types(m, tier)))
+        return await m.update_account(record_id, data, context=context)
+
+    result = _run(updated)
     outcome = {"id": result.id, "ok": result.ok, "code": result.code, "message": result.message}
     if json_out:
         print_json(outcome | {"fields": sorted(data)})
@@ -205,16 +223,20 @@ def export(
         raise typer.BadParameter("use csv or jsonl", param_hint="--format")
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"use {', '.join(STRATEGIES)}", param_hint="--strategy")
-    criteria = criteria_from(where or [], any_of)
+    criteria_from(where or [], any_of)  # the syntax, before anything is opened
     names = field_list(fields)
     context = _context(tier, "bulk_read_accounts")
     start = time.monotonic()
     kind = cast(Literal["csv", "jsonl"], fmt)
-    count = _run(
-        lambda m: run_export(
+
+    async def exported(m: ZohoIntegrationManager) -> int:
+        types = await _types(m, tier) if where else None
+        criteria = criteria_from(where or [], any_of, types)
+        return await run_export(
             m, out, kind, strategy, criteria=criteria, fields=names, context=context
-        ),
-    )
+        )
+
+    count = _run(exported)
     result: dict[str, Any] = {
         "count": count,
         "path": str(out),
@@ -231,6 +253,13 @@ def export(
         f"{result['duration_s']:.1f} s)",
         highlight=False,
         soft_wrap=True,
+    )
+
+
+async def _types(manager: ZohoIntegrationManager, tier: str) -> FieldTypes:
+    """The module's field types (one metadata call, on the tier the command would use)."""
+    return field_types(
+        await manager.describe_fields(MODULE, context=_context(tier, "describe_fields"))
     )
 
 

@@ -1,10 +1,19 @@
 """What `sergas accounts` shares: the manager on the configured CRM (or the embedded
-sandbox), typed criteria from `--where`, values from `--set`, and the export's writers."""
+sandbox), typed criteria from `--where`, values from `--set`, and the export's writers.
+
+Values are typed by the field's type in Zoho's metadata (`describe_fields`), so what is sent
+is what the field holds: a text field gets the text as typed (`--set Phone=5550100` stays
+"5550100"; JSON quotes, `"42"`, are taken off), a number field a number, a boolean true or
+false, a multi-select a list (a JSON list, or one value), a lookup its id (or a JSON object);
+`null` clears a field. A field the module does not have, or a value that does not fit its
+type, is bad usage (exit 2) naming the field. Without metadata (syntax checks before
+anything is opened) a value that parses as JSON is that value."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import difflib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
@@ -12,8 +21,9 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import typer
 
-from sergas.cli._common import err_console
+from sergas.cli._common import err_console, local_caller
 from sergas.query import Criteria, F, Value
+from sergas.tiers.zoho_limits import SORTABLE
 
 if TYPE_CHECKING:
     from sergas.manager import ZohoIntegrationManager
@@ -21,14 +31,21 @@ if TYPE_CHECKING:
 __all__ = [
     "OPS",
     "CsvWriter",
+    "FieldTypes",
     "JsonlWriter",
     "Writer",
     "criteria_from",
     "field_list",
+    "field_types",
     "open_manager",
     "parse_assignments",
     "parse_value",
+    "sort_field",
+    "typed_assignments",
 ]
+
+FieldTypes = dict[str, dict[str, Any]]  # api_name -> its field metadata
+MODULE = "Accounts"
 
 OPS = (
     "equals",
@@ -55,7 +72,7 @@ async def open_manager() -> AsyncIterator[ZohoIntegrationManager]:
     # At the default level failovers and retries would drown the output; errors still show.
     level = "ERROR" if settings.log_level == "INFO" else settings.log_level
     configure_logging(settings.log_format, level)
-    async with open_runtime(settings, embedded=True) as runtime:
+    async with open_runtime(settings, embedded=True, caller=local_caller()) as runtime:
         if runtime.target.embedded:
             err_console.print(
                 f"embedded sandbox: no Zoho credentials configured, using the offline CRM "
@@ -86,23 +103,55 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def parse_assignments(pairs: Sequence[str]) -> dict[str, Any]:
-    """`--set FIELD=VALUE` options as the record's data."""
-    data: dict[str, Any] = {}
+def sort_field(text: str | None) -> str | None:
+    """`--sort-by`: Zoho sorts records by id, Created_Time or Modified_Time only."""
+    names = field_list(text)
+    if not names:
+        return None
+    if len(names) > 1 or names[0] not in SORTABLE:
+        raise typer.BadParameter(
+            f"Zoho sorts records by {', '.join(SORTABLE[:-1])} or {SORTABLE[-1]} only, "
+            f"not {text!r}",
+            param_hint="--sort-by",
+        )
+    return names[0]
+
+
+def field_types(fields: Sequence[dict[str, Any]]) -> FieldTypes:
+    """Zoho's field metadata by API name."""
+    return {str(f["api_name"]): dict(f) for f in fields if f.get("api_name")}
+
+
+def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
+    """`--set FIELD=VALUE` options as field → the value's text (`typed_assignments` types
+    them once the fields' types are known)."""
+    data: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
             raise typer.BadParameter(f"expected FIELD=VALUE, got {pair!r}", param_hint="--set")
-        data[_api_name(name.strip(), "--set")] = parse_value(value)
+        data[_api_name(name.strip(), "--set")] = value
     if not data:
         raise typer.BadParameter("give at least one FIELD=VALUE", param_hint="--set")
     return data
 
 
-def criteria_from(wheres: Sequence[str], any_of: bool) -> Criteria | None:
+def typed_assignments(texts: dict[str, str], types: FieldTypes) -> dict[str, Any]:
+    """The record's data: each value typed by its field's type (see the module docstring)."""
+    data: dict[str, Any] = {}
+    for name, text in texts.items():
+        meta = _field(name, types, "--set")
+        data[meta["api_name"]] = _typed(meta, text, "--set", clear=True)
+    return data
+
+
+def criteria_from(
+    wheres: Sequence[str], any_of: bool, types: FieldTypes | None = None
+) -> Criteria | None:
     """`--where 'FIELD OP VALUE'` options as one criteria: all of them, or any with `--any`.
-    The value is the rest of the text after the operator, spaces included."""
-    conditions = [_condition(*_split(where)) for where in wheres]
+    The value is the rest of the text after the operator, spaces included. With `types`
+    each field must exist and each value is typed by its field."""
+    conditions = [_condition(*_split(where), types) for where in wheres]
     if not conditions:
         return None
     combined = conditions[0]
@@ -118,13 +167,15 @@ def _split(where: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
-def _condition(name: str, op: str, text: str) -> Criteria:
-    field = F(_api_name(name, "--where"))
+def _condition(name: str, op: str, text: str, types: FieldTypes | None) -> Criteria:
+    name = _api_name(name, "--where")
+    meta = _field(name, types, "--where") if types is not None else None
+    field = F(meta["api_name"] if meta is not None else name)
     if op == "in":
-        return field.in_([_scalar(part.strip(), op) for part in text.split(",")])
+        return field.in_([_scalar(part.strip(), op, meta) for part in text.split(",")])
     if op == "starts_with":
         return field.starts_with(text)
-    value = _scalar(text, op)
+    value = _scalar(text, op, meta)
     build = {
         "equals": field.__eq__,
         "not_equal": field.__ne__,
@@ -141,11 +192,59 @@ def _condition(name: str, op: str, text: str) -> Criteria:
     return criteria
 
 
-def _scalar(text: str, op: str) -> Value:
-    value = parse_value(text)
+def _scalar(text: str, op: str, meta: dict[str, Any] | None) -> Value:
+    value = parse_value(text) if meta is None else _typed(meta, text, "--where", clear=False)
     if isinstance(value, str | int | float | bool):
         return value
-    raise typer.BadParameter(f"{op} needs a text, number or true/false value, got {text!r}")
+    raise typer.BadParameter(
+        f"{op} needs a text, number or true/false value, got {text!r}", param_hint="--where"
+    )
+
+
+# Zoho's field types by the JSON value they take (the rest take text).
+_WHOLE = frozenset({"integer", "long"})  # bigint: text, as the records API shows it
+_DECIMAL = frozenset({"double", "currency", "percent", "decimal"})
+_LOOKUPS = frozenset({"lookup", "ownerlookup", "userlookup"})
+
+
+def _field(name: str, types: FieldTypes, hint: str) -> dict[str, Any]:
+    """The field's metadata; a field the module does not have is bad usage, named."""
+    meta = types.get(name)
+    if meta is None:  # Zoho matches API names without regard to case
+        meta = next((m for n, m in types.items() if n.lower() == name.lower()), None)
+    if meta is None:
+        close = difflib.get_close_matches(name, list(types), n=3)
+        maybe = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise typer.BadParameter(f"{MODULE} has no field {name!r}{maybe}", param_hint=hint)
+    return meta
+
+
+def _typed(meta: dict[str, Any], text: str, hint: str, *, clear: bool) -> Any:
+    """`text` as the JSON value a field of this type takes (see the module docstring)."""
+    name, kind = meta["api_name"], str(meta.get("data_type") or "text")
+    value = parse_value(text)
+    if value is None and clear:
+        return None
+    if kind in _WHOLE and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind in _DECIMAL and isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    if kind in _WHOLE | _DECIMAL | {"boolean"}:
+        wanted = "true or false" if kind == "boolean" else "a number"
+        wanted = "a whole number" if kind in _WHOLE else wanted
+        raise typer.BadParameter(f"{name} ({kind}) takes {wanted}, not {text!r}", param_hint=hint)
+    if kind == "multiselectpicklist":
+        return [str(v) for v in value] if isinstance(value, list) else [_text(value, text)]
+    if kind in _LOOKUPS and isinstance(value, dict):
+        return value
+    return _text(value, text)
+
+
+def _text(value: Any, text: str) -> str:
+    """A text field's value: a JSON string without its quotes, anything else as typed."""
+    return value if isinstance(value, str) else text
 
 
 def _api_name(name: str, hint: str) -> str:

@@ -110,9 +110,13 @@ def approve(
     configure_logging_from(settings)
 
     async def run() -> dict[str, Any]:
+        from sergas.manager import Caller
+
+        reviewer = _reviewer(by)
         async with open_runtime(settings) as rt:
             store = _store(rt.engine)
-            done = await store.approve(rt.manager, approval_id, _reviewer(by), note)
+            approver = Caller(reviewer, channel="approval")  # the change runs with their authority
+            done = await store.approve(rt.manager, approval_id, reviewer, note, caller=approver)
             return done.to_json()
 
     a = asyncio.run(run())

@@ -1,4 +1,7 @@
-"""`sergas tiers status`: check each tier now, then show its circuit breaker and metrics."""
+"""`sergas tiers status`: check each tier now, then show its circuit breaker and metrics.
+
+A tier switched on that the settings cannot serve (the MCP tier without ZOHO_MCP_URL) shows
+as "not configured", with the reason below the table; calls are not routed to it."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from sergas.cli._common import console, print_json
 
@@ -46,6 +50,7 @@ async def _collect() -> dict[str, Any]:
         tier_metrics = {k: v for k, v in metrics[name].items() if k != "circuit_breaker"}
         tiers[name] = {
             "enabled": checked["enabled"],
+            "configured": checked["configured"],
             "healthy": checked.get("healthy"),
             "latency_ms": checked.get("latency_ms"),
             "detail": checked.get("detail", ""),
@@ -58,7 +63,7 @@ async def _collect() -> dict[str, Any]:
 def _table(report: dict[str, Any]) -> Table:
     table = Table(title="Zoho tiers", caption="durations in ms", title_justify="left")
     table.add_column("tier")
-    table.add_column("health")
+    table.add_column("health", no_wrap=True)
     table.add_column("breaker")
     for column in ("calls", "ok", "p50", "p95", "p99"):
         table.add_column(column, justify="right")
@@ -66,6 +71,9 @@ def _table(report: dict[str, Any]) -> Table:
     for name, tier in report["tiers"].items():
         if not tier["enabled"]:
             table.add_row(name, "[dim]disabled[/dim]", *[""] * 7)
+            continue
+        if not tier["configured"]:  # not routed to: nothing else to show
+            table.add_row(name, Text("not configured", style="yellow"), *[""] * 7)
             continue
         m, breaker = tier["metrics"], tier["circuit_breaker"]
         state = breaker["state"]

@@ -1,7 +1,9 @@
-"""ZohoIntegrationManager: routing between the three tiers, failover, a circuit breaker per
-tier, metrics (in memory and Prometheus) and health checks; plus a synchronous facade."""
+"""ZohoIntegrationManager: the caller's permissions, routing between the three tiers,
+failover, a circuit breaker per tier, metrics (in memory and Prometheus) and health checks;
+plus a synchronous facade."""
 
 from sergas.manager.breaker import BreakerState, CircuitBreaker, StateChange
+from sergas.manager.caller import Caller, Refusal
 from sergas.manager.config import IntegrationConfig, RoutingContext, TierConfig
 from sergas.manager.events import (
     BreakerStateEvent,
@@ -25,6 +27,7 @@ __all__ = [
     "BreakerState",
     "BreakerStateEvent",
     "CallEvent",
+    "Caller",
     "CircuitBreaker",
     "CreditsEvent",
     "Event",
@@ -34,6 +37,7 @@ __all__ = [
     "IntegrationConfig",
     "MetricsCollector",
     "PrometheusMetrics",
+    "Refusal",
     "RoutingContext",
     "StateChange",
     "SyncZohoIntegrationManager",

@@ -1,6 +1,8 @@
 """ZohoIntegrationManager: one async API over the three tiers, routed, guarded and measured.
 
-For each operation: bind a correlation id → `route()` picks the tier order → for each tier:
+For each operation: bind a correlation id → the caller's permission (`caller.Caller`: a
+refusal is raised and audited before anything is routed) → `route()` picks the tier order →
+for each tier:
 its breaker admits the call (or rejects it at once) → the call runs under the tier's deadline
 → the outcome goes to the breaker and, as a `CallEvent`, to the hooks (metrics, Prometheus).
 A tier-health error moves on to the next tier (`FailoverEvent`) when failover is enabled;
@@ -16,14 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
-
-import structlog
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 from sergas.errors import SergasError
-from sergas.log import correlation_scope
+from sergas.log import correlation_scope, get_logger
 from sergas.manager.breaker import CircuitBreaker, StateChange
+from sergas.manager.caller import PROGRAM, Caller, RefusalAudit
 from sergas.manager.config import IntegrationConfig, RoutingContext
 from sergas.manager.events import BreakerStateEvent, CallEvent, Event, Hook
 from sergas.manager.health import probe
@@ -36,9 +37,10 @@ from sergas.tiers.base import BulkResult, ReadStrategy, Record, RecordResult, Ti
 
 __all__ = ["ZohoIntegrationManager"]
 
-log = structlog.get_logger("sergas.manager")
+log = get_logger("sergas.manager")
 
 TIER_NAMES: tuple[TierName, ...] = ("mcp", "sdk", "rest")
+T = TypeVar("T")
 
 
 class ZohoIntegrationManager:
@@ -47,6 +49,10 @@ class ZohoIntegrationManager:
     `tiers`: built tiers by name, or a `Tiers` that builds each on first use (a tier missing
     here is treated as disabled). `sergas.open_runtime()` builds one from settings; close it
     with `aclose()` or `async with` (it closes the tiers it was handed).
+
+    Every operation takes `caller=` (`sergas.manager.caller.Caller`): who the call is made
+    for, checked before routing; a call without one runs as `caller` given here (default:
+    the program itself, full access). `audit` receives every refusal.
     """
 
     def __init__(
@@ -57,8 +63,11 @@ class ZohoIntegrationManager:
         clock: Callable[[], float] = time.monotonic,
         hooks: Iterable[Hook] = (),
         prometheus: Hook | None = None,
+        caller: Caller = PROGRAM,
+        audit: RefusalAudit | None = None,
     ) -> None:
         self.config = config or IntegrationConfig()
+        self.caller = caller
         self.tiers = Tiers.of(tiers)  # `tiers.built()`: the ones called (or checked) so far
         self._clock = clock
         self.metrics: MetricsCollector | None = None
@@ -68,7 +77,7 @@ class ZohoIntegrationManager:
             self._hooks += [self.metrics, prometheus or prometheus_metrics()]
         self._hooks += list(hooks)
         self._breakers = {name: self._breaker(name) for name in TIER_NAMES}
-        self._execute = TierRunner(self.tiers, self.config, self._breakers, self._emit).execute
+        self._runner = TierRunner(self.tiers, self.config, self._breakers, self._emit, audit)
         for name in TIER_NAMES:
             self._emit(BreakerStateEvent(name, "closed"))
 
@@ -82,7 +91,19 @@ class ZohoIntegrationManager:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # Operations: each is one routed, guarded call.
+    # Operations: each is one routed, guarded call, for `caller`.
+
+    async def _execute(
+        self,
+        operation: str,
+        context: RoutingContext | None,
+        call: Callable[[ZohoTier], Awaitable[T]],
+        caller: Caller | None,
+        arguments: Callable[[], Mapping[str, Any]] = dict,
+    ) -> T:
+        return await self._runner.execute(
+            operation, context, call, caller or self.caller, arguments
+        )
 
     async def get_account(
         self,
@@ -91,9 +112,14 @@ class ZohoIntegrationManager:
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
         context: RoutingContext | None = None,
+        caller: Caller | None = None,
     ) -> Record:
         return await self._execute(
-            "get_account", context, lambda t: t.get_account(record_id, fields=fields, module=module)
+            "get_account",
+            context,
+            lambda t: t.get_account(record_id, fields=fields, module=module),
+            caller,
+            lambda: {"module": module, "record_id": record_id},
         )
 
     async def get_accounts(
@@ -106,6 +132,7 @@ class ZohoIntegrationManager:
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
         context: RoutingContext | None = None,
+        caller: Caller | None = None,
     ) -> list[Record]:
         return await self._execute(
             "get_accounts",
@@ -118,6 +145,8 @@ class ZohoIntegrationManager:
                 fields=fields,
                 module=module,
             ),
+            caller,
+            lambda: {"module": module, "page": page, "limit": limit},
         )
 
     async def update_account(
@@ -127,9 +156,14 @@ class ZohoIntegrationManager:
         *,
         module: str = "Accounts",
         context: RoutingContext | None = None,
+        caller: Caller | None = None,
     ) -> RecordResult:
         return await self._execute(
-            "update_account", context, lambda t: t.update_account(record_id, data, module=module)
+            "update_account",
+            context,
+            lambda t: t.update_account(record_id, data, module=module),
+            caller,
+            lambda: {"module": module, "record_id": record_id, "fields": sorted(data)},
         )
 
     async def bulk_read_accounts(
@@ -140,6 +174,7 @@ class ZohoIntegrationManager:
         module: str = "Accounts",
         context: RoutingContext | None = None,
         strategy: ReadStrategy = "auto",
+        caller: Caller | None = None,
     ) -> list[Record]:
         """`strategy` "coql" or "bulk" forces the tier's way of reading (see the tiers)."""
         forced = {} if strategy == "auto" else {"strategy": strategy}
@@ -149,6 +184,8 @@ class ZohoIntegrationManager:
             lambda t: t.bulk_read_accounts(
                 criteria=criteria, fields=fields, module=module, **forced
             ),
+            caller,
+            lambda: {"module": module},
         )
 
     async def iter_accounts(
@@ -158,6 +195,7 @@ class ZohoIntegrationManager:
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
         context: RoutingContext | None = None,
+        caller: Caller | None = None,
     ) -> AsyncIterator[Record]:
         """Every matching record through one tier's `iter_accounts` (page tokens past 2,000).
 
@@ -169,7 +207,9 @@ class ZohoIntegrationManager:
             pages = tier.iter_accounts(criteria=criteria, fields=fields, module=module)
             return pages, await anext(aiter(pages), None)
 
-        pages, record = await self._execute("iter_accounts", context, first)
+        pages, record = await self._execute(
+            "iter_accounts", context, first, caller, lambda: {"module": module}
+        )
         if record is None:
             return
         yield record
@@ -182,12 +222,21 @@ class ZohoIntegrationManager:
         *,
         module: str = "Accounts",
         context: RoutingContext | None = None,
+        caller: Caller | None = None,
     ) -> BulkResult:
         ctx = context or RoutingContext(
             operation_type="bulk_update_accounts", record_count=len(records)
         )
         return await self._execute(
-            "bulk_update_accounts", ctx, lambda t: t.bulk_update_accounts(records, module=module)
+            "bulk_update_accounts",
+            ctx,
+            lambda t: t.bulk_update_accounts(records, module=module),
+            caller,
+            lambda: {
+                "module": module,
+                "records": len(records),
+                "ids": [str(r.get("id")) for r in records[:20]],
+            },
         )
 
     async def search_accounts(
@@ -198,23 +247,63 @@ class ZohoIntegrationManager:
         fields: Sequence[str] | None = None,
         module: str = "Accounts",
         context: RoutingContext | None = None,
+        caller: Caller | None = None,
     ) -> list[Record]:
         return await self._execute(
             "search_accounts",
             context,
             lambda t: t.search_accounts(criteria, limit=limit, fields=fields, module=module),
+            caller,
+            lambda: {"module": module, "criteria": criteria.to_search()},
         )
 
     async def coql(
-        self, query: str | CoqlQuery, *, context: RoutingContext | None = None
+        self,
+        query: str | CoqlQuery,
+        *,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
     ) -> list[Record]:
-        return await self._execute("coql", context, lambda t: t.coql(query))
+        return await self._execute(
+            "coql",
+            context,
+            lambda t: t.coql(query),
+            caller,
+            lambda: {"query": query.render() if isinstance(query, CoqlQuery) else query},
+        )
+
+    async def describe_fields(
+        self,
+        module: str = "Accounts",
+        *,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> list[dict[str, Any]]:
+        """The module's fields from Zoho's metadata: names, types, picklist values."""
+        return await self._execute(
+            "describe_fields",
+            context,
+            lambda t: t.describe_fields(module),
+            caller,
+            lambda: {"module": module},
+        )
 
     # Health, metrics, breakers.
 
+    def routed(
+        self, operation: str = "get_account", context: RoutingContext | None = None
+    ) -> list[TierName]:
+        """The tiers a call of `operation` would be tried on now, first choice first: the
+        routed tiers whose breakers admit calls (only the first choice without failover)."""
+        return [
+            n for n in self._runner.order(operation, context) if not self._breakers[n].is_open()
+        ]
+
     async def get_tier_health(self) -> dict[TierName, dict[str, Any]]:
         """Run every tier's health check now (concurrently), building the tiers not built
-        yet; breaker state included. A tier that cannot be built is reported unhealthy.
+        yet; breaker state included. A tier that cannot be built is reported unhealthy; a
+        tier switched on that the settings cannot serve is reported `configured: False`,
+        unhealthy, with the reason as its `detail`, and not checked.
 
         Health checks are measured (operation "health_check") but do not move the breakers.
         """
@@ -223,12 +312,23 @@ class ZohoIntegrationManager:
             results = await asyncio.gather(*(self._probe(name) for name in names))
         report: dict[TierName, dict[str, Any]] = {}
         for name in TIER_NAMES:
-            entry: dict[str, Any] = {"tier": name, "enabled": name in self.tiers}
+            entry = self._presence(name)
             if name in names:
                 entry.update(results[names.index(name)])
+            elif not entry["configured"]:
+                entry.update(healthy=False, latency_ms=0.0, detail=self.tiers.unconfigured[name])
             entry["circuit_breaker"] = self._breakers[name].status()
             report[name] = entry
         return report
+
+    def _presence(self, name: TierName) -> dict[str, Any]:
+        """Whether a tier is switched on (`enabled`) and can work with the settings."""
+        unconfigured = name in self.tiers.unconfigured
+        return {
+            "tier": name,
+            "enabled": name in self.tiers or unconfigured,
+            "configured": not unconfigured,
+        }
 
     async def _probe(self, name: TierName) -> dict[str, Any]:
         try:
@@ -244,7 +344,7 @@ class ZohoIntegrationManager:
         return {
             name: {
                 **snapshot.get(name, {"tier": name}),
-                "enabled": name in self.tiers,
+                **self._presence(name),
                 "circuit_breaker": self._breakers[name].status(),
             }
             for name in TIER_NAMES

@@ -1,5 +1,6 @@
-"""One manager operation, start to finish: route, then tier by tier through its breaker and
-deadline, outcomes to the hooks, on to the next tier after a tier-health error.
+"""One manager operation, start to finish: the caller's permission, then route, then tier by
+tier through its breaker and deadline, outcomes to the hooks, on to the next tier after a
+tier-health error.
 
 Kept apart from `ZohoIntegrationManager` (the public API) so the rules of a single call can
 be read in one place.
@@ -11,14 +12,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import TypeVar
-
-import structlog
+from typing import Any, NoReturn, TypeVar
 
 from sergas import errors
 from sergas.errors import CircuitOpenError, SergasError
-from sergas.log import correlation_scope
+from sergas.log import correlation_scope, get_logger
 from sergas.manager.breaker import CircuitBreaker
+from sergas.manager.caller import Caller, Refusal, RefusalAudit
 from sergas.manager.config import TIER_ENV, IntegrationConfig, RoutingContext
 from sergas.manager.events import CallEvent, CreditsEvent, FailoverEvent, Hook, Outcome
 from sergas.manager.routing import TierView, route
@@ -28,7 +28,7 @@ from sergas.tiers.base import TierName, ZohoTier
 __all__ = ["TierRunner"]
 
 T = TypeVar("T")
-log = structlog.get_logger("sergas.manager")
+log = get_logger("sergas.manager")
 
 # Bulk operations run Zoho jobs with deadlines of their own; the tier timeout would cut them.
 NO_DEADLINE = frozenset({"bulk_read_accounts", "bulk_update_accounts"})
@@ -43,11 +43,13 @@ class TierRunner:
         config: IntegrationConfig,
         breakers: Mapping[TierName, CircuitBreaker],
         emit: Hook,
+        audit: RefusalAudit | None = None,
     ) -> None:
         self.tiers = tiers
         self.config = config
         self.breakers = breakers
         self.emit = emit
+        self.audit = audit
         self.views = [  # what routing sees, breakers aside
             TierView(name, enabled=name in tiers and cfg.enabled, priority=cfg.priority)
             for name, cfg in config.tiers.items()
@@ -58,9 +60,15 @@ class TierRunner:
         operation: str,
         context: RoutingContext | None,
         call: Callable[[ZohoTier], Awaitable[T]],
+        caller: Caller,
+        arguments: Callable[[], Mapping[str, Any]] = dict,
     ) -> T:
-        """Run `call(tier)` on the routed tiers in turn, under one correlation id."""
+        """Run `call(tier)` on the routed tiers in turn, under one correlation id, once
+        `caller` may run `operation` (else PermissionDeniedError, audited with
+        `arguments()`, before anything is routed)."""
         with correlation_scope():
+            if not caller.permits(operation):
+                await self._refuse(caller, operation, arguments())
             last: SergasError | None = None
             previous: TierName | None = None
             for name in self.order(operation, context):
@@ -78,6 +86,24 @@ class TierRunner:
             if last is None:
                 raise self._nothing_to_try(operation)
             raise last
+
+    async def _refuse(
+        self, caller: Caller, operation: str, arguments: Mapping[str, Any]
+    ) -> NoReturn:
+        error = caller.refusal(operation)
+        log.warning(
+            "permission denied",
+            operation=operation,
+            caller=caller.name,
+            key_id=caller.key_id,
+            channel=caller.channel,
+        )
+        if self.audit is not None:
+            try:
+                await self.audit(Refusal(caller, operation, error, arguments))
+            except Exception:  # the refusal stands whatever becomes of its audit row
+                log.exception("audit of a refusal failed", operation=operation)
+        raise error
 
     def order(self, operation: str, context: RoutingContext | None) -> list[TierName]:
         views = self.views
@@ -153,6 +179,13 @@ class TierRunner:
             return CircuitOpenError(
                 f"{operation}: every enabled tier's circuit is open ({', '.join(open_tiers)})",
                 details={"tiers": open_tiers},
+            )
+        unconfigured = self.tiers.unconfigured
+        if unconfigured:
+            reasons = "; ".join(f"{name}: {why}" for name, why in unconfigured.items())
+            return errors.ConfigError(
+                f"{operation}: no tier can be used: {reasons}",
+                details={"tiers": list(unconfigured), "reasons": dict(unconfigured)},
             )
         return errors.ConfigError(
             f"{operation}: no tier is enabled; set ENABLE_TIER1_MCP, ENABLE_TIER2_SDK or "

@@ -110,6 +110,9 @@ class SyncZohoIntegrationManager:
     def coql(self, query: str | CoqlQuery, **kw: Any) -> list[Record]:
         return self._run("coql", self.manager.coql, query, **kw)
 
+    def describe_fields(self, module: str = "Accounts", **kw: Any) -> list[dict[str, Any]]:
+        return self._run("describe_fields", self.manager.describe_fields, module, **kw)
+
     def get_tier_health(self) -> dict[TierName, dict[str, Any]]:
         return self._run("get_tier_health", self.manager.get_tier_health)
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import structlog
-
 from sergas.errors import ConfigError
+from sergas.log import get_logger
 from sergas.manager.config import TIER_ENV
 from sergas.tiers.base import TierName, ZohoTier
 
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TierFactory", "Tiers"]
 
-log = structlog.get_logger("sergas.manager")
+log = get_logger("sergas.manager")
 
 TierFactory = Callable[[], ZohoTier]
 _ORDER: tuple[TierName, ...] = ("mcp", "sdk", "rest")
@@ -31,6 +30,10 @@ _ORDER: tuple[TierName, ...] = ("mcp", "sdk", "rest")
 
 class Tiers:
     """Name → tier: given already built, or built on first `get()` by its factory.
+
+    `unconfigured` holds the tiers that were switched on but cannot work with the settings
+    (name → why): they are not among the names, so routing never sends them a call, and
+    health reports say why.
 
     Building runs no I/O and never awaits, so two calls on one event loop cannot both build
     the same tier.
@@ -41,11 +44,15 @@ class Tiers:
         factories: Mapping[TierName, TierFactory] | None = None,
         *,
         built: Mapping[TierName, ZohoTier] | None = None,
+        unconfigured: Mapping[TierName, str] | None = None,
     ) -> None:
         self._factories = dict(factories or {})
         self._built: dict[TierName, ZohoTier] = dict(built or {})
         names = set(self._factories) | set(self._built)
         self.names: tuple[TierName, ...] = tuple(n for n in _ORDER if n in names)
+        self.unconfigured: dict[TierName, str] = {
+            n: why for n, why in (unconfigured or {}).items() if n not in names
+        }
 
     @classmethod
     def of(cls, tiers: Mapping[TierName, ZohoTier] | Tiers) -> Tiers:
@@ -57,8 +64,10 @@ class Tiers:
         cls, names: Sequence[TierName], settings: Settings, tokens: TokenManager
     ) -> Tiers:
         """The named tiers, each to be built by `sergas.tiers.factory.build_tier` sharing
-        one TokenManager. A tier whose package cannot be imported fails, when first used,
-        with a ConfigError naming the switch that turns it off."""
+        one TokenManager. A tier the settings cannot serve (`not_configured`) is left out,
+        with its reason in `unconfigured`. A tier whose package cannot be imported fails,
+        when first used, with a ConfigError naming the switch that turns it off."""
+        from sergas.tiers.factory import not_configured
 
         def factory(name: TierName) -> TierFactory:
             def build() -> ZohoTier:
@@ -75,7 +84,9 @@ class Tiers:
 
             return build
 
-        return cls({name: factory(name) for name in names})
+        missing = {name: why for name in names if (why := not_configured(name, settings))}
+        usable = {name: factory(name) for name in names if name not in missing}
+        return cls(usable, unconfigured=missing)
 
     def __contains__(self, name: object) -> bool:
         return name in self.names

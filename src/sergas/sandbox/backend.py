@@ -24,12 +24,13 @@ from sergas.sandbox.clock import Clock
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.faults import Faults
 from sergas.sandbox.limits import Limits, client_name
-from sergas.sandbox.oauth import OAuthBackend
+from sergas.sandbox.oauth import CRM_SCHEMES, OAuthBackend
 from sergas.sandbox.schema import MODULES, Module
 from sergas.sandbox.seed import build_org, build_users, seed_store
+from sergas.sandbox.seed.people import build_former_users
 from sergas.sandbox.store import RecordStore
 
-STATE_VERSION = "1"
+STATE_VERSION = "2"  # 2: Leads, Notes, Calls, Events and the recycle bin
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class Sandbox:
         self.rng = random.Random(self.config.seed)
         self.modules: dict[str, Module] = MODULES
         self.users: list[dict[str, Any]] = build_users(self.config.seed, self.config.users)
+        # Every user the org has had: the licensed ones (who own records), then a
+        # deactivated one and an invited one who has not confirmed.
+        self.all_users = self.users + build_former_users(self.config.seed, self.config.users)
         self.org: dict[str, Any] = build_org(self.config.seed)
         self.store = RecordStore(self.modules, self.config.state_file)
         self.faults = Faults(
@@ -64,13 +68,19 @@ class Sandbox:
 
     def _init_state(self) -> None:
         from sergas.sandbox.bulk import BulkJobs
+        from sergas.sandbox.conversion import LeadConversion
         from sergas.sandbox.metadata import Metadata
         from sergas.sandbox.queries import Queries
+        from sergas.sandbox.record_actions import RecordActions
         from sergas.sandbox.records import Records
+        from sergas.sandbox.related import Related
 
         self.oauth = OAuthBackend(self.config, self.clock, self.current_user["id"])
         self.limits = Limits(self.config, self.clock)
         self.records = Records(self)
+        self.actions = RecordActions(self)
+        self.related = Related(self)
+        self.leads = LeadConversion(self)
         self.queries = Queries(self)
         self.metadata = Metadata(self)
         self.bulk = BulkJobs(self)
@@ -98,11 +108,17 @@ class Sandbox:
     # -- who is calling ----------------------------------------------------------------
 
     def authenticate(
-        self, authorization: str | None, client: str | None = None, *, slot_held: bool = False
+        self,
+        authorization: str | None,
+        client: str | None = None,
+        *,
+        slot_held: bool = False,
+        schemes: tuple[str, ...] = CRM_SCHEMES,
     ) -> Caller:
         """The caller behind an Authorization header (InvalidToken if none); `client` is
-        the call's X-Sergas-Client header, if any."""
-        access = self.oauth.authenticate(authorization)
+        the call's X-Sergas-Client header, if any. CRM routes take only `Zoho-oauthtoken`;
+        the MCP endpoint passes MCP_SCHEMES (Bearer too)."""
+        access = self.oauth.authenticate(authorization, schemes)
         return Caller(access.user_id, client_name(client, access.token), slot_held)
 
     @asynccontextmanager
@@ -133,7 +149,7 @@ class Sandbox:
         return self.users[0]
 
     def user(self, user_id: str) -> dict[str, Any] | None:
-        return next((u for u in self.users if u["id"] == user_id), None)
+        return next((u for u in self.all_users if u["id"] == user_id), None)
 
     def user_ref(self, user_id: str | None = None, *, email: bool = True) -> dict[str, Any]:
         """A user as lookups show it: {"name","id"[,"email"]}."""
@@ -163,6 +179,7 @@ class Sandbox:
                 "hang_rate": 0,
                 "paths": [],
                 "targeted": [],
+                "retry_after": None,
                 "seed": self.config.seed,
             }
         )

@@ -201,7 +201,8 @@ def _columns(sb: Sandbox, module: Module, raw: Any) -> list[str]:
             if fld.data_type in ("ownerlookup", "userlookup"):
                 ok = sub in USER_COLUMNS
             elif fld.data_type == "lookup":
-                ok = sb.modules[fld.lookup_module or ""].field(sub) is not None
+                target = sb.modules.get(fld.lookup_module or "")
+                ok = target is not None and target.field(sub) is not None
         if not ok:
             raise FieldNotAvailable(details={"api_name": name, "json_path": "$.query.fields"})
         if name != "id" and name not in columns:
@@ -325,7 +326,8 @@ def _cell_reader(sb: Sandbox, module: Module) -> Callable[[Record, str], str]:
             return ""
         fld = module.field(base)
         if fld is not None and fld.data_type == "lookup":
-            related = sb.store.get(fld.lookup_module or "", str(ref))
+            target = fld.linked_module(record)
+            related = sb.store.get(target, str(ref)) if target in sb.modules else None
             return _text(related.get(sub) if related else None)
         return _text(users.get(str(ref), {}).get(sub))
 

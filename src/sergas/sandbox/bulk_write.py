@@ -350,5 +350,6 @@ def _lookup_key_ok(sb: Sandbox, fld: Field, key: str) -> bool:
     if fld.data_type in ("ownerlookup", "userlookup"):
         return key in ("id", "email")
     if fld.data_type == "lookup":
-        return key == "id" or sb.modules[fld.lookup_module or ""].field(key) is not None
+        target = sb.modules.get(fld.lookup_module or "")  # multi-module lookups: by id only
+        return key == "id" or (target is not None and target.field(key) is not None)
     return False

@@ -111,6 +111,7 @@ NotSupportedFeature = zoho_error("NOT_SUPPORTED_FEATURE", 400, "Feature is not s
 FileNotFound = zoho_error("FILE_NOT_FOUND", 400, "the file id given seems to be invalid")
 MissingRequiredKey = zoho_error("MISSING_REQUIRED_KEY", 400, "required key is missing")
 ModuleNotAvailable = zoho_error("MODULE_NOT_AVAILABLE", 400, "the module is not available")
+IdAlreadyConverted = zoho_error("ID_ALREADY_CONVERTED", 400, "id already converted")
 InvalidCriteria = zoho_error("INVALID_CRITERIA", 400, "the criteria given seems to be invalid")
 
 

@@ -6,7 +6,8 @@ Set by CLI flags, SERGAS_SANDBOX_* variables, or POST /__sandbox/faults with a J
      "error_rates": {"500": 0.1, "503": 0.05, "429": 0.0},
      "drop_rate": 0.0, "hang_rate": 0.0, "hang_seconds": 30,
      "paths": ["/crm/"],                       # where rates apply (prefixes); default all
-     "targeted": [{"path": "/crm/v8/Accounts", "method": "PUT", "status": 503, "count": 3}]}
+     "targeted": [{"path": "/crm/v8/Accounts", "method": "PUT", "status": 503, "count": 3}],
+     "retry_after": 2}                         # an injected 429 carries Retry-After: 2
 
 A targeted fault fails the next `count` calls whose path starts with `path` (and whose method
 matches, and which carry the header `header`, when given) with `status` (an HTTP status, or
@@ -50,6 +51,7 @@ class Faults:
     hang_seconds: float = 30.0
     paths: list[str] = field(default_factory=list)
     targeted: list[Targeted] = field(default_factory=list)
+    retry_after: int | None = None  # seconds an injected 429 says to wait (Retry-After)
     injected: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
@@ -64,6 +66,7 @@ class Faults:
             "hang_seconds",
             "paths",
             "targeted",
+            "retry_after",
             "seed",
         }
         unknown = set(body) - known
@@ -84,6 +87,11 @@ class Faults:
             self.paths = [str(p) for p in body["paths"]]
         if "targeted" in body:
             self.targeted = [self._targeted(t) for t in body["targeted"]]
+        if "retry_after" in body:
+            wait = body["retry_after"]
+            if wait is not None and (isinstance(wait, bool) or int(wait) < 0):
+                raise ValueError(f"retry_after must be whole seconds or null: {wait!r}")
+            self.retry_after = None if wait is None else int(wait)
         if "seed" in body:
             self.rng.seed(int(body["seed"]))
 
@@ -151,5 +159,6 @@ class Faults:
                 }
                 for t in self.targeted
             ],
+            "retry_after": self.retry_after,
             "injected": self.injected,
         }

@@ -23,6 +23,7 @@ WINDOW = 24 * 3600.0
 BULK_READ_CREDITS = 50
 BULK_WRITE_CREDITS = 500
 CVID_CREDITS = 3
+CONVERT_CREDITS = 5
 HEAVY_WRITE = 10  # writes of more records than this count against the sub-concurrency cap
 
 CLIENT_HEADER = "X-Sergas-Client"

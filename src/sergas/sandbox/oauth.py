@@ -46,11 +46,15 @@ class TokenStats:
     invalid_token_responses: int = 0
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token in `Zoho-oauthtoken <t>` or `Bearer <t>`; empty for anything else."""
+CRM_SCHEMES = ("zoho-oauthtoken",)  # Zoho's CRM APIs take only their own scheme
+MCP_SCHEMES = ("zoho-oauthtoken", "bearer")  # MCP clients send Bearer, per the MCP spec
+
+
+def bearer_token(authorization: str | None, schemes: tuple[str, ...] = MCP_SCHEMES) -> str:
+    """The token in `<scheme> <t>` for one of `schemes`; empty for anything else."""
     if authorization:
         scheme, _, value = authorization.partition(" ")
-        if scheme.lower() in ("zoho-oauthtoken", "bearer"):
+        if scheme.lower() in schemes:
             return value.strip()
     return ""
 
@@ -124,9 +128,11 @@ class OAuthBackend:
 
     # -- CRM side --------------------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None) -> AccessToken:
-        """Check `Authorization: Zoho-oauthtoken <t>` (Bearer accepted for MCP clients)."""
-        access = self.access_tokens.get(bearer_token(authorization))
+    def authenticate(
+        self, authorization: str | None, schemes: tuple[str, ...] = CRM_SCHEMES
+    ) -> AccessToken:
+        """Check `Authorization: Zoho-oauthtoken <t>`; the MCP endpoint also takes Bearer."""
+        access = self.access_tokens.get(bearer_token(authorization, schemes))
         if access is None or access.revoked or access.expires_at <= self.clock.now():
             self.stats.invalid_token_responses += 1
             raise InvalidToken()

@@ -10,21 +10,44 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sergas.sandbox import errors as E
-from sergas.sandbox.records import (
+from sergas.sandbox.paging import (
     SORTABLE,
     Page,
     Record,
     field_names,
-    known_module,
     per_page_of,
     positive,
     project,
 )
+from sergas.sandbox.records import known_module
+from sergas.sandbox.schema import Module
 
 if TYPE_CHECKING:
     from sergas.sandbox.backend import Caller, Sandbox
 
 SEARCH_LIMIT = 2000
+
+
+def search_predicate(
+    module: Module,
+    criteria: str | None,
+    email: str | None,
+    phone: str | None,
+    word: str | None,
+) -> Callable[[Record], bool] | None:
+    """What a search matches: by criteria, else email, else phone, else word (as Zoho
+    reads them, in that order); None when none is given."""
+    from sergas.sandbox import criteria as C
+
+    if criteria:
+        return C.parse_criteria(criteria, module).matches
+    if email:
+        return C.email_predicate(module, email)
+    if phone:
+        return C.phone_predicate(module, phone)
+    if word:
+        return C.word_predicate(module, word)
+    return None
 
 
 class Queries:
@@ -49,24 +72,14 @@ class Queries:
         sort_order: str | None = None,
     ) -> Page | None:
         """GET /crm/v8/{module}/search: by criteria, else email, else phone, else word."""
-        from sergas.sandbox import criteria as C
-
         async with self.sb.api_call(caller, heavy=True):
             self.sb.limits.charge(1)
             module = known_module(self.sb, module_name)
             names = field_names(module, fields, required=False)
             size = per_page_of(per_page)
             page_no = positive("page", page, 1)
-            predicate: Callable[[Record], bool]
-            if criteria:
-                predicate = C.parse_criteria(criteria, module).matches
-            elif email:
-                predicate = C.email_predicate(module, email)
-            elif phone:
-                predicate = C.phone_predicate(module, phone)
-            elif word:
-                predicate = C.word_predicate(module, word)
-            else:
+            predicate = search_predicate(module, criteria, email, phone, word)
+            if predicate is None:
                 raise E.ExpectedParamMissing(
                     details={"param_names": ["criteria", "email", "phone", "word"]}
                 )
@@ -108,7 +121,9 @@ class Queries:
 
         async with self.sb.api_call(caller, heavy=True):
             if not query or not query.strip():
-                raise E.MandatoryNotFound("required field not found", {"api_name": "select_query"})
+                raise E.MandatoryNotFound(
+                    "required field not found", {"api_name": "select_query"}
+                )
             result = Q.execute(query, self.sb.store, self.sb.modules)
             self.sb.limits.charge(Q.credits_for_limit(result.limit))
             if not result.rows:

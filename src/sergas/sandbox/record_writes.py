@@ -7,13 +7,22 @@ Shared by the Records API (`Records.create_records` and friends) and Bulk Write
 
 from __future__ import annotations
 
+import copy
 import math
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sergas.sandbox import errors as E
 from sergas.sandbox.clock import iso
-from sergas.sandbox.schema import LOOKUP_TYPES, NUMBER_TYPES, TEXT_TYPES, Field, Module
+from sergas.sandbox.schema import (
+    LOOKUP_TYPES,
+    NUMBER_TYPES,
+    SE_MODULE_KEY,
+    TEXT_TYPES,
+    Field,
+    Module,
+    find_module,
+)
 
 if TYPE_CHECKING:
     from sergas.sandbox.backend import Sandbox
@@ -43,9 +52,12 @@ class RecordWriter:
         mode: str,
         index: int = 0,
         duplicate_check_fields: list[str] | None = None,
+        *,
+        path: str | None = None,
     ) -> dict[str, Any]:
-        """Validate and store one record; returns Zoho's success item or raises ZohoError."""
-        path = f"$.data[{index}]"
+        """Validate and store one record; returns Zoho's success item or raises ZohoError
+        (whose json_path starts at `path`, by default `$.data[index]`)."""
+        path = path or f"$.data[{index}]"
         if not isinstance(item, dict):
             raise E.InvalidData("invalid data", {"api_name": "data", "json_path": path})
         store = self.sb.store
@@ -72,6 +84,7 @@ class RecordWriter:
         if existing is None:
             record: Record = {f.api_name: None for f in module.fields}
             record.update(values)
+            record.update(copy.deepcopy(module.record_extras))
             missing = [
                 f.api_name
                 for f in module.fields
@@ -90,7 +103,7 @@ class RecordWriter:
         else:
             record = {**existing, **values, "Modified_Time": now, "Modified_By": me}
             message = "record updated"
-        if module.api_name == "Contacts":
+        if module.field("Full_Name") is not None:
             record["Full_Name"] = " ".join(
                 p for p in (record.get("First_Name"), record.get("Last_Name")) if p
             )
@@ -117,6 +130,10 @@ class RecordWriter:
             result["action"] = action
             result["duplicate_field"] = (duplicate_check_fields or [module.name_field])[0]
         return result
+
+    def check(self, module: Module, item: dict[str, Any], path: str) -> Record:
+        """The item's values in the stored shape, or the ZohoError a write of it gets."""
+        return self._validate(module, item, path)
 
     def _find_duplicate(
         self, module: Module, item: dict[str, Any], fields: list[str] | None
@@ -145,8 +162,48 @@ class RecordWriter:
                     "the field api name given seems to be invalid",
                     {"api_name": name, "json_path": f"{path}.{name}"},
                 )
+            if field.lookup_modules:
+                values.update(self._multi_lookup(field, raw, item, path))
+                continue
             values[name] = self._coerce(field, raw, f"{path}.{name}")
         return values
+
+    def _multi_lookup(
+        self, field: Field, raw: Any, item: dict[str, Any], path: str
+    ) -> dict[str, Any]:
+        """A What_Id or Parent_Id: the module it points at comes from `$se_module` beside
+        the value, or from `module.api_name` inside it."""
+        name = field.api_name
+        if raw is None:
+            return {name: None} if field.module_in_value else {name: None, SE_MODULE_KEY: None}
+        inner = raw.get("module") if isinstance(raw, dict) else None
+        target_name = inner.get("api_name") if isinstance(inner, dict) else None
+        target_name = target_name or item.get(SE_MODULE_KEY)
+        where = f"{path}.{SE_MODULE_KEY}" if not inner else f"{path}.{name}.module"
+        if not target_name:
+            raise E.MandatoryNotFound(
+                "required field not found", {"api_name": SE_MODULE_KEY, "json_path": where}
+            )
+        target = find_module(str(target_name))
+        if target is None or target.api_name not in field.lookup_modules:
+            raise E.InvalidData(
+                "invalid data",
+                {
+                    "api_name": SE_MODULE_KEY,
+                    "json_path": where,
+                    "supported_values": list(field.lookup_modules),
+                },
+            )
+        ref_id = raw.get("id") if isinstance(raw, dict) else raw
+        linked = self.sb.store.get(target.api_name, str(ref_id)) if ref_id else None
+        if linked is None:
+            raise E.InvalidData(
+                "invalid data", {"api_name": name, "json_path": f"{path}.{name}"}
+            )
+        link: dict[str, Any] = {"name": linked.get(target.name_field), "id": linked["id"]}
+        if field.module_in_value:
+            return {name: {"module": {"api_name": target.api_name, "id": target.id}, **link}}
+        return {name: link, SE_MODULE_KEY: target.api_name}
 
     def _coerce(self, field: Field, raw: Any, json_path: str) -> Any:
         """A written value in the stored (Zoho JSON) shape; wrong types are INVALID_DATA."""
@@ -221,7 +278,8 @@ class RecordWriter:
                 raise bad()
             ref_id = str(ref_id)
             if t in ("ownerlookup", "userlookup"):
-                if self.sb.user(ref_id) is None:
+                user = self.sb.user(ref_id)
+                if user is None or user["status"] != "active":
                     raise E.InvalidData(
                         "invalid data", {"api_name": field.api_name, "json_path": json_path}
                     )

@@ -1,12 +1,15 @@
-"""The CRM's modules and fields, as served by /crm/v8/settings/modules and /settings/fields.
+"""The CRM's modules and fields: what the sandbox validates writes, criteria and COQL against.
 
-Fields carry what the sandbox needs to validate writes, filter by criteria and COQL, and what
-Zoho's SDK reads from field metadata (api_name, data_type, json_type, system_mandatory,
-custom_field, pick_list_values, lookup.module).
+Fields carry what Zoho's SDK reads from field metadata (api_name, data_type, json_type,
+system_mandatory, custom_field, pick_list_values, lookup.module); `meta_shapes` renders
+them as /settings/fields and /settings/modules answer. Modules are declared in a fixed
+order, so field ids (handed out in declaration order) stay the same when modules are added
+at the end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +41,11 @@ JSON_TYPES = {
     "userlookup": "jsonobject",
 }
 
+# Beside a multi-module lookup's value, the module it points at (Zoho's `$se_module`).
+SE_MODULE_KEY = "$se_module"
+# Fields Zoho marks as display fields (the record's name in lookups).
+DISPLAY_FIELDS = frozenset({"Account_Name", "Deal_Name", "Subject", "Note_Title", "Event_Title"})
+
 # Record ids look like Zoho's: 19 digits, an org prefix then a sequence.
 ID_BASE = 5725767000000000000
 MODULE_ID_BASE = 5725767000000002000
@@ -56,112 +64,30 @@ class Field:
     picklist: tuple[str, ...] = ()
     lookup_module: str | None = None
     length: int | None = None
+    # A multi-module lookup (What_Id, Parent_Id) names the modules it may point at; the
+    # record says which: `$se_module` beside the value, or `module` inside it (Parent_Id).
+    lookup_modules: tuple[str, ...] = ()
+    module_in_value: bool = False
 
     @property
     def json_type(self) -> str:
         return JSON_TYPES.get(self.data_type, "string")
 
-    def metadata(self, modules: dict[str, Module]) -> dict[str, Any]:
-        """The field as Zoho's GET /settings/fields returns it."""
-        lookup: dict[str, Any] = {}
-        if self.data_type == "lookup" and self.lookup_module:
-            target = modules[self.lookup_module]
-            lookup = {
-                "display_label": target.singular,
-                "api_name": self.api_name,
-                "module": {"api_name": target.api_name, "id": target.id},
-                "id": self.id,
-            }
-        picklist = [
-            {
-                "display_value": value,
-                "sequence_number": i,
-                "actual_value": value,
-                "id": str(int(self.id) + 1000 + i),
-                "type": "used",
-                "colour_code": None,
-                "reference_value": value,
-            }
-            for i, value in enumerate(("-None-", *self.picklist) if self.picklist else ())
-        ]
-        return {
-            "api_name": self.api_name,
-            "id": self.id,
-            "field_label": self.label,
-            "display_label": self.label,
-            "data_type": self.data_type,
-            "json_type": self.json_type,
-            "system_mandatory": self.system_mandatory,
-            "custom_field": self.custom_field,
-            "read_only": self.read_only,
-            "field_read_only": self.read_only,
-            "visible": True,
-            "length": self.length or (255 if self.data_type in TEXT_TYPES else 16),
-            "pick_list_values": picklist,
-            "lookup": lookup,
-            "formula": {},
-            "currency": {},
-            "decimal_place": 2 if self.data_type == "currency" else None,
-            "unique": {},
-            "sortable": self.api_name in ("id", "Created_Time", "Modified_Time"),
-            # The rest of the keys Zoho's field metadata always carries, at neutral values.
-            "additional_column": None,
-            "associated_module": None,
-            "association_details": None,
-            "auto_number": {},
-            "businesscard_supported": True,
-            "colour_code_enabled_by_system": False,
-            "column_name": self.api_name.upper(),
-            "convert_mapping": {},
-            "created_source": "user" if self.custom_field else "default",
-            "created_time": None,
-            "crypt": None,
-            "customizable_properties": [],
-            "display_field": self.api_name in ("Account_Name", "Deal_Name", "Subject"),
-            "display_type": -1,
-            "email_parser": {
-                "fields_update_supported": False,
-                "record_operations_supported": False,
-            },
-            "enable_colour_code": False,
-            "external": None,
-            "filterable": True,
-            "hipaa_compliance": None,
-            "hipaa_compliance_enabled": False,
-            "history_tracking": None,
-            "mass_update": not self.read_only,
-            "modified_time": None,
-            "multi_module_lookup": {},
-            "multiselectlookup": {},
-            "operation_type": {
-                "web_update": not self.read_only,
-                "api_create": not self.read_only,
-                "web_create": not self.read_only,
-                "api_update": not self.read_only,
-            },
-            "pick_list_values_sorted_lexically": False,
-            "profiles": [
-                {
-                    "permission_type": "read_only" if self.read_only else "read_write",
-                    "name": "Administrator",
-                    "id": "5725767000000026011",
-                }
-            ],
-            "rollup_summary": {},
-            "searchable": self.data_type != "textarea",
-            "separator": False,
-            "tooltip": None,
-            "type": "used",
-            "ui_type": 1,
-            "view_type": {
-                "view": True,
-                "edit": not self.read_only,
-                "quick_create": self.system_mandatory,
-                "create": not self.read_only,
-            },
-            "virtual_field": False,
-            "webhook": True,
-        }
+    @property
+    def display_field(self) -> bool:
+        return self.api_name in DISPLAY_FIELDS
+
+    def linked_module(self, record: Mapping[str, Any]) -> str | None:
+        """The module this lookup's value in `record` points at (None if it cannot say)."""
+        if not self.lookup_modules:
+            return self.lookup_module
+        if self.module_in_value:
+            value = record.get(self.api_name)
+            module = value.get("module") if isinstance(value, dict) else None
+            name = module.get("api_name") if isinstance(module, dict) else None
+            return name if isinstance(name, str) else None
+        name = record.get(SE_MODULE_KEY)
+        return name if isinstance(name, str) else None
 
 
 @dataclass(frozen=True)
@@ -173,6 +99,8 @@ class Module:
     plural: str = ""
     searchable: bool = True
     name_field: str = "Name"
+    # Keys beside the fields that every record of the module carries (Notes' `$editable`...).
+    record_extras: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -180,43 +108,6 @@ class Module:
 
     def field(self, api_name: str) -> Field | None:
         return self.by_name.get(api_name)
-
-    def metadata(self) -> dict[str, Any]:
-        """The module as Zoho's GET /settings/modules returns it."""
-        return {
-            "api_name": self.api_name,
-            "module_name": self.api_name,
-            "id": self.id,
-            "api_supported": True,
-            "generated_type": "default",
-            "singular_label": self.singular,
-            "plural_label": self.plural or self.api_name,
-            "creatable": True,
-            "editable": True,
-            "deletable": True,
-            "viewable": True,
-            "status": "visible",
-            "visible": True,
-            "global_search_supported": self.searchable,
-            "modified_time": "2024-01-01T00:00:00+00:00",
-            "arguments": [],
-            "business_card_field_limit": 5,
-            "convertable": False,
-            "description": None,
-            "feeds_required": False,
-            "isBlueprintSupported": False,
-            "modified_by": None,
-            "parent_module": {},
-            "presence_sub_menu": True,
-            "profile_count": 1,
-            "profiles": [{"name": "Administrator", "id": "5725767000000026011"}],
-            "quick_create": True,
-            "recycle_bin_on_delete": True,
-            "sequence_number": int(self.id) - MODULE_ID_BASE,
-            "show_as_tab": True,
-            "visibility": 1,
-            "web_link": None,
-        }
 
 
 class _FieldIds:
@@ -279,13 +170,70 @@ DEAL_STAGES = (
 )
 OPEN_DEAL_STAGES = DEAL_STAGES[:6]
 TASK_STATUSES = ("Not Started", "Deferred", "In Progress", "Completed", "Waiting for input")
+RATINGS = ("Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down")
+LEAD_SOURCES = (
+    "Advertisement",
+    "Cold Call",
+    "Employee Referral",
+    "External Referral",
+    "Online Store",
+    "Partner",
+    "Public Relations",
+    "Sales Email Alias",
+    "Seminar Partner",
+    "Internal Seminar",
+    "Trade Show",
+    "Web Download",
+    "Web Research",
+    "Chat",
+)
+LEAD_STATUSES = (
+    "Attempted to Contact",
+    "Contact in Future",
+    "Contacted",
+    "Junk Lead",
+    "Lost Lead",
+    "Not Contacted",
+    "Pre-Qualified",
+    "Not Qualified",
+)
+CALL_TYPES = ("Outbound", "Inbound", "Missed")
+CALL_PURPOSES = ("Prospecting", "Administrative", "Negotiation", "Demo", "Project", "Desk")
+CALL_RESULTS = (
+    "Interested",
+    "Not interested",
+    "No response/Busy",
+    "Requested more info",
+    "Requested call back",
+    "Invalid number",
+)
+# What Zoho's Notes API gives every note beside its fields (typed as notes.json's Note).
+NOTE_EXTRAS = {
+    "$attachments": [],
+    "$editable": True,
+    "$is_shared_to_client": False,
+    "$sharing_permission": "full_access",
+    "$size": "0",
+    "$state": "save",
+    "$voice_note": False,
+}
+# What an activity (call, meeting) or a note can be about.
+RELATED_TO = ("Accounts", "Deals", "Leads")
+NOTE_PARENTS = ("Accounts", "Contacts", "Deals", "Leads")
 
 
-def _module(api_name: str, singular: str, index: int, name_field: str, *fields: Field) -> Module:
+def _module(
+    api_name: str,
+    singular: str,
+    index: int,
+    name_field: str,
+    *fields: Field,
+    plural: str | None = None,
+) -> Module:
     return Module(
         api_name=api_name,
         singular=singular,
-        plural=api_name,
+        plural=plural or api_name,
         id=str(MODULE_ID_BASE + index),
         fields=(_f("id", "bigint", "Record Id", read_only=True), *fields, *_system_fields()),
         name_field=name_field,
@@ -322,11 +270,7 @@ def build_modules() -> dict[str, Module]:
         _f("Industry", "picklist", picklist=INDUSTRIES),
         _f("Annual_Revenue", "currency"),
         _f("Employees", "integer"),
-        _f(
-            "Rating",
-            "picklist",
-            picklist=("Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"),
-        ),
+        _f("Rating", "picklist", picklist=RATINGS),
         _f(
             "Ownership",
             "picklist",
@@ -392,7 +336,82 @@ def build_modules() -> dict[str, Module]:
         _f("Priority", "picklist", picklist=("High", "Highest", "Low", "Lowest", "Normal")),
         _f("What_Id", "lookup", "Related To", lookup_module="Accounts"),
     )
-    return {m.api_name: m for m in (accounts, contacts, deals, tasks)}
+    return {m.api_name: m for m in (accounts, contacts, deals, tasks, *_activity_modules())}
+
+
+def _related_to() -> Field:
+    return _f("What_Id", "lookup", "Related To", lookup_modules=RELATED_TO)
+
+
+def _activity_modules() -> tuple[Module, ...]:
+    """Leads, Notes, Calls and Events: declared after the first four, so those keep their
+    field ids."""
+    leads = _module(
+        "Leads",
+        "Lead",
+        5,
+        "Full_Name",
+        _f("First_Name", "text", length=40),
+        _f("Last_Name", "text", system_mandatory=True, length=80),
+        _f("Full_Name", "text", read_only=True),
+        _f("Company", "text", system_mandatory=True, length=200),
+        _f("Designation", "text", "Title", length=100),
+        _f("Email", "email", length=100),
+        _f("Phone", "phone", length=30),
+        _f("Mobile", "phone", length=30),
+        _f("Website", "website", length=255),
+        _f("Lead_Source", "picklist", picklist=LEAD_SOURCES),
+        _f("Lead_Status", "picklist", picklist=LEAD_STATUSES),
+        _f("Industry", "picklist", picklist=INDUSTRIES),
+        _f("Annual_Revenue", "currency"),
+        _f("No_of_Employees", "integer", "No. of Employees"),
+        _f("Rating", "picklist", picklist=RATINGS),
+        _f("City", "text", length=30),
+        _f("Country", "text", length=30),
+        _f("Description", "textarea", length=32000),
+    )
+    notes = _module(
+        "Notes",
+        "Note",
+        6,
+        "Note_Title",
+        _f("Note_Title", "text", "Note Title", length=120),
+        _f("Note_Content", "textarea", "Note Content", system_mandatory=True, length=32000),
+        _f("Parent_Id", "lookup", "Parent ID", lookup_modules=NOTE_PARENTS, module_in_value=True),
+    )
+    notes.record_extras.update(NOTE_EXTRAS)
+    calls = _module(
+        "Calls",
+        "Call",
+        7,
+        "Subject",
+        _f("Subject", "text", system_mandatory=True, length=255),
+        _f("Call_Type", "picklist", system_mandatory=True, picklist=CALL_TYPES),
+        _f("Call_Purpose", "picklist", picklist=CALL_PURPOSES),
+        _f("Call_Start_Time", "datetime", system_mandatory=True),
+        _f("Call_Duration", "text", length=10),
+        _f("Call_Duration_in_seconds", "integer", "Call Duration (in seconds)"),
+        _f("Call_Result", "picklist", picklist=CALL_RESULTS),
+        _f("Description", "textarea", length=32000),
+        _related_to(),
+        _f("Who_Id", "lookup", "Contact Name", lookup_module="Contacts"),
+    )
+    events = _module(
+        "Events",
+        "Meeting",
+        8,
+        "Event_Title",
+        _f("Event_Title", "text", "Title", system_mandatory=True, length=255),
+        _f("Start_DateTime", "datetime", "From", system_mandatory=True),
+        _f("End_DateTime", "datetime", "To", system_mandatory=True),
+        _f("All_day", "boolean", "All day"),
+        _f("Venue", "text", length=255),
+        _f("Description", "textarea", length=32000),
+        _related_to(),
+        _f("Who_Id", "lookup", "Contact Name", lookup_module="Contacts"),
+        plural="Meetings",
+    )
+    return leads, notes, calls, events
 
 
 MODULES: dict[str, Module] = build_modules()

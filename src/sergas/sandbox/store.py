@@ -12,10 +12,12 @@ sandbox behind `sergas accounts get` decodes the ~10,000 Accounts, not all ~87,0
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,12 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (module, id)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deleted (
+    module TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (module, id)
+);
 """
 
 
@@ -41,6 +49,8 @@ class RecordStore:
         self._modules = tuple(modules)
         self._data: dict[str, dict[str, Record]] = {m: {} for m in self._modules}
         self._unread: set[str] = set()  # modules whose records are still only in the file
+        # The recycle bin: per module, what GET /{module}/deleted lists, in deletion order.
+        self._deleted: dict[str, dict[str, Record]] = {m: {} for m in self._modules}
         self._version: dict[str, int] = dict.fromkeys(self._modules, 0)
         self._sorted: dict[tuple[str, str], tuple[int, list[Record]]] = {}
         self._next_id = ID_BASE + 1000
@@ -72,6 +82,11 @@ class RecordStore:
             for module in self._unread:
                 self._data[module].clear()
         found = bool(self._unread)
+        for module, record_id, body in self._db.execute(
+            "SELECT module, id, body FROM deleted ORDER BY rowid"
+        ):
+            if module in self._deleted:
+                self._deleted[module][record_id] = orjson.loads(body)
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         self._next_id = int(meta.get("next_id", self._next_id))
         for module in self._modules:
@@ -107,14 +122,14 @@ class RecordStore:
                 (key, value),
             )
 
-    def _mirror(self, module: str, records: list[Record]) -> None:
+    def _mirror(self, module: str, records: list[Record], table: str = "records") -> None:
         if self._db is None or not records:
             return
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
-                    "INSERT INTO records (module, id, body) VALUES (?, ?, ?) "
+                    f"INSERT INTO {table} (module, id, body) VALUES (?, ?, ?) "
                     "ON CONFLICT(module, id) DO UPDATE SET body = excluded.body",
                     [(module, r["id"], orjson.dumps(r)) for r in records],
                 )
@@ -132,6 +147,10 @@ class RecordStore:
 
     def count(self, module: str) -> int:
         return len(self._bucket(module))
+
+    def version(self, module: str) -> int:
+        """Changes whenever the module's records do (for caches of derived data)."""
+        return self._version[module]
 
     def get(self, module: str, record_id: str) -> Record | None:
         return self._bucket(module).get(record_id)
@@ -164,6 +183,23 @@ class RecordStore:
             self._next_id += 1
             return str(self._next_id)
 
+    @contextmanager
+    def id_block(self) -> Iterator[Callable[[], str]]:
+        """`new_id` without the lock, for one thread that creates many records (seeding);
+        the store's next id moves past the block's when it ends."""
+        with self._lock:
+            numbers = itertools.count(self._next_id + 1)
+            last = [self._next_id]
+
+            def new_id() -> str:
+                last[0] = number = next(numbers)
+                return str(number)
+
+            try:
+                yield new_id
+            finally:
+                self._next_id = last[0]
+
     def put_many(self, module: str, records: list[Record]) -> None:
         """Insert or replace records (a record's `id` must be set)."""
         with self._lock:
@@ -176,10 +212,11 @@ class RecordStore:
     def put(self, module: str, record: Record) -> None:
         self.put_many(module, [record])
 
-    def delete(self, module: str, record_id: str) -> bool:
+    def delete(self, module: str, record_id: str) -> Record | None:
+        """Remove a record; the removed record, or None if there was none."""
         with self._lock:
-            found = self._bucket(module).pop(record_id, None) is not None
-            if found:
+            found = self._bucket(module).pop(record_id, None)
+            if found is not None:
                 self._bump(module)
                 if self._db is not None:
                     self._db.execute(
@@ -187,15 +224,29 @@ class RecordStore:
                     )
             return found
 
+    def put_deleted(self, module: str, entries: list[Record]) -> None:
+        """Add recycle-bin entries (each with the deleted record's `id`)."""
+        with self._lock:
+            bucket = self._deleted[module]
+            for entry in entries:
+                bucket[entry["id"]] = entry
+            self._mirror(module, entries, "deleted")
+
+    def deleted(self, module: str) -> list[Record]:
+        """The module's recycle-bin entries, oldest deletion first."""
+        return list(self._deleted[module].values())
+
     def clear(self) -> None:
         with self._lock:
             self._unread.clear()
             for module in self._modules:
                 self._data[module].clear()
+                self._deleted[module].clear()
                 self._bump(module)
             self._next_id = ID_BASE + 1000
             if self._db is not None:
                 self._db.execute("DELETE FROM records")
+                self._db.execute("DELETE FROM deleted")
                 self._db.execute("DELETE FROM meta")
 
     def close(self) -> None:

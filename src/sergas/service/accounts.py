@@ -17,6 +17,7 @@ from sergas.tiers.base import BulkResult, RecordResult
 __all__ = ["outcome_json", "router"]
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+CHANNEL = "http"  # the manager checks each call's permissions for the key that made it
 
 RecordIdPath = Annotated[
     str,
@@ -78,7 +79,7 @@ def bulk_json(result: BulkResult) -> dict[str, Any]:
 @router.get("", summary="List accounts, a page at a time")
 async def list_accounts(
     request: Request,
-    _: Reader,
+    who: Reader,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 200,
     fields: FieldsQuery = None,
@@ -91,6 +92,7 @@ async def list_accounts(
         sort_by=sort_by,
         sort_order=sort_order,
         fields=parse_fields(fields),
+        caller=who.caller(CHANNEL),
     )
     return JSONResponse(
         {
@@ -107,15 +109,18 @@ async def list_accounts(
 
 
 @router.post("/search", summary="Search accounts by typed criteria")
-async def search_accounts(request: Request, body: SearchRequest, _: Reader) -> JSONResponse:
+async def search_accounts(request: Request, body: SearchRequest, who: Reader) -> JSONResponse:
     records = await get_runtime(request).manager.search_accounts(
-        body.criteria.to_criteria(), limit=body.limit, fields=body.fields
+        body.criteria.to_criteria(),
+        limit=body.limit,
+        fields=body.fields,
+        caller=who.caller(CHANNEL),
     )
     return JSONResponse({"data": records, "info": {"count": len(records)}})
 
 
 @router.post("/bulk-update", summary="Update many accounts; one outcome per record")
-async def bulk_update(request: Request, body: BulkUpdateRequest, _: Writer) -> JSONResponse:
+async def bulk_update(request: Request, body: BulkUpdateRequest, who: Writer) -> JSONResponse:
     cap = request.app.state.service_settings.max_bulk_records
     if len(body.records) > cap:
         raise ApiError(
@@ -125,21 +130,27 @@ async def bulk_update(request: Request, body: BulkUpdateRequest, _: Writer) -> J
             "(SERGAS_SERVICE_MAX_BULK_RECORDS)",
             {"records": len(body.records), "max": cap},
         )
-    result = await get_runtime(request).manager.bulk_update_accounts(body.records)
+    result = await get_runtime(request).manager.bulk_update_accounts(
+        body.records, caller=who.caller(CHANNEL)
+    )
     return JSONResponse(bulk_json(result))
 
 
 @router.get("/{record_id}", summary="One account")
 async def get_account(
-    request: Request, record_id: RecordIdPath, _: Reader, fields: FieldsQuery = None
+    request: Request, record_id: RecordIdPath, who: Reader, fields: FieldsQuery = None
 ) -> JSONResponse:
-    record = await get_runtime(request).manager.get_account(record_id, fields=parse_fields(fields))
+    record = await get_runtime(request).manager.get_account(
+        record_id, fields=parse_fields(fields), caller=who.caller(CHANNEL)
+    )
     return JSONResponse({"data": record})
 
 
 @router.patch("/{record_id}", summary="Update one account's fields")
 async def update_account(
-    request: Request, record_id: RecordIdPath, body: UpdateRequest, _: Writer
+    request: Request, record_id: RecordIdPath, body: UpdateRequest, who: Writer
 ) -> JSONResponse:
-    result = await get_runtime(request).manager.update_account(record_id, body.data)
+    result = await get_runtime(request).manager.update_account(
+        record_id, body.data, caller=who.caller(CHANNEL)
+    )
     return JSONResponse(outcome_json(result))

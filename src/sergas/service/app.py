@@ -18,13 +18,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import structlog
 from fastapi import FastAPI
 
 from sergas import __version__
 from sergas.access.keys import ApiKeyStore
 from sergas.db.engine import safe_url
 from sergas.jobs.queue import open_queue
+from sergas.log import get_logger
 from sergas.manager import IntegrationConfig, PrometheusMetrics
 from sergas.runtime import Runtime, open_runtime
 from sergas.service import accounts, jobs, ops
@@ -40,7 +40,7 @@ jobs_unavailable = (
     "SERGAS_DATABASE_URL to a postgresql:// URL"
 )
 
-log = structlog.get_logger("sergas.service")
+log = get_logger("sergas.service")
 
 DESCRIPTION = """\
 A gateway to Zoho CRM: accounts through three tiers (Zoho's MCP endpoint, its SDK, its REST

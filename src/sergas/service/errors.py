@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,10 +20,11 @@ from starlette.responses import Response
 from sergas import errors
 from sergas.access.keys import redact_keys
 from sergas.errors import SergasError
+from sergas.log import get_logger
 
 __all__ = ["ApiError", "JSONResponse", "error_body", "http_status", "install_handlers"]
 
-log = structlog.get_logger("sergas.service")
+log = get_logger("sergas.service")
 
 
 class JSONResponse(Response):
@@ -66,7 +66,7 @@ _STATUS: tuple[tuple[type[SergasError], int], ...] = (
     (errors.ServerError, 502),
     (errors.CircuitOpenError, 503),
     (errors.DatabaseError, 503),
-    (errors.ConfigError, 500),
+    (errors.ConfigError, 503),  # e.g. no tier can serve the call: the message says which setting
 )
 
 

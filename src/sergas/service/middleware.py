@@ -21,11 +21,11 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sergas.log import correlation_scope
+from sergas.log import correlation_scope, get_logger
 
 __all__ = ["HttpMetrics", "RequestContextMiddleware"]
 
-log = structlog.get_logger("sergas.service")
+log = get_logger("sergas.service")
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

@@ -1,9 +1,10 @@
 """Operations: /healthz, /readyz, /metrics (no key needed), and /v1/tiers (a key needed).
 
-/readyz is ready when the database answers and at least one tier is usable: enabled, its
-breaker not open, and its last health check passed. Health checks are real Zoho calls, so
-/readyz runs them at most once per `readiness_cache_seconds` (concurrent probes share one
-run); the breakers are read live on every probe.
+/readyz is ready when the database answers and a read can succeed: at least one tier is
+usable, i.e. reads are routed to it now (switched on, configured, its breaker not open; only
+the first choice when failover is off) and its last health check passed. Health checks are
+real Zoho calls, so /readyz runs them at most once per `readiness_cache_seconds` (concurrent
+probes share one run); the routing and the breakers are read live on every probe.
 """
 
 from __future__ import annotations
@@ -57,19 +58,22 @@ async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", tags=["operations"], summary="Database reachable, a tier usable")
+@router.get("/readyz", tags=["operations"], summary="Database reachable, reads can succeed")
 async def readyz(request: Request) -> JSONResponse:
     runtime = get_runtime(request)
     readiness: Readiness = request.app.state.readiness
     database, checked = await asyncio.gather(runtime.database_ok(), readiness.tiers(runtime))
+    reads = runtime.manager.routed("get_account")
     tiers: dict[str, Any] = {}
     for name, entry in checked.items():
         breaker_open = runtime.manager.breaker(name).is_open()
-        usable = bool(entry["enabled"] and entry.get("healthy") and not breaker_open)
+        usable = bool(name in reads and entry.get("healthy") and not breaker_open)
         tiers[name] = {
             "enabled": entry["enabled"],
+            "configured": entry["configured"],
             "healthy": entry.get("healthy"),
             "breaker_open": breaker_open,
+            "reads": name in reads,
             "usable": usable,
             "detail": entry.get("detail", ""),
         }

@@ -1,12 +1,12 @@
 """Tier 1: Zoho CRM through a Zoho MCP endpoint, with the `mcp` package's client.
 
-    client = ZohoMCPClient(settings, tokens, context=MCPContext.reader(caller="agent"))
+    client = ZohoMCPClient(settings, tokens)
     account = await client.get_account("5725767000000001001")
 
 `ZohoMCPClient` is the core's `Tier` (sergas.tiers.core) over `MCPPrimitives`: each
 primitive is one tool call. The tools' names come from a map (canonical name → the server's
-name), so an endpoint that names them differently needs no code. The caller's permission
-context (`sergas.tiers.mcp_context`) is checked before anything is sent. The session, its
+name), so an endpoint that names them differently needs no code. Who may call what is the
+manager's to check (`sergas.manager.caller`), for every tier alike. The session, its
 loss and re-opening live in `mcp_session`; auth and the translation of every library error
 into a Sergas error in `mcp_boundary`. Every tool call passes the choke point (retries, the
 process's cap).
@@ -32,26 +32,25 @@ from sergas.settings import Settings
 from sergas.tiers.base import Record, TierName
 from sergas.tiers.core import CallKind, Tier, ZohoCalls
 from sergas.tiers.core.primitives import Page, PageQuery, WriteAnswer
-from sergas.tiers.mcp_context import (
-    FULL_ACCESS,
-    TOOLS,
-    MCPContext,
-    current_mcp_context,
-    mcp_context,
-)
 from sergas.tiers.mcp_session import MCPConnection
 from sergas.tiers.retry import RetryPolicy
 
-__all__ = ["DEFAULT_TOOLS", "MCPContext", "MCPPrimitives", "ZohoMCPClient", "mcp_context"]
+__all__ = ["DEFAULT_TOOLS", "READ_TOOLS", "TOOLS", "WRITE_TOOLS", "MCPPrimitives", "ZohoMCPClient"]
+
+# The tools this tier calls, by their canonical names (the sandbox's).
+READ_TOOLS = frozenset(
+    {"search_records", "get_record", "list_records", "coql_query", "describe_module"}
+)
+WRITE_TOOLS = frozenset({"update_record", "bulk_update_records"})
+TOOLS = READ_TOOLS | WRITE_TOOLS
 
 # Canonical tool name → the server's tool name. The sandbox's names are the canonical ones.
 DEFAULT_TOOLS: dict[str, str] = {name: name for name in sorted(TOOLS)}
 
 
 class ZohoMCPClient(Tier):
-    """The MCP tier. `context` is the ceiling of what this client may call; a context bound
-    with `mcp_context()` narrows it per block. `tools` overrides tool names (over
-    ZOHO_MCP_TOOLS, over the canonical names); `protocol` is the `mcp` client's mode:
+    """The MCP tier. `tools` overrides tool names (over ZOHO_MCP_TOOLS, over the canonical
+    names); `protocol` is the `mcp` client's mode:
     "legacy" (the initialize handshake and one session, as Zoho's endpoints speak) or "auto"
     (probe for the 2026 stateless protocol first)."""
 
@@ -62,22 +61,18 @@ class ZohoMCPClient(Tier):
         settings: Settings,
         tokens: TokenManager,
         *,
-        context: MCPContext = FULL_ACCESS,
         tools: Mapping[str, str] | None = None,
         protocol: str = "legacy",
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.mcp = MCPPrimitives(
-            settings, tokens, context=context, tools=tools, protocol=protocol, retry=retry
-        )
+        self.mcp = MCPPrimitives(settings, tokens, tools=tools, protocol=protocol, retry=retry)
         self.settings = settings
-        self.context = context
         self.tools = self.mcp.tools
         self.connection = self.mcp.connection
         super().__init__(self.mcp, settings)
 
     def __repr__(self) -> str:
-        return f"ZohoMCPClient({self.settings.zoho_mcp_url!r}, context={self.context!r})"
+        return f"ZohoMCPClient({self.settings.zoho_mcp_url!r})"
 
 
 class MCPPrimitives:
@@ -90,7 +85,6 @@ class MCPPrimitives:
         settings: Settings,
         tokens: TokenManager,
         *,
-        context: MCPContext,
         tools: Mapping[str, str] | None,
         protocol: str,
         retry: RetryPolicy | None,
@@ -103,7 +97,6 @@ class MCPPrimitives:
                 f"{', '.join(sorted(unknown))}; known: {', '.join(sorted(TOOLS))}",
                 details={"settings": ["ZOHO_MCP_TOOLS"]},
             )
-        self.context = context
         self.tools: dict[str, str] = {**DEFAULT_TOOLS, **names}
         self.calls = ZohoCalls("mcp", settings, tokens.user, retry=retry)
         self.connection = MCPConnection(
@@ -113,20 +106,11 @@ class MCPPrimitives:
     async def aclose(self) -> None:
         await self.connection.aclose()
 
-    def authorize(self, tool: str) -> None:
-        """Raise PermissionDeniedError unless both the client's and the bound context allow."""
-        self.context.check(tool)
-        bound = current_mcp_context()
-        if bound is not None:
-            bound.check(tool)
-
     async def call(
         self, tool: str, kind: CallKind, arguments: Mapping[str, Any], *, records: int = 0
     ) -> dict[str, Any]:
-        """Call a tool by its canonical name (after the permission check) through the choke
-        point; None arguments are left out. Every call here is idempotent: reads, and
-        updates of given ids to given values."""
-        self.authorize(tool)
+        """Call a tool by its canonical name through the choke point; None arguments are left
+        out. Every call here is idempotent: reads, and updates of given ids to given values."""
         name = self.tools[tool]
         args = {k: v for k, v in arguments.items() if v is not None}
         call = self.calls.call(kind, records=records)

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx2
-import structlog
 from mcp import Client
 from mcp.client.streamable_http import MCP_SESSION_ID, streamable_http_client
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
@@ -39,6 +38,7 @@ from sergas import __version__, errors
 from sergas.auth.hook import BEARER, ZohoAuth
 from sergas.auth.manager import TokenManager
 from sergas.errors import ConfigError, SergasError
+from sergas.log import get_logger
 from sergas.tiers.mcp_boundary import (
     CLOSED,
     TRACE,
@@ -50,7 +50,7 @@ from sergas.tiers.mcp_boundary import (
 
 __all__ = ["MCPConnection"]
 
-log = structlog.get_logger("sergas.tiers.mcp")
+log = get_logger("sergas.tiers.mcp")
 
 T = TypeVar("T")
 _CLIENT_INFO = Implementation(name="sergas", version=__version__)
@@ -145,7 +145,7 @@ class MCPConnection:
             return await self._on(live, fn)
         except errors.ConnectionError as exc:
             self._discard(live, lost=True)
-            if not idempotent:
+            if not idempotent or exc.retried:  # retried: no token, a new session won't help
                 raise
             log.info("mcp session lost, reconnecting", code=exc.code)
         live = await self._session()

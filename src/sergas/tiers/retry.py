@@ -9,6 +9,8 @@ What is retried is decided by the error, never by the caller's guess:
 - `SergasError.retryable` errors only: connection errors, timeouts, 5xx, 429;
 - never an `AuthError` (TokenExpiredError included): the auth hook has already refreshed and
   resent once, so another attempt would only burn Zoho's 10-refreshes-in-10-minutes budget;
+- never an error already `retried` by the layer that raised it: a token that could not be
+  had (the refresh retries its own connection), so the two policies never multiply;
 - a non-idempotent call (an insert, a bulk job creation) is retried only after a 429, which
   Zoho answers before doing any work; after a timeout or a dropped connection the insert may
   have happened, so the error goes to the caller instead of a blind resend.
@@ -40,7 +42,9 @@ T = TypeVar("T")
 
 def should_retry(exc: Exception) -> bool | float:
     """stamina's backoff hook for idempotent calls: False, True, or a wait in seconds."""
-    if not isinstance(exc, SergasError) or not exc.retryable or isinstance(exc, AuthError):
+    if not isinstance(exc, SergasError) or not exc.retryable or exc.retried:
+        return False
+    if isinstance(exc, AuthError):
         return False
     if isinstance(exc, RateLimitError) and exc.retry_after:
         return float(exc.retry_after)

@@ -21,9 +21,10 @@ call reads it, so **a process talks to one Zoho environment, as one user, throug
   bounded pool of worker threads (see `sergas.tiers.sdk`).
 
 Logging: the SDK logs every request (URL, parameters, headers with the Authorization value
-masked) to the `SDKLogger` logger. That logger is detached from the root logger here and
-forwarded to structlog through `redact()`, at debug level (warnings stay warnings), so
-nothing the SDK writes reaches a handler unredacted.
+masked) to the `SDKLogger` logger. That logger is detached from the root logger here (before
+the SDK's first line) and forwarded to Sergas's logger `sergas.tiers.sdk` through
+`redact()`, at debug level (warnings stay warnings), so nothing the SDK writes reaches a
+handler unredacted, nor a handler of the program that uses Sergas.
 
 Calls: `invoke()` runs one SDK operation in a worker thread, resends once after a 401
 INVALID_TOKEN (with a de-duplicated refresh by our TokenManager), and maps every failure
@@ -39,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import structlog
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api.dc import DataCenter
@@ -52,6 +52,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from sergas import errors
 from sergas.auth.sdk import SDKTokenStore
 from sergas.errors import SergasError, redact
+from sergas.log import get_logger
 from sergas.settings import Settings
 from sergas.tiers.sdk_errors import checked, sdk_error, zoho_code
 
@@ -66,7 +67,7 @@ __all__ = [
     "sdk_config",
 ]
 
-log = structlog.get_logger("sergas.tiers.sdk")
+log = get_logger("sergas.tiers.sdk")
 
 SDK_LOGGER = "SDKLogger"
 _SWALLOWED = "Exception in current API call execution"
@@ -221,6 +222,9 @@ def _initialize(target: SDKTarget, store: SDKTokenStore, config: Any) -> None:
     # The SDK names its field cache after the token's user signature, or failing that after
     # a prefix of the access token; a fixed signature keeps one cache and no token on disk.
     token.set_user_signature(UserSignature(store.token_id))
+    # Before and after: initialize() logs to SDKLogger (the root's handlers would show it),
+    # and its SDKLogger set-up changes the logger's level.
+    _configure_logger()
     try:
         Initializer.initialize(
             environment=target.environment(),

@@ -19,6 +19,7 @@ __all__ = [
     "PAGE_TOKEN_CHAIN",
     "RECORDS_PER_PAGE",
     "SEARCH_CAP",
+    "SORTABLE",
     "SUB_CONCURRENCY",
     "USERS_PER_PAGE",
     "WRITE_CHUNK",
@@ -32,6 +33,7 @@ COQL_OFFSET_CAP: Final = 100_000  # COQL's OFFSET + LIMIT may not pass this
 SEARCH_CAP: Final = 2000  # the search API answers LIMIT_REACHED past this many matches
 MAX_FIELDS: Final = 50  # most fields per records-API call (`fields`) and COQL columns
 USERS_PER_PAGE: Final = 200  # GET /users per page
+SORTABLE: Final = ("id", "Created_Time", "Modified_Time")  # the records API's `sort_by`
 
 # -- writes --------------------------------------------------------------------------------
 WRITE_CHUNK: Final = 100  # most records per insert/update call

@@ -35,11 +35,20 @@ def present_id(raw: Any) -> Any:
     return raw.get("id")
 
 
+def present_link_id(raw: Any) -> Any:
+    """Multi-module lookups (What_Id, Parent_Id) come back as {"id"} only in COQL."""
+    if not isinstance(raw, dict) or is_null(raw):
+        return None
+    return {"id": raw.get("id")}
+
+
 def _same(raw: Any) -> Any:
     return raw
 
 
 def presenter(target: Field) -> Callable[[Any], Any]:
+    if target.lookup_modules:
+        return present_link_id
     return present_lookup if target.data_type in LOOKUP_TYPES else _same
 
 

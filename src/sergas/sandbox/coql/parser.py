@@ -265,16 +265,16 @@ class Parser:
     # where
 
     def expression(self, query: Query) -> Node:
-        terms = [self.conjunction(query)]
-        while self.accept("or"):
-            terms.append(self.conjunction(query))
-        return terms[0] if len(terms) == 1 else BoolOp("or", terms)
-
-    def conjunction(self, query: Query) -> Node:
-        terms = [self.primary(query)]
-        while self.accept("and"):
-            terms.append(self.primary(query))
-        return terms[0] if len(terms) == 1 else BoolOp("and", terms)
+        """At most two conditions per bracket level: `a and b and c` is Zoho's SYNTAX_ERROR
+        (it wants `(a and b) and c`), and so is `a and b or c`."""
+        first = self.primary(query)
+        if not self.at("and") and not self.at("or"):
+            return first
+        operator = self.advance().word()
+        second = self.primary(query)
+        if self.at("and") or self.at("or"):
+            raise _syntax(self.token.text)
+        return BoolOp(operator, [first, second])
 
     def primary(self, query: Query) -> Node:
         if self.punct("("):

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sergas.sandbox import errors as E
 from sergas.sandbox.backend import Sandbox
 from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.http import bulk, control, crm, mcp, oauth
+from sergas.sandbox.http import bulk, control, crm, mcp, oauth, related, settings
 from sergas.sandbox.http.common import JSON_TYPE, SLOT_HELD, error_response
 from sergas.sandbox.limits import CLIENT_HEADER, client_name
 from sergas.sandbox.oauth import bearer_token
@@ -95,7 +95,7 @@ class SandboxMiddleware:
             await self._drop(send)
             return
         if isinstance(fault, int):
-            await self._fail(fault, scope, receive, send)
+            await self._fail(fault, scope, receive, send, sb.faults.retry_after)
             return
         if path.startswith("/crm/"):
             await self._crm(scope, receive, send)
@@ -108,7 +108,9 @@ class SandboxMiddleware:
 
     async def _crm(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
-        client = client_name(headers.get(CLIENT_HEADER), bearer_token(headers.get("authorization")))
+        client = client_name(
+            headers.get(CLIENT_HEADER), bearer_token(headers.get("authorization"))
+        )
         try:
             self.sb.limits.enter(client)
         except E.ZohoError as exc:
@@ -133,7 +135,9 @@ class SandboxMiddleware:
         await send({"type": "http.response.body", "body": b'{"data":[', "more_body": True})
 
     @staticmethod
-    async def _fail(status: int, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _fail(
+        status: int, scope: Scope, receive: Receive, send: Send, retry_after: int | None
+    ) -> None:
         cls = _FAULT_ERRORS.get(status)
         if cls is not None:
             response = error_response(cls())
@@ -145,6 +149,8 @@ class SandboxMiddleware:
                 "status": "error",
             }
             response = Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE)
+        if status == 429 and retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         await response(scope, receive, send)
 
 
@@ -161,12 +167,17 @@ async def _internal(request: Request, exc: Exception) -> Response:
 def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None) -> Starlette:
     """The sandbox ASGI app over a new (or the given) backend."""
     sb = sandbox or Sandbox(config)
-    # bulk before crm: POST /crm/v8/upload would otherwise match /crm/v8/{module}.
+    # Fixed paths before templates: POST /crm/v8/upload would otherwise match
+    # /crm/v8/{module}, GET /crm/v8/users/{id} /crm/v8/{module}/{id}, and
+    # GET /crm/v8/Accounts/actions/count /crm/v8/{module}/{id}/{related}.
     routes: list[Any] = [
         *control.ROUTES,
         *oauth.ROUTES,
         *bulk.ROUTES,
+        *settings.ROUTES,
         *crm.ROUTES,
+        *related.ROUTES,
+        *crm.RECORD_ROUTES,
         *mcp.ROUTES,
     ]
 

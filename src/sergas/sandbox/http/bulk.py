@@ -89,9 +89,17 @@ async def upload(sb: Sandbox, request: Request, caller: Caller) -> Response:
     return json_response(body)
 
 
-@crm(body=True)
+@crm()
 async def create_write(sb: Sandbox, request: Request, caller: Caller) -> Response:
-    return json_response(await sb.bulk.create_write(caller, request.state.json), 201)
+    # Zoho's createBulkWriteJob documents INVALID_REQUEST for a malformed payload.
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError:
+        body = None
+    if body is None:
+        raise E.InvalidRequest("the request body is not valid JSON", {"api_name": "body"})
+    return json_response(await sb.bulk.create_write(caller, body), 201)
 
 
 @crm()

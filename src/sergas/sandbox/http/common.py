@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -12,6 +14,8 @@ from starlette.responses import Response
 
 from sergas.sandbox import errors as E
 from sergas.sandbox.limits import CLIENT_HEADER
+from sergas.sandbox.paging import Page
+from sergas.sandbox.records import NotModified, WriteResult
 
 if TYPE_CHECKING:
     from sergas.sandbox.backend import Caller, Sandbox
@@ -28,6 +32,21 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def no_content() -> Response:
     return Response(status_code=204)
+
+
+def not_modified() -> Response:
+    return Response(status_code=304)
+
+
+def page_response(page: Page | NotModified | None) -> Response:
+    """A list answer: the page, 204 when empty, 304 when nothing changed."""
+    if isinstance(page, NotModified):
+        return not_modified()
+    return no_content() if page is None else json_response({"data": page.data, "info": page.info})
+
+
+def written(result: WriteResult) -> Response:
+    return json_response({"data": result.items}, result.status)
 
 
 def error_response(exc: E.ZohoError) -> Response:
@@ -48,7 +67,9 @@ async def json_body(request: Request, *, per_item: bool = False) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise E.InvalidData("invalid data", {"api_name": "body"}, per_item=per_item) from None
+        raise E.InvalidData(
+            "invalid data", {"api_name": "body"}, per_item=per_item
+        ) from None
 
 
 def crm(
@@ -101,6 +122,21 @@ def int_param(params: Mapping[str, str], name: str) -> int | None:
         raise E.InvalidData(
             "invalid data", {"param_name": name, "expected_data_type": "integer"}
         ) from None
+
+
+def modified_since(request: Request) -> datetime | None:
+    """If-Modified-Since: ISO 8601 (as Zoho's docs write it) or an HTTP date."""
+    raw = request.headers.get("if-modified-since")
+    if not raw:
+        return None
+    try:
+        try:
+            since = datetime.fromisoformat(raw)
+        except ValueError:
+            since = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        raise E.InvalidData("invalid data", {"param_name": "If-Modified-Since"}) from None
+    return since if since.tzinfo else since.replace(tzinfo=UTC)
 
 
 def names_param(raw: str | None) -> list[str] | None:

@@ -64,25 +64,26 @@ DEAL_PROBABILITY: dict[str, int] = {
 Builder = Callable[[int, int], Record]  # (account index, created at) -> record
 
 
-def build_records(
+def build_book(
     new_id: Callable[[], str], seed: int, n: int, users: list[dict[str, Any]], now_ts: int
-) -> tuple[list[Record], ...]:
-    """The records of each module in SEEDED, with ids from `new_id`, ascending."""
+) -> tuple[tuple[list[Record], ...], Book, Plan]:
+    """The records of each module in SEEDED, with ids from `new_id`, ascending; and the
+    random source and plan, for what is seeded after them (`activity`)."""
     rng = random.Random(seed)
     plan = _plan(rng, n, len(users), now_ts)
     events = _events(rng, plan, now_ts)
-    book = _Book(rng, new_id, users, plan.owner, now_ts)
+    book = Book(rng, new_id, users, plan.owner, now_ts)
     builders = (_accounts(book, plan), _contacts(book), _deals(book), _tasks(book))
     batches: tuple[list[Record], ...] = tuple([] for _ in SEEDED)
     adders = tuple(batch.append for batch in batches)
     for event in events:
         kind = event & 3
         adders[kind](builders[kind]((event >> 2) & 0x3FFF_FFFF, event >> 32))
-    return batches
+    return batches, book, plan
 
 
 @dataclass
-class _Plan:
+class Plan:
     """The per-account draws, by account index (index order is creation order)."""
 
     owner: list[int]
@@ -98,12 +99,12 @@ class _Plan:
     created_at: list[int]
 
 
-def _plan(rng: random.Random, n: int, n_users: int, now_ts: int) -> _Plan:
+def _plan(rng: random.Random, n: int, n_users: int, now_ts: int) -> Plan:
     rand, choices = rng.random, rng.choices
     # Uneven books: a few reps own many accounts, the admin only a handful.
     owner_cum = cumulative([0.25] + [rng.lognormvariate(0.0, 0.7) for _ in range(n_users - 1)])
     owner_total = owner_cum[-1]
-    return _Plan(
+    return Plan(
         owner=[bisect_left(owner_cum, rand() * owner_total) for _ in range(n)],
         city=choices(range(len(CITIES)), CITY_WEIGHTS, k=n),
         account_type=choices(*ACCOUNT_TYPES, k=n),
@@ -118,7 +119,7 @@ def _plan(rng: random.Random, n: int, n_users: int, now_ts: int) -> _Plan:
     )
 
 
-def _events(rng: random.Random, plan: _Plan, now_ts: int) -> list[int]:
+def _events(rng: random.Random, plan: Plan, now_ts: int) -> list[int]:
     """One creation event per record, `created << 32 | account << 2 | module`, sorted.
 
     Records are then built, and given ids, in creation order. A related record is created
@@ -141,7 +142,7 @@ def _events(rng: random.Random, plan: _Plan, now_ts: int) -> list[int]:
     return events
 
 
-class _Book:
+class Book:
     """What the builders share: the random source, the clock, the users, ids, and what
     related records need of their account (by account index)."""
 
@@ -164,6 +165,13 @@ class _Book:
         self.ids = [""] * n
         self.domains = [""] * n
         self.phones = [""] * n
+        # For what is seeded after (`activity`): each account's last activity (or its
+        # creation) and each deal's creation as timestamps; each account's contacts and
+        # deals.
+        self.active_at = [0] * n
+        self.deal_created: list[int] = []
+        self.people: list[list[tuple[str, str]]] = [[] for _ in range(n)]  # (id, name)
+        self.deals_of: list[list[int]] = [[] for _ in range(n)]  # indexes in the deals
         self.first_day = (now_ts - THREE_YEARS) // DAY - 1
         self.dates = _day_strings(self.first_day, self.today + 400)
         dates, first_day = self.dates, self.first_day
@@ -179,7 +187,7 @@ def _day_strings(first_day: int, last_day: int) -> list[str]:
     return [iso(day * DAY)[:10] for day in range(first_day, last_day + 1)]
 
 
-def _accounts(book: _Book, plan: _Plan) -> Builder:
+def _accounts(book: Book, plan: Plan) -> Builder:
     rand, lognormal, dt, now_ts = book.rng.random, book.rng.lognormvariate, book.dt, book.now_ts
     refs, n_users, owners, new_id = book.refs, len(book.refs), book.owners, book.new_id
     names, ids, domains, phones = book.names, book.ids, book.domains, book.phones
@@ -225,6 +233,7 @@ def _accounts(book: _Book, plan: _Plan) -> Builder:
         name, domain = new_name(city)
         record_id = new_id()
         names[i], ids[i], domains[i], phones[i] = name, record_id, domain, phone_prefix
+        book.active_at[i] = ts if last_activity is None else last_activity
         return {
             "id": record_id,
             "Account_Name": name,
@@ -259,7 +268,7 @@ def _accounts(book: _Book, plan: _Plan) -> Builder:
     return build
 
 
-def _contacts(book: _Book) -> Builder:
+def _contacts(book: Book) -> Builder:
     """A contact at the account, its email unique (domains are unique per account)."""
     rand, dt, now_ts, new_id = book.rng.random, book.dt, book.now_ts, book.new_id
     refs, n_users, owners = book.refs, len(book.refs), book.owners
@@ -268,6 +277,7 @@ def _contacts(book: _Book) -> Builder:
     first_lower = [name.lower() for name in FIRST_NAMES]
     last_lower = [name.lower() for name in LAST_NAMES]
     emails: set[str] = set()
+    people = book.people
 
     def build(i: int, ts: int) -> Record:
         fi = int(rand() * n_first)
@@ -283,7 +293,7 @@ def _contacts(book: _Book) -> Builder:
         emails.add(email)
         ref = refs[owners[i] if rand() < 0.85 else int(rand() * n_users)]
         modified_time = dt(ts + int(rand() * rand() * (now_ts - ts)))
-        return {
+        record: Record = {
             "id": new_id(),
             "First_Name": first,
             "Last_Name": last,
@@ -299,11 +309,13 @@ def _contacts(book: _Book) -> Builder:
             "Modified_Time": modified_time,
             "Last_Activity_Time": modified_time if rand() < 0.7 else None,
         }
+        people[i].append((record["id"], record["Full_Name"]))
+        return record
 
     return build
 
 
-def _deals(book: _Book) -> Builder:
+def _deals(book: Book) -> Builder:
     """A deal: closed ones closed within the last year; open ones mostly close ahead, but a
     quarter are already past their closing date."""
     rand, lognormal, dt = book.rng.random, book.rng.lognormvariate, book.dt
@@ -314,8 +326,11 @@ def _deals(book: _Book) -> Builder:
     stage_total = stage_cum[-1]
     closed_stages = frozenset(DEAL_STAGES) - frozenset(OPEN_DEAL_STAGES)
     n_products = len(DEAL_PRODUCTS)
+    deal_created, deals_of = book.deal_created, book.deals_of
 
     def build(i: int, ts: int) -> Record:
+        deals_of[i].append(len(deal_created))
+        deal_created.append(ts)
         stage = DEAL_STAGES[bisect_left(stage_cum, rand() * stage_total)]
         earliest = max(ts // DAY, today - 365)
         if stage in closed_stages:
@@ -354,7 +369,7 @@ def _deals(book: _Book) -> Builder:
     return build
 
 
-def _tasks(book: _Book) -> Builder:
+def _tasks(book: Book) -> Builder:
     """A task due from six months ago to two months ahead; most past-due ones are
     completed, the rest are overdue."""
     rand, dt, now_ts, today, new_id = book.rng.random, book.dt, book.now_ts, book.today, book.new_id

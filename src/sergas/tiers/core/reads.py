@@ -28,9 +28,8 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal
 
-import structlog
-
 from sergas.errors import InvalidDataError, LimitExceededError
+from sergas.log import get_logger
 from sergas.query import CoqlQuery, Criteria, F, api_name
 from sergas.tiers.base import ReadStrategy, Record
 from sergas.tiers.core.jobs import Poller, read_by_job
@@ -45,7 +44,7 @@ from sergas.tiers.zoho_limits import (
 
 __all__ = ["bulk_read", "count", "iter_records", "search", "walk_by_id"]
 
-log = structlog.get_logger("sergas.tiers")
+log = get_logger("sergas.tiers")
 
 Coql = Callable[[str], Awaitable[list[Record]]]
 

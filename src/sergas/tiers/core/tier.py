@@ -156,6 +156,12 @@ class Tier:
             records,
         )
 
+    # -- metadata ----------------------------------------------------------------------------
+
+    async def describe_fields(self, module: str = "Accounts") -> list[dict[str, Any]]:
+        """The module's fields as Zoho's field metadata gives them (fetched once per tier)."""
+        return [dict(f) for f in await self.meta.fields(module)]
+
     # -- health ------------------------------------------------------------------------------
 
     async def health_check(self) -> HealthStatus:

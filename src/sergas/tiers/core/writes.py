@@ -24,9 +24,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import structlog
-
-from sergas.errors import SergasError, error_from_zoho
+from sergas.errors import InvalidDataError, NotFoundError, SergasError, error_from_zoho
+from sergas.log import get_logger
 from sergas.tiers.base import BulkResult, RecordResult
 from sergas.tiers.core.bulk_files import csv_ready
 from sergas.tiers.core.jobs import Poller, write_by_job
@@ -36,7 +35,7 @@ from sergas.tiers.zoho_limits import BULK_WRITE_JOB_ROWS, WRITE_CHUNK
 
 __all__ = ["NO_OUTCOME", "bulk_update", "item_result", "update_one"]
 
-log = structlog.get_logger("sergas.tiers")
+log = get_logger("sergas.tiers")
 
 NO_OUTCOME = "NO_OUTCOME"  # Zoho's answer held no item for this record
 
@@ -60,13 +59,26 @@ def item_result(item: Item | None, index: int, fallback_id: str | None) -> Recor
 async def update_one(
     tier: Primitives, module: str, record_id: str, data: Mapping[str, Any]
 ) -> RecordResult:
-    """One record; a rejected record raises the mapped error (InvalidDataError, …)."""
-    answer = await tier.update_one(module, record_id, {k: v for k, v in data.items() if k != "id"})
-    result = item_result(answer.items[0] if answer.items else None, 0, record_id)
-    if result.code == NO_OUTCOME:
-        raise SergasError(f"Zoho returned no outcome for record {record_id}", code=NO_OUTCOME)
-    if not result.ok:
-        raise error_from_zoho(result.code, answer.status, result.message, dict(result.details))
+    """One record; a rejected record raises the mapped error (InvalidDataError, …), and a
+    record that does not exist NotFoundError, worded as `get_account` words it."""
+    changes = {k: v for k, v in data.items() if k != "id"}
+    try:
+        answer = await tier.update_one(module, record_id, changes)
+        result = item_result(answer.items[0] if answer.items else None, 0, record_id)
+        if result.code == NO_OUTCOME:
+            raise SergasError(f"Zoho returned no outcome for record {record_id}", code=NO_OUTCOME)
+        if not result.ok:
+            details = dict(result.details)
+            raise error_from_zoho(result.code, answer.status, result.message, details)
+    except InvalidDataError as exc:
+        # Zoho's "the id given seems to be invalid" (an item, or a tool's error): no such record.
+        if exc.code == "INVALID_DATA" and exc.details.get("api_name") == "id":
+            raise NotFoundError(
+                f"no {module} record with id {record_id}",
+                http_status=exc.http_status,
+                details={"module": module, "id": record_id},
+            ) from None
+        raise
     return result
 
 
