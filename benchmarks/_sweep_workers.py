@@ -28,6 +28,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -132,7 +133,7 @@ def one_run(base: dict[str, str], sandbox: str, pg: str, workers: int, tmp: Path
                 "SERGAS_SWEEP_SHARDS": str(workers),
                 "SERGAS_JOBS_APPROVALS_SCHEDULE": "",
                 "SERGAS_JOBS_CHECK_SECONDS": "0.5",
-                "SERGAS_LOG_LEVEL": "WARNING",
+                "SERGAS_LOG_LEVEL": "INFO",  # the sweep job's phases, to the workers' logs
             }
         )
         procs = []
@@ -171,14 +172,15 @@ def one_run(base: dict[str, str], sandbox: str, pg: str, workers: int, tmp: Path
 
 
 def phases(logs: Any, finished_at: str) -> str:
-    """read / score and plan / write and finish, from the sweep job's log lines."""
+    """read / score and plan / write and finish, from the sweep job's log lines
+    ("<ISO time>Z [info ] sweep job N: read (3)")."""
     starts: dict[str, datetime] = {}
     for path in logs:
         for line in Path(path).read_text(errors="replace").splitlines():
-            if "sweep job" in line and line.rstrip().endswith(")"):
-                phase = line.split(": ")[-1].split(" (")[0]
-                at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
-                starts.setdefault(phase, at)
+            found = re.search(r"sweep job \d+: (read|score|write) \(", line)
+            if found:
+                at = datetime.fromisoformat(line.split()[0].rstrip("Z")).replace(tzinfo=UTC)
+                starts.setdefault(found.group(1), at)
     end = datetime.fromisoformat(finished_at)
     if set(starts) != {"read", "score", "write"}:
         return "–"

@@ -49,10 +49,10 @@ def worker(
     jobs = load_jobs_settings()
     sweep = load_sweep_settings()
     configure_logging(settings.log_format, settings.log_level)
+    # Procrastinate logs through the standard library: its warnings and errors, on stderr.
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s %(message)s"
     )
-    logging.getLogger("sergas.jobs").setLevel(logging.INFO)
 
     def ready(name: str) -> None:
         schedule = "none"

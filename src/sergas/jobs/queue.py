@@ -11,7 +11,6 @@ themselves with heartbeats, and a worker silent too long is taken for dead (see
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from sergas.db.engine import database_errors
 from sergas.db.tables import job_attempts
 from sergas.errors import ConfigError, InvalidDataError, NotFoundError, SergasError
 from sergas.jobs.settings import JobsSettings, load_jobs_settings
+from sergas.log import get_logger
 from sergas.runtime import open_database
 from sergas.settings import Settings, get_settings
 from sergas.sweep.lease import current_lease
@@ -90,7 +90,7 @@ def require_postgres(settings: Settings) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-log = logging.getLogger("sergas.jobs")
+log = get_logger("sergas.jobs")
 
 
 class GuardedJobManager(JobManager):
@@ -109,7 +109,7 @@ class GuardedJobManager(JobManager):
         )
         if superseded:
             log.warning(
-                "job %s was handed on while this worker ran it; its end is not recorded", job.id
+                "a job handed on while this worker ran it: its end is not recorded", job_id=job.id
             )
         return superseded
 

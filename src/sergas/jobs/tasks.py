@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from procrastinate.jobs import Job
 from sergas.access.approvals import APPROVED, Approval, ApprovalStore
 from sergas.errors import ConfigError, SergasError
 from sergas.jobs.settings import JobsSettings
+from sergas.log import get_logger
 from sergas.sweep.app import Sweep
 from sergas.sweep.lease import Fence, Holder, Interrupted, LeaseLost, SweepRunning
 from sergas.sweep.metrics import SweepMetrics
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Retry", "SweepUnfinished", "WorkerState", "blueprint"]
 
-log = logging.getLogger("sergas.jobs")
+log = get_logger("sergas.jobs")
 
 
 class SweepUnfinished(SergasError):
@@ -84,13 +84,13 @@ class LoggedProgress:
         self.job_id = job_id
 
     def start(self, phase: str, total: int) -> None:
-        log.info("sweep job %s: %s (%s)", self.job_id, phase, f"{total:,}")
+        log.info(f"sweep job {self.job_id}: {phase} ({total:,})")
 
     def advance(self, phase: str, amount: int = 1) -> None:
         pass
 
     def note(self, text: str) -> None:
-        log.info("sweep job %s: %s", self.job_id, text)
+        log.info(f"sweep job {self.job_id}: {text}")
 
 
 def state_of(context: JobContext) -> WorkerState:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from sergas.errors import SergasError
 from sergas.jobs.queue import NAMESPACE, open_queue, require_postgres
 from sergas.jobs.settings import JobsSettings
 from sergas.jobs.tasks import WorkerState
+from sergas.log import get_logger
 from sergas.runtime import open_runtime
 from sergas.settings import Settings
 from sergas.sweep.lease import Interrupted, worker_name
@@ -43,7 +43,7 @@ from sergas.sweep.settings import SweepSettings
 
 __all__ = ["run_worker"]
 
-log = logging.getLogger("sergas.jobs")
+log = get_logger("sergas.jobs")
 
 
 async def run_worker(
@@ -115,10 +115,10 @@ async def watch_the_loop(jobs: JobsSettings, every: float = 1.0) -> None:
         lag = loop.time() - before - every
         if lag > jobs.stalled_seconds / 3:
             log.warning(
-                "the event loop was blocked for %.1f s; at %.0f s without a heartbeat "
-                "(SERGAS_JOBS_STALLED_SECONDS) this worker is taken for dead",
-                lag,
-                jobs.stalled_seconds,
+                "the event loop was blocked: past SERGAS_JOBS_STALLED_SECONDS without a "
+                "heartbeat this worker is taken for dead",
+                blocked_s=round(lag, 1),
+                stalled_s=jobs.stalled_seconds,
             )
 
 
@@ -135,10 +135,10 @@ async def hand_on_stalled(app: App, jobs: JobsSettings) -> None:
                     await manager.retry_job(job)
                 except Exception:  # another worker handed it on first
                     continue
-                log.warning("job %s of a silent worker queued again", job.id)
+                log.warning("the job of a silent worker queued again", job_id=job.id)
             await manager.prune_stalled_workers(jobs.stalled_seconds)
         except Exception as exc:  # the database away: try again next time
-            log.warning("looking for stalled jobs failed: %s", exc)
+            log.warning("looking for stalled jobs failed", error=str(exc))
 
 
 class Attempts:
