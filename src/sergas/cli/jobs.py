@@ -65,7 +65,12 @@ def worker(
             )
         )
 
-    asyncio.run(run_worker(settings, sweep, jobs, concurrency=concurrency, ready=ready))
+    def stopping() -> None:
+        err_console.print("stopping: finishing the current write batches, then exiting")
+
+    asyncio.run(
+        run_worker(settings, sweep, jobs, concurrency=concurrency, ready=ready, stopping=stopping)
+    )
     err_console.print("worker stopped")
 
 

@@ -53,9 +53,10 @@ async def run_worker(
     *,
     concurrency: int | None = None,
     ready: Callable[[str], None] | None = None,
+    stopping: Callable[[], None] | None = None,
 ) -> None:
     """Run jobs until SIGTERM/SIGINT (see the module docstring). `ready` is told the
-    worker's name once it takes jobs."""
+    worker's name once it takes jobs; `stopping`, when a signal asked it to stop."""
     require_postgres(settings)
     metrics = SweepMetrics()
     async with (
@@ -84,6 +85,8 @@ async def run_worker(
         def stop() -> None:
             if not state.stop.is_set():
                 log.info("stopping: finishing the current write batches")
+                if stopping:
+                    stopping()
                 state.stop.set()
                 worker.cancel()
 
