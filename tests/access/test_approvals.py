@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import db_url, engine, postgres_url
 
-from sergas.access.approvals import ApprovalStore
+from sergas.access.approvals import STATUSES, ApprovalStore
 from sergas.access.principal import Principal
 from sergas.errors import InvalidDataError, NotFoundError
 
@@ -48,7 +48,9 @@ async def test_one_decision_per_proposal(engine: AsyncEngine) -> None:
 async def test_reject_and_lookups(engine: AsyncEngine) -> None:
     store = ApprovalStore(engine)
     token = "1000.4c1d0e5f2a3b4c5d6e7f.8a9b0c1d2e3f4a5b6c7d"
-    proposal = await store.propose(AGENT, "1", {"Phone": "1"}, f"see {token}")
+    proposal = await store.propose(
+        AGENT, "1", {"Phone": "1"}, f"see {token}", current={"Phone": None}
+    )
     assert token not in proposal.reason and "[redacted]" in proposal.reason
     done = await store.reject(proposal.id, "dana", "not ours")
     assert (done.status, done.decided_by, done.note) == ("rejected", "dana", "not ours")
@@ -56,5 +58,9 @@ async def test_reject_and_lookups(engine: AsyncEngine) -> None:
     assert done.to_json()["decided_at"] == done.decided_at.isoformat()
     with pytest.raises(NotFoundError):
         await store.get(10_000_000)
-    with pytest.raises(InvalidDataError):
+    with pytest.raises(InvalidDataError, match="unknown status 'lost'"):
         await store.find("lost")
+    # Every status can be listed, alone or together.
+    for status in STATUSES:
+        assert all(a.status == status for a in await store.find(status))
+    assert {a.id for a in await store.find(None)} >= {proposal.id}

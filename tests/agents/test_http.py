@@ -11,10 +11,13 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from tests.service.support import Keys, serve_on_loopback
+from tests.service.support import Keys, captured_logs, serve_on_loopback
 
-from sergas.access.approvals import ApprovalStore
+from sergas.access.applying import approve
+from sergas.access.approvals import ApprovalStore, StaleProposalError
 from sergas.access.audit import AuditLog
+from sergas.access.keys import ApiKeyStore
+from sergas.access.principal import Principal
 from sergas.agents.settings import AgentSettings
 from sergas.agents.transport import create_mcp_app
 from sergas.manager import IntegrationConfig
@@ -51,14 +54,63 @@ def body(result: Any) -> Any:
     return result.structured_content
 
 
-async def test_no_key_no_session(mcp_url: str, keys: Keys) -> None:
+async def test_no_key_no_session(mcp_url: str, keys: Keys, runtime: Runtime) -> None:
+    """Every refusal is answered 401, audited with the key id it claimed (never the secret)
+    and why, and logged at warning."""
     hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    async with httpx2.AsyncClient(timeout=10) as http:
-        missing = await http.post(mcp_url, json=hello)
-        wrong = await http.post(mcp_url, json=hello, headers=Keys.bearer(keys.read + "x"))
-    assert missing.status_code == wrong.status_code == 401
-    assert missing.json()["error"]["code"] == "UNAUTHENTICATED"
-    assert wrong.json()["error"]["code"] == "INVALID_API_KEY"
+    store = ApiKeyStore(runtime.engine)
+    revoked, info = await store.create("retired agent", "write")
+    await store.revoke(info.key_id)
+    unknown = "sgk_" + "0" * 12 + "_" + "A" * 43
+    sent = {
+        "missing": None,
+        "malformed": "Bearer not-a-key",
+        "wrong secret": f"Bearer {keys.read}x",
+        "revoked": f"Bearer {revoked}",
+        "unknown": f"Bearer {unknown}",
+    }
+    with captured_logs() as logs:
+        async with httpx2.AsyncClient(timeout=10) as http:
+            answers = {
+                why: await http.post(
+                    mcp_url, json=hello, headers={"Authorization": auth} if auth else {}
+                )
+                for why, auth in sent.items()
+            }
+    assert {r.status_code for r in answers.values()} == {401}
+    assert answers["missing"].json()["error"]["code"] == "UNAUTHENTICATED"
+    assert {answers[w].json()["error"]["code"] for w in sent if w != "missing"} == {
+        "INVALID_API_KEY"
+    }
+
+    rows = list(reversed(await AuditLog(runtime.engine).recent()))
+    assert [(r["result"]["reason"], r["outcome"], r["transport"]) for r in rows] == [
+        (why, "denied", "http") for why in sent
+    ]
+    assert [r["client_key_id"] for r in rows] == [
+        None,
+        None,
+        keys.read[4:16],
+        info.key_id,
+        "0" * 12,
+    ]
+    assert [r["client_name"] for r in rows] == [
+        "(unidentified)",
+        "(unidentified)",
+        "reader",
+        "retired agent",
+        "(unidentified)",
+    ]
+    assert {r["tool"] for r in rows} == {"POST /mcp"}
+    assert {r["result"]["remote"] for r in rows} == {"127.0.0.1"}
+    stored = repr(rows)
+    assert keys.read[17:] not in stored and revoked[17:] not in stored
+
+    warnings = [e for e in logs if e["event"] == "caller refused"]
+    assert [(e["log_level"], e["reason"], e["key_id"]) for e in warnings] == [
+        ("warning", r["result"]["reason"], r["client_key_id"]) for r in rows
+    ]
+    assert keys.read[17:] not in repr(logs) and revoked[17:] not in repr(logs)
 
 
 async def test_read_key_queues_write_key_applies(
@@ -70,7 +122,7 @@ async def test_read_key_queues_write_key_applies(
     industry = next(r["Industry"] for r in store.ordered("Accounts") if r["Industry"])
 
     async with connect(mcp_url, keys.read) as agent:
-        assert len((await agent.list_tools()).tools) == 5
+        assert len((await agent.list_tools()).tools) == 6
         found = body(
             await agent.call_tool(
                 "search_accounts",
@@ -103,7 +155,7 @@ async def test_read_key_queues_write_key_applies(
     assert store.get("Accounts", a)["Phone"] != "+1 555 0101"
 
     approvals = ApprovalStore(runtime.engine)
-    applied = await approvals.approve(runtime.manager, first["approval_id"], "reviewer")
+    applied = await approve(approvals, runtime.manager, first["approval_id"], "reviewer")
     assert applied.status == "applied" and applied.outcome and applied.outcome["ok"]
     assert store.get("Accounts", a)["Phone"] == "+1 555 0101"
     rejected = await approvals.reject(second["approval_id"], "reviewer", "no source")
@@ -132,3 +184,43 @@ async def test_read_key_queues_write_key_applies(
     assert {r["transport"] for r in rows} == {"http"}
     assert rows[3]["error_code"] == "RESOURCE_NOT_FOUND"
     assert rows[4]["error_code"] == "INVALID_DATA" and rows[4]["approval_id"] is not None
+
+
+async def test_an_agent_sees_its_proposals_beside_zoho_now(
+    mcp_url: str, keys: Keys, runtime: Runtime, tier_sandbox: RunningSandbox
+) -> None:
+    """list_proposals: the client's own proposals, each field's value when proposed, in
+    Zoho now, and proposed; a field moved since then is named, and approving it is refused."""
+    store = tier_sandbox.sandbox.store
+    record = dict(store.ordered("Accounts")[30])
+    seen = record["Phone"]
+    async with connect(mcp_url, keys.read) as agent:
+        mine = body(
+            await agent.call_tool(
+                "propose_account_update",
+                {"record_id": record["id"], "changes": {"Phone": "+1 555 0130"}, "reason": "new"},
+            )
+        )
+    other = await ApprovalStore(runtime.engine).propose(
+        Principal("ffffffffffff", "another agent", "read"),
+        record["id"],
+        {"Phone": "+1 555 0131"},
+        "not yours",
+        current={"Phone": seen},
+    )
+    store.put("Accounts", {**record, "Phone": "+1 555 9130"})  # changed in Zoho since
+
+    async with connect(mcp_url, keys.read) as agent:
+        listed = body(await agent.call_tool("list_proposals", {"status": "pending"}))
+    assert [p["id"] for p in listed["proposals"]] == [mine["approval_id"]]
+    (entry,) = listed["proposals"]
+    assert (entry["current"], entry["now"], entry["changes"]) == (
+        {"Phone": seen},
+        {"Phone": "+1 555 9130"},
+        {"Phone": "+1 555 0130"},
+    )
+    assert entry["changed_since_proposed"] == ["Phone"]
+    assert "client_key_id" not in entry and other.id != entry["id"]
+    with pytest.raises(StaleProposalError):
+        await approve(ApprovalStore(runtime.engine), runtime.manager, entry["id"], "reviewer")
+    assert store.get("Accounts", record["id"])["Phone"] == "+1 555 9130"

@@ -27,6 +27,7 @@ TOOLS = {
     "list_at_risk_accounts",
     "account_brief",
     "propose_account_update",
+    "list_proposals",
 }
 # Shaped like a Zoho access token: must never be stored as given.
 LEAKED_TOKEN = "1000.0f3c9a7be21d4c5a8e6f.b7d2e4f6a8c0e1d3f5a7"
@@ -36,6 +37,7 @@ def sergas(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sergas", *args],
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=300,
@@ -196,10 +198,32 @@ async def test_a_write_scope_key_writes_directly(
         "ops agent",
         "ok",
     )
-    assert (denied["tool"], denied["outcome"], denied["error_code"]) == (
-        "get_account",
+    # The refused call names the key it came with (its public id, never the secret).
+    assert (
+        denied["tool"],
+        denied["outcome"],
+        denied["error_code"],
+        denied["client_key_id"],
+        denied["client_name"],
+        denied["result"]["reason"],
+    ) == ("get_account", "denied", "INVALID_API_KEY", key["key_id"], "ops agent", "revoked")
+    assert key["key"][17:] not in json.dumps([row, denied], default=str)
+    # A session started with the revoked key is refused, audited, and says why in one line.
+    started = sergas(env, "mcp", "--transport", "stdio")
+    assert started.returncode == 1
+    assert "\nerror: unknown or revoked API key (INVALID_API_KEY)\n" in started.stderr, started.stderr
+    warning = json.loads(started.stderr.splitlines()[0])
+    assert (warning["event"], warning["level"], warning["key_id"], warning["reason"]) == (
+        "caller refused",
+        "warning",
+        key["key_id"],
+        "revoked",
+    )
+    start = (await audit_rows(tmp_path / "data"))[-1]
+    assert (start["tool"], start["outcome"], start["client_key_id"]) == (
+        "(session start)",
         "denied",
-        "INVALID_API_KEY",
+        key["key_id"],
     )
     history = json.loads(
         sergas(process_env, "approvals", "list", "--status", "all", "--json").stdout

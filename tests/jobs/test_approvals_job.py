@@ -1,10 +1,12 @@
-"""Approved changes left unapplied (the process applying them died) are applied by a job on
-a real worker; a change approved a moment ago is left to whoever is applying it."""
+"""Approved changes left unapplied (the process applying them died) are completed by a job
+on a real worker (`recover_applying`); a change approved a moment ago is left to whoever is
+applying it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from tests.jobs.conftest import Jobs
@@ -18,12 +20,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 AGENT = Principal("0123456789ab", "renewals agent", "read")
 
 
-async def approve_without_applying(url: str, record_id: str, rating: str) -> int:
+async def approve_without_applying(url: str, record: dict[str, Any], rating: str) -> int:
     """Approved (claimed) but never applied: as if the approving process died there."""
     engine = create_engine(url)
     try:
         store = ApprovalStore(engine)
-        proposed = await store.propose(AGENT, record_id, {"Rating": rating}, "renewal risk")
+        proposed = await store.propose(
+            AGENT,
+            record["id"],
+            {"Rating": rating},
+            "renewal risk",
+            current={"Rating": record["Rating"]},
+        )
         await store.claim(proposed.id, "a reviewer")
         return proposed.id
     finally:
@@ -40,7 +48,7 @@ async def status(url: str, approval_id: int) -> str:
 
 def test_the_approvals_job_applies_what_was_approved_and_not_applied(jobs: Jobs) -> None:
     first, second = jobs.running.sandbox.store.ordered("Accounts")[:2]
-    stuck = asyncio.run(approve_without_applying(jobs.url, first["id"], "Acquired"))
+    stuck = asyncio.run(approve_without_applying(jobs.url, first, "Acquired"))
     eager = jobs.worker(SERGAS_JOBS_APPROVALS_GRACE_SECONDS="0")
     queued = jobs.sergas("jobs", "enqueue", "approvals", "--json")
     assert queued.returncode == 0, queued.stderr
@@ -56,7 +64,7 @@ def test_the_approvals_job_applies_what_was_approved_and_not_applied(jobs: Jobs)
     # Approved just now: within the grace time (a worker's setting), it is left alone.
     assert eager.stop() == 0
     jobs.worker(SERGAS_JOBS_APPROVALS_GRACE_SECONDS="600")
-    fresh = asyncio.run(approve_without_applying(jobs.url, second["id"], "Active"))
+    fresh = asyncio.run(approve_without_applying(jobs.url, second, "Active"))
     queued = jobs.sergas("jobs", "enqueue", "approvals", "--json")
     job_id = json.loads(queued.stdout)["id"]
     jobs.wait(lambda: jobs.status(job_id) == "succeeded", "the second approvals job")

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.manager.support import take_down
 
+from sergas.access.applying import approve
 from sergas.access.approvals import ApprovalStore
 from sergas.access.audit import AuditLog
 from sergas.errors import PermissionDeniedError
@@ -136,21 +137,26 @@ async def test_an_approved_change_is_applied_with_the_approvers_authority(
         store = ApprovalStore(runtime.engine)
         agent = READER
         before = health_score(tier_sandbox, account_id)
+        seen = {"Health_Score": before}
         proposed = await store.propose(
-            _principal(agent), account_id, {"Health_Score": 11}, "a reader proposes"
+            _principal(agent), account_id, {"Health_Score": 11}, "a reader proposes", current=seen
         )
         # Approved by someone who may only read: refused at the manager, recorded as failed.
-        failed = await store.approve(
-            runtime.manager, proposed.id, "an auditor", caller=Caller.reader("an auditor")
+        failed = await approve(
+            store, runtime.manager, proposed.id, "an auditor", caller=Caller.reader("an auditor")
         )
         assert failed.status == "failed"
         assert failed.outcome is not None and failed.outcome["code"] == "PERMISSION_DENIED"
         assert health_score(tier_sandbox, account_id) == before
         # Approved by the operator: applied.
         again = await store.propose(
-            _principal(agent), account_id, {"Health_Score": 12}, "a reader proposes again"
+            _principal(agent),
+            account_id,
+            {"Health_Score": 12},
+            "a reader proposes again",
+            current=seen,
         )
-        applied = await store.approve(runtime.manager, again.id, "ops", caller=OPERATOR)
+        applied = await approve(store, runtime.manager, again.id, "ops", caller=OPERATOR)
         assert applied.status == "applied", applied.outcome
         assert health_score(tier_sandbox, account_id) == 12
 

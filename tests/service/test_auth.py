@@ -44,9 +44,16 @@ async def test_a_wrong_secret_for_a_real_key_id_is_refused(
     client: httpx2.AsyncClient, keys: Keys
 ) -> None:
     forged = keys.read[:17] + "A" * (len(keys.read) - 17)
-    response = await client.get("/v1/accounts", headers=Keys.bearer(forged))
+    with capture_logs() as logs:
+        response = await client.get("/v1/accounts", headers=Keys.bearer(forged))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "INVALID_API_KEY"
+    # Logged at warning with the key id it claimed and why; never the secret.
+    refused = [e for e in logs if e["event"] == "caller refused"]
+    assert [(e["log_level"], e["key_id"], e["reason"]) for e in refused] == [
+        ("warning", keys.read[4:16], "wrong secret")
+    ]
+    assert forged[17:] not in repr(logs) and keys.read[17:] not in repr(logs)
 
 
 async def test_a_revoked_key_stops_working(

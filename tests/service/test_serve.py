@@ -159,3 +159,28 @@ def test_sigterm_lets_in_flight_requests_finish(
     assert '"service stopped"' in (tmp_path / "service.log").read_text()
     with pytest.raises(httpx2.TransportError):
         httpx2.get(url + "/healthz", timeout=2)
+
+
+@pytest.mark.parametrize(
+    "command", [("serve",), ("mcp", "--transport", "http")], ids=["serve", "mcp"]
+)
+def test_a_port_in_use_is_one_error_line(env: dict[str, str], command: tuple[str, ...]) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-m", "sergas", *command, "--port", port],
+            env={**env, "SERGAS_LOG_FORMAT": "console"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith(f"error: cannot listen on 127.0.0.1:{port}: "), done.stderr
+    assert "in use" in lines[0] and "--port" in lines[0]
+    assert lines[1:] == ["(run with --debug for a traceback)"], done.stderr
+    assert done.stdout == ""

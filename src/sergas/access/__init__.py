@@ -3,8 +3,9 @@ below both of them:
 
 - who is calling: `Principal`, scopes, API keys (`keys.ApiKeyStore`, salted hashes);
 - what they may send: the typed criteria and field shapes (`schemas`);
-- what they did: the approval queue (`approvals.ApprovalStore`) and the tool-call audit
-  (`audit.AuditLog`).
+- what they did: the approval queue (`approvals.ApprovalStore`), how its changes reach Zoho
+  (`applying`: checked against Zoho's values now, sent once, recovered after a crash), and
+  the tool-call audit (`audit.AuditLog`).
 
 Their tables are in `sergas.db.tables`, with every other table.
 """

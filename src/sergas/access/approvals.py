@@ -1,23 +1,32 @@
 """The approval queue: changes agents proposed, waiting for a person, and what became of them.
 
 ```
-propose() ─► pending ─► approve: claim() ─► approved ─► apply() ─► applied | failed
-                     └► reject()  ─► rejected
+propose() ─► pending ─► claim() ─► approved ─► begin() ─► applying ─► finish() ─► applied
+                     │                                        │                  └► failed
+                     └► reject() ─► rejected                  └ (the process died)
+                                                                 recover_applying()
 ```
 
-`claim()` moves pending → approved in one conditional UPDATE, so two reviewers (or two
-processes) cannot both apply the same change. `apply()` sends it through the manager, with
-the approver's authority (`caller`: the manager checks it), and records Zoho's answer (or the
-refusal) either way. A client allowed to write directly goes through the same
-path at once (`write_directly()`), so the table is the history of every agent's change.
+Every move is one conditional UPDATE on the row's status, so two reviewers (or two
+processes) cannot both take the same change. `applying` says a change is on its way to Zoho,
+with who sent it, from which process (`host:pid:nonce`) and since when: a process killed
+there leaves the row `applying`, and `sergas.access.applying.recover_applying()` finds what
+Zoho holds now and completes the change or records why not, without sending it twice.
+
+This module is the table's side (no Zoho call); `sergas.access.applying` sends changes
+through the manager. Each proposal keeps the fields' values when it was proposed (`current`),
+so a change can be refused when the field has moved since (`StaleProposalError`).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,21 +35,53 @@ from sergas.access.audit import redact_arguments
 from sergas.access.principal import Principal
 from sergas.db.engine import database_errors
 from sergas.db.tables import approvals
-from sergas.errors import InvalidDataError, NotFoundError, SergasError
+from sergas.errors import InvalidDataError, NotFoundError
 
-if TYPE_CHECKING:
-    from sergas.manager import Caller, ZohoIntegrationManager
+__all__ = [
+    "APPLIED",
+    "APPLYING",
+    "APPROVED",
+    "FAILED",
+    "PENDING",
+    "REJECTED",
+    "STATUSES",
+    "UNFINISHED",
+    "Approval",
+    "ApprovalStore",
+    "InProgressError",
+    "StaleProposalError",
+    "this_process",
+]
 
-__all__ = ["STATUSES", "Approval", "ApprovalStore"]
-
-PENDING, APPROVED, APPLIED, FAILED, REJECTED = (
+PENDING, APPROVED, APPLYING, APPLIED, FAILED, REJECTED = (
     "pending",
     "approved",
+    "applying",
     "applied",
     "failed",
     "rejected",
 )
-STATUSES = (PENDING, APPROVED, APPLIED, FAILED, REJECTED)
+STATUSES = (PENDING, APPROVED, APPLYING, APPLIED, FAILED, REJECTED)
+UNFINISHED = (APPROVED, APPLYING)  # decided, Zoho's answer not recorded yet
+
+
+class StaleProposalError(InvalidDataError):
+    """A field changed in Zoho after the proposal: applying it would overwrite a value the
+    proposal never saw. Nothing was sent."""
+
+    default_code = "STALE_PROPOSAL"
+
+
+class InProgressError(InvalidDataError):
+    """Another process is applying this change right now."""
+
+    default_code = "APPLYING"
+
+
+def this_process() -> str:
+    """`host:pid:nonce`: who holds an `applying` row. The nonce tells two holds by one
+    process apart, so a hold taken over by recovery is never finished by its first owner."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 @dataclass(frozen=True)
@@ -52,17 +93,20 @@ class Approval:
     module: str
     record_id: str
     changes: dict[str, Any]
-    current: dict[str, Any] | None
+    current: dict[str, Any] | None  # the fields' values when proposed
     reason: str
     status: str
     decided_at: datetime | None
     decided_by: str | None
     note: str | None
     outcome: dict[str, Any] | None
+    applying_at: datetime | None = None
+    applying_by: str | None = None
+    applying_process: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("created_at", "decided_at"):
+        for name in ("created_at", "decided_at", "applying_at"):
             value = data[name]
             data[name] = value.isoformat() if value else None
         return data
@@ -84,6 +128,9 @@ def _approval(row: Any) -> Approval:
         decided_by=row.decided_by,
         note=row.note,
         outcome=dict(row.outcome) if row.outcome is not None else None,
+        applying_at=row.applying_at,
+        applying_by=row.applying_by,
+        applying_process=row.applying_process,
     )
 
 
@@ -98,29 +145,14 @@ class ApprovalStore:
         changes: Mapping[str, Any],
         reason: str,
         *,
-        current: Mapping[str, Any] | None = None,
+        current: Mapping[str, Any],
         module: str = "Accounts",
     ) -> Approval:
-        return await self._insert(who, record_id, changes, reason, current, module, PENDING)
+        """A pending proposal. `current`: the fields' values in Zoho now, kept to show the
+        reviewer and to refuse the change if they move before it is applied."""
+        return await self.insert(who, record_id, changes, reason, current, module, PENDING)
 
-    async def write_directly(
-        self,
-        manager: ZohoIntegrationManager,
-        who: Principal,
-        record_id: str,
-        changes: Mapping[str, Any],
-        reason: str,
-        *,
-        current: Mapping[str, Any] | None = None,
-        module: str = "Accounts",
-        caller: Caller | None = None,
-    ) -> Approval:
-        """A write by a client allowed to write: recorded as approved by itself, applied
-        with its own authority (`caller`, default `who` as a library caller)."""
-        row = await self._insert(who, record_id, changes, reason, current, module, APPROVED)
-        return await self.apply(manager, row, caller=caller or who.caller("library"))
-
-    async def _insert(
+    async def insert(
         self,
         who: Principal,
         record_id: str,
@@ -130,6 +162,7 @@ class ApprovalStore:
         module: str,
         status: str,
     ) -> Approval:
+        """A new row: `pending`, or `approved` by `who` itself (a direct write)."""
         now = datetime.now(UTC)
         decided = status != PENDING
         values = {
@@ -161,13 +194,31 @@ class ApprovalStore:
             raise NotFoundError(f"no approval #{approval_id}", details={"id": approval_id})
         return _approval(row)
 
-    async def find(self, status: str | None = PENDING, *, limit: int = 100) -> list[Approval]:
-        """Newest first; `status=None` lists every status."""
+    async def find(
+        self,
+        status: str | tuple[str, ...] | None = PENDING,
+        *,
+        limit: int = 100,
+        client: Principal | None = None,
+    ) -> list[Approval]:
+        """Newest first; `status=None` lists every status; `client`: only its proposals."""
         query = select(approvals).order_by(approvals.c.id.desc()).limit(limit)
         if status is not None:
-            if status not in STATUSES:
-                raise InvalidDataError(f"status must be one of {', '.join(STATUSES)}")
-            query = query.where(approvals.c.status == status)
+            wanted = (status,) if isinstance(status, str) else status
+            unknown = [s for s in wanted if s not in STATUSES]
+            if unknown:
+                raise InvalidDataError(
+                    f"unknown status {unknown[0]!r}: use one of {', '.join(STATUSES)}"
+                )
+            query = query.where(approvals.c.status.in_(wanted))
+        if client is not None:
+            query = query.where(
+                approvals.c.client_key_id == client.key_id
+                if client.key_id is not None
+                else (
+                    approvals.c.client_key_id.is_(None) & (approvals.c.client_name == client.name)
+                )
+            )
         with database_errors(self.engine.url):
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(query)).all()
@@ -191,54 +242,71 @@ class ApprovalStore:
                 changed = (await conn.execute(statement)).rowcount
         approval = await self.get(approval_id)
         if not changed:
-            raise InvalidDataError(
-                f"approval #{approval_id} is {approval.status}, not pending",
-                code="NOT_PENDING",
-                details={"id": approval_id, "status": approval.status},
-            )
+            raise not_pending(approval)
         return approval
 
-    async def apply(
-        self, manager: ZohoIntegrationManager, approval: Approval, *, caller: Caller | None = None
-    ) -> Approval:
-        """Send an approved change to Zoho with the approver's authority (`caller`; None:
-        the manager's own caller); record the outcome (applied or failed)."""
-        try:
-            result = await manager.update_account(
-                approval.record_id, approval.changes, module=approval.module, caller=caller
-            )
-            outcome = {
-                "ok": result.ok,
-                "code": result.code,
-                "message": result.message,
-                "details": dict(result.details),
-            }
-        except SergasError as exc:
-            outcome = {
-                "ok": False,
-                "code": exc.code,
-                "message": exc.message,
-                "details": exc.details,
-            }
+    async def hold(self, approval: Approval, by: str) -> Approval | None:
+        """approved → applying, or a dead holder's `applying` → ours: this process now
+        sends the change. None when another process took it first (nothing to do here)."""
+        if approval.status not in UNFINISHED:
+            raise not_pending(approval)
         statement = (
             update(approvals)
-            .where(approvals.c.id == approval.id, approvals.c.status == APPROVED)
+            .where(
+                approvals.c.id == approval.id,
+                approvals.c.status == approval.status,
+                # `== None` renders IS NULL: an approved row has no holder yet.
+                approvals.c.applying_process == approval.applying_process,
+            )
+            .values(
+                status=APPLYING,
+                applying_at=datetime.now(UTC),
+                applying_by=by[:255],
+                applying_process=this_process(),
+            )
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                changed = (await conn.execute(statement)).rowcount
+        return await self.get(approval.id) if changed else None
+
+    async def release(self, held: Approval) -> None:
+        """applying → approved, by a holder that sent nothing (Zoho could not be read
+        first): the next apply reads Zoho again."""
+        statement = (
+            update(approvals)
+            .where(
+                approvals.c.id == held.id,
+                approvals.c.status == APPLYING,
+                approvals.c.applying_process == held.applying_process,
+            )
+            .values(status=APPROVED, applying_at=None, applying_by=None, applying_process=None)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
+
+    async def finish(self, held: Approval, outcome: dict[str, Any]) -> Approval:
+        """applying → applied or failed, recording the outcome; only by the holder (a hold
+        taken over since is left to its new holder, who records its own outcome)."""
+        statement = (
+            update(approvals)
+            .where(
+                approvals.c.id == held.id,
+                approvals.c.status == APPLYING,
+                approvals.c.applying_process == held.applying_process,
+            )
             .values(status=APPLIED if outcome["ok"] else FAILED, outcome=outcome)
         )
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
                 await conn.execute(statement)
-        return await self.get(approval.id)
+        return await self.get(held.id)
 
-    async def approve(
-        self,
-        manager: ZohoIntegrationManager,
-        approval_id: int,
-        by: str,
-        note: str | None = None,
-        *,
-        caller: Caller | None = None,
-    ) -> Approval:
-        """Claim, then apply with the approver's authority: what `sergas approvals approve`
-        does."""
-        return await self.apply(manager, await self.claim(approval_id, by, note), caller=caller)
+
+def not_pending(approval: Approval) -> InvalidDataError:
+    return InvalidDataError(
+        f"approval #{approval.id} is {approval.status}, not pending",
+        code="NOT_PENDING",
+        details={"id": approval.id, "status": approval.status},
+    )

@@ -35,6 +35,7 @@ __all__ = [
     "MISSING_KEY",
     "ApiKeyInfo",
     "ApiKeyStore",
+    "KeyRefused",
     "parse_key",
     "redact_keys",
 ]
@@ -88,12 +89,45 @@ def parse_key(key: str) -> tuple[str, str] | None:
     return body[:_KEY_ID_LEN], body[_KEY_ID_LEN + 1 :]
 
 
+class KeyRefused(AuthError):
+    """A key that was refused. The caller is told only `message` (no oracle for which part
+    was wrong); the audit and the log also get `key_id` (the public part of what was sent,
+    when it was shaped like a key), the key's `name` when it exists, and `reason`: missing,
+    malformed, unknown, revoked or wrong secret. Never the secret."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        reason: str,
+        key_id: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.reason, self.key_id, self.name = reason, key_id, name
+
+    def audit_details(self) -> dict[str, str | None]:
+        return {"reason": self.reason, "key_id": self.key_id, "name": self.name}
+
+
+def _refused(reason: str, key_id: str, name: str | None = None) -> KeyRefused:
+    return KeyRefused(
+        "unknown or revoked API key",
+        code="INVALID_API_KEY",
+        reason=reason,
+        key_id=key_id,
+        name=name,
+    )
+
+
 @dataclass
 class _Cached:
     principal: Principal | None  # None: unknown or revoked
     salt: str
     key_hash: str
     fetched: float
+    name: str | None = None  # a revoked key's name, for the audit
 
 
 class ApiKeyStore:
@@ -176,23 +210,27 @@ class ApiKeyStore:
         `authenticate()`."""
         scheme, _, key = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
-            raise AuthError(MISSING_KEY, code="UNAUTHENTICATED")
+            raise KeyRefused(MISSING_KEY, code="UNAUTHENTICATED", reason="missing")
         return await self.authenticate(key)
 
     async def authenticate(self, key: str) -> Principal:
-        """The key's principal; AuthError (never naming the secret) if it is not valid."""
+        """The key's principal; KeyRefused (never naming the secret) if it is not valid."""
         parsed = parse_key(key.strip())
         if parsed is None:
-            raise AuthError(f"not a Sergas API key (expected {PREFIX}…)", code="INVALID_API_KEY")
+            raise KeyRefused(
+                f"not a Sergas API key (expected {PREFIX}…)",
+                code="INVALID_API_KEY",
+                reason="malformed",
+            )
         key_id, secret = parsed
         entry = self._cache.get(key_id)
         now = self._clock()
         if entry is None or now - entry.fetched >= self.cache_seconds:
             entry = await self._fetch(key_id, now)
-        if entry.principal is None or not hmac.compare_digest(
-            _hash(entry.salt, secret), entry.key_hash
-        ):
-            raise AuthError("unknown or revoked API key", code="INVALID_API_KEY")
+        if entry.principal is None:
+            raise _refused("revoked" if entry.name else "unknown", key_id, entry.name)
+        if not hmac.compare_digest(_hash(entry.salt, secret), entry.key_hash):
+            raise _refused("wrong secret", key_id, entry.principal.name)
         await self._touch(key_id, now)
         return entry.principal
 
@@ -201,8 +239,10 @@ class ApiKeyStore:
         with database_errors(self.engine.url):
             async with self.engine.connect() as conn:
                 row = (await conn.execute(query)).first()
-        if row is None or row.revoked_at is not None:
+        if row is None:
             entry = _Cached(None, "00", "", now)
+        elif row.revoked_at is not None:
+            entry = _Cached(None, "00", "", now, name=row.name)
         else:
             entry = _Cached(Principal(row.key_id, row.name, row.scope), row.salt, row.key_hash, now)
         if self.cache_seconds > 0:

@@ -6,6 +6,10 @@
 arguments that fail the schema) is audited too, as an error. The tool adds what only it
 knows to the note: its outcome (ok, queued, denied, error), a short result summary, the
 approval it created.
+
+A refused caller (no key, not a key, an unknown, revoked or wrong key) is audited too, by
+`record_refusal()`, on both transports: outcome `denied`, the key id it claimed (never the
+secret), the key's name when it exists, and why; and logged at warning.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import CallToolResult, TextContent
 
 from sergas.access.audit import AuditLog, AuditNote
+from sergas.access.keys import KeyRefused
 from sergas.access.principal import Principal
 from sergas.errors import SergasError
 from sergas.log import get_logger
 
-__all__ = ["UNIDENTIFIED", "AuditMiddleware", "current_note"]
+__all__ = ["UNIDENTIFIED", "AuditMiddleware", "current_note", "record_refusal"]
 
 log = get_logger("sergas.agents")
 
@@ -58,8 +63,7 @@ class AuditMiddleware:
         try:
             who = await self.principal_of(ctx)
         except SergasError as exc:  # e.g. the stdio key was revoked since the server started
-            note = AuditNote(UNIDENTIFIED, tool, "denied", {"message": exc.message}, exc.code)
-            await self._record(note, params.get("arguments"), 0.0)
+            await record_refusal(self.audit, self.transport, exc, tool, params.get("arguments"))
             return _refused(exc)
         note = AuditNote(who, tool)
         token = _note.set(note)
@@ -86,13 +90,44 @@ class AuditMiddleware:
             await self._record(note, params.get("arguments"), elapsed)
 
     async def _record(self, note: AuditNote, arguments: Any, elapsed_ms: float) -> None:
-        try:
-            await self.audit.record(note, self.transport, arguments, elapsed_ms)
-        except Exception:  # the call's answer must not depend on the audit's database
-            log.exception("audit write failed", tool=note.tool)
+        await _write(self.audit, note, self.transport, arguments, elapsed_ms)
 
 
 UNIDENTIFIED = Principal(None, "(unidentified)", "read")
+
+
+async def _write(
+    audit: AuditLog, note: AuditNote, transport: str, arguments: Any, elapsed_ms: float
+) -> None:
+    try:
+        await audit.record(note, transport, arguments, elapsed_ms)
+    except Exception:  # the call's answer must not depend on the audit's database
+        log.exception("audit write failed", tool=note.tool)
+
+
+async def record_refusal(
+    audit: AuditLog,
+    transport: str,
+    exc: SergasError,
+    tool: str,
+    arguments: Any = None,
+    **context: Any,
+) -> None:
+    """Audit and log one refused caller. `tool`: the tool asked for, or what was refused
+    (`POST /mcp`, `(session start)`); `context`: more to keep (the remote address)."""
+    refused = exc.audit_details() if isinstance(exc, KeyRefused) else {}
+    key_id, name = refused.get("key_id"), refused.get("name")
+    who = Principal(key_id, name or UNIDENTIFIED.name, "read")
+    summary = {"message": exc.message, **refused, **context}
+    log.warning(
+        "caller refused",
+        transport=transport,
+        tool=tool,
+        code=exc.code,
+        **{k: v for k, v in summary.items() if k != "message"},
+    )
+    note = AuditNote(who, tool, "denied", summary, exc.code)
+    await _write(audit, note, transport, arguments, 0.0)
 
 
 def _refused(exc: SergasError) -> CallToolResult:

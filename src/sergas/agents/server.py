@@ -9,6 +9,7 @@ Tools (all audited, see `sergas.agents.audit`):
 | list_at_risk_accounts | At Risk accounts of the latest finished sweep, lowest score first |
 | account_brief | one account: key fields now, and its latest health score and reasons |
 | propose_account_update | a change: queued for a person, or applied for a write-scope client |
+| list_proposals | this client's proposals: each field's value when proposed, now, and proposed |
 
 Resource `sergas://sweep/summary`: the latest sweep's summary.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from mcp.server.context import ServerRequestContext
@@ -31,7 +32,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, JsonValue
 
-from sergas.access.approvals import ApprovalStore
+from sergas.access.applying import assess, current_values, write_directly
+from sergas.access.approvals import UNFINISHED, ApprovalStore
 from sergas.access.audit import AuditLog, AuditNote
 from sergas.access.principal import Principal
 from sergas.access.schemas import ApiName, CriteriaTree, RecordId
@@ -264,8 +266,15 @@ def _register(server: MCPServer[Any], s: AgentServices, channel: str) -> None:
             now = await manager.get_account(record_id, fields=list(changes), caller=caller)
             current = {k: now.get(k) for k in changes}
             if who.can_write:
-                approval = await s.approvals.write_directly(
-                    manager, who, record_id, changes, reason, current=current, caller=caller
+                approval = await write_directly(
+                    s.approvals,
+                    manager,
+                    who,
+                    record_id,
+                    changes,
+                    reason,
+                    current=current,
+                    caller=caller,
                 )
                 note.outcome = "ok" if approval.status == "applied" else "error"
                 note.error_code = (
@@ -290,6 +299,41 @@ def _register(server: MCPServer[Any], s: AgentServices, channel: str) -> None:
             if approval.outcome is not None:
                 body["outcome"] = approval.outcome
             return body
+
+        return await _run(call)
+
+    @server.tool(annotations=READ)
+    async def list_proposals(
+        status: Annotated[
+            Literal["pending", "approved", "applying", "applied", "failed", "rejected"] | None,
+            Field(description="Only this status; default: all"),
+        ] = None,
+        limit: Annotated[int, Field(ge=1, le=50)] = 20,
+    ) -> CallToolResult:
+        """Your proposals, newest first: each field's value when proposed, its value in
+        Zoho now (for those not decided yet), the proposed value, and what became of it."""
+
+        async def call(note: AuditNote) -> Body:
+            rows = await s.approvals.find(status, limit=limit, client=note.principal)
+            open_rows = [a for a in rows if a.status in ("pending", *UNFINISHED)]
+            now = await current_values(manager, open_rows) if open_rows else {}
+            proposals = []
+            for a in rows:
+                entry = {
+                    k: v
+                    for k, v in a.to_json().items()
+                    if k not in ("client_key_id", "applying_process")
+                }
+                if a.id in now:
+                    found = now[a.id]
+                    if isinstance(found, SergasError):
+                        entry["now_error"] = {"code": found.code, "message": found.message}
+                    else:
+                        entry["now"] = found
+                        entry["changed_since_proposed"] = sorted(assess(a, found).changed)
+                proposals.append(entry)
+            note.result = {"count": len(proposals)}
+            return {"proposals": proposals, "count": len(proposals)}
 
         return await _run(call)
 

@@ -5,6 +5,8 @@
 - streamable HTTP (`create_mcp_app`): any number of clients at /mcp, each sending its API
   key as `Authorization: Bearer …` on every request; checked here, before the MCP layer,
   and handed to the tools in the request's state. /healthz answers without a key.
+
+A refused key is audited and logged on both (`sergas.agents.audit.record_refusal`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sergas.access.approvals import ApprovalStore
 from sergas.access.audit import AuditLog
 from sergas.access.keys import ApiKeyStore
 from sergas.access.principal import Principal
+from sergas.agents.audit import record_refusal
 from sergas.agents.server import PRINCIPAL_STATE_KEY, AgentServices, build_server
 from sergas.agents.settings import AgentSettings, load_agent_settings
 from sergas.agents.sweep_view import SweepView
@@ -82,8 +85,13 @@ async def run_stdio(
                 return LOCAL_CLIENT
             return await keys.authenticate(key.get_secret_value())
 
-        await identity()  # a bad key fails here, before the client connects
-        server = build_server(services_for(rt, agent), transport="stdio", identity=identity)
+        services = services_for(rt, agent)
+        try:
+            await identity()  # a bad key fails here, before the client connects
+        except AuthError as exc:
+            await record_refusal(services.audit, "stdio", exc, "(session start)")
+            raise
+        server = build_server(services, transport="stdio", identity=identity)
         await server.run_stdio_async()
 
 
@@ -104,6 +112,14 @@ class _Endpoint:
         try:
             who = await keys.authenticate_header(Headers(scope=scope).get("authorization"))
         except AuthError as exc:
+            client = scope.get("client")
+            await record_refusal(
+                state.audit,
+                "http",
+                exc,
+                f"{scope['method']} {scope['path']}"[:64],
+                remote=client[0] if client else None,
+            )
             await _unauthorized(exc.code, exc.message)(scope, receive, send)
             return
         scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = who
@@ -128,11 +144,13 @@ def create_mcp_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with _runtime(runtime, settings, config, agent) as rt:
-            server = build_server(services_for(rt, agent), transport="http")
+            services = services_for(rt, agent)
+            server = build_server(services, transport="http")
             server.streamable_http_app(host=agent.host)  # builds the session manager
             manager = server.session_manager
             async with manager.run():
                 app.state.keys, app.state.mcp = _keys(rt, agent), manager
+                app.state.audit = services.audit
                 yield
 
     return Starlette(

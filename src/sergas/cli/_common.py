@@ -1,10 +1,19 @@
-"""What every command shares: one-line errors, --debug, --json output."""
+"""What every command shares: one-line errors, --debug, --json output, and consoles that
+show text verbatim.
+
+Much of what the CLI prints came from outside: agents' reasons and values, Zoho's records
+and messages, key names. The consoles therefore interpret no markup and no emoji codes, and
+show control characters as escapes (`\\x1b`), so `[green]APPROVED[/green]` or an ANSI
+sequence in a proposal reads as the text it is. Styles are given with `style=` or as
+`styled()` pieces, never as markup in a string.
+"""
 
 from __future__ import annotations
 
 import getpass
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +24,35 @@ from rich.text import Text
 if TYPE_CHECKING:
     from sergas.manager import Caller
 
-console = Console()
-err_console = Console(stderr=True)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """Control characters (other than newline and tab) as escapes: `\\x1b`, `\\x07`."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class VerbatimConsole(Console):
+    """A console for text from outside: no markup, no emoji codes, control characters
+    escaped. Every str it renders (printed, in a table cell, a title) passes here."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, emoji=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(visible(text), **kwargs)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of plain and styled pieces, each shown verbatim: `styled(("error:", "red"),
+    " ", message)`."""
+    return Text.assemble(
+        *((visible(p), "") if isinstance(p, str) else (visible(p[0]), p[1]) for p in parts)
+    )
+
+
+console = VerbatimConsole()
+err_console = VerbatimConsole(stderr=True)
 
 
 def local_caller() -> Caller:
@@ -68,7 +104,7 @@ def run_app(app: typer.Typer) -> None:
     except Exception as exc:
         if debug_enabled():
             raise
-        line = Text.assemble(("error:", "red"), " ", error_text(exc))  # never read as markup
+        line = styled(("error:", "red"), " ", error_text(exc))
         err_console.print(line, highlight=False, soft_wrap=True)
         err_console.print("(run with --debug for a traceback)", style="dim")
         raise SystemExit(1) from None

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 import typer
 from rich.table import Table
 
-from sergas.cli._common import console, err_console, print_json
+from sergas.cli._common import console, err_console, print_json, styled
 from sergas.cli.accounts_io import (
     MODULE,
     OPS,
@@ -191,9 +191,9 @@ def update(
     if json_out:
         print_json(outcome | {"fields": sorted(data)})
         return
-    mark = "[green]updated[/green]" if result.ok else "[red]not updated[/red]"
+    mark = ("updated", "green") if result.ok else ("not updated", "red")
     console.print(
-        f"{mark} {result.id}: {result.code} {result.message} ({', '.join(sorted(data))})",
+        styled(mark, f" {result.id}: {result.code} {result.message} ({', '.join(sorted(data))})"),
         highlight=False,
     )
     if not result.ok:

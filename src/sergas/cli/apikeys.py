@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sergas.cli._common import console, err_console, print_json
+from sergas.cli._common import console, err_console, print_json, styled
 from sergas.cli.db import run_with_database
 
 app = typer.Typer(help="API keys for the HTTP service and the MCP server.", no_args_is_help=True)
@@ -43,8 +43,11 @@ def create(
         print_json({**info, "key": key})
         return
     err_console.print(
-        f"API key [bold]{info['name']}[/bold] ({info['scope']} scope) created. "
-        "Store it now: it is not shown again.",
+        styled(
+            "API key ",
+            (str(info["name"]), "bold"),
+            f" ({info['scope']} scope) created. Store it now: it is not shown again.",
+        ),
         highlight=False,
     )
     sys.stdout.write(key + "\n")

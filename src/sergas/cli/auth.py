@@ -93,7 +93,7 @@ def status(
         print_json(report)
         return
     left = report["expires_in_seconds"]
-    console.print(f"[bold]{report['key']}[/bold]")
+    console.print(str(report["key"]), style="bold")
     console.print(
         f"access token valid for {left // 60} min {left % 60} s (until {report['expires_at']}), "
         f"generation {report['generation']}, API domain {report['api_domain']}"

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sergas.cli._common import console, print_json
+from sergas.cli._common import console, print_json, styled
 from sergas.errors import SergasError
 
 app = typer.Typer(help="The token database: migrations and a health check.", no_args_is_help=True)
@@ -111,7 +111,7 @@ def check(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     else:
         table = Table("check", "status", "detail", title="sergas db check")
         for item in report["checks"]:
-            mark = "[green]ok[/green]" if item["ok"] else "[red]FAIL[/red]"
+            mark = styled(("ok", "green") if item["ok"] else ("FAIL", "red"))
             table.add_row(item["name"], mark, item["detail"])
         console.print(table)
     if not report["ok"]:

@@ -28,7 +28,7 @@ def mcp(
     or a read-only local client without one."""
     from sergas.agents.settings import load_agent_settings
     from sergas.agents.transport import create_mcp_app, run_stdio
-    from sergas.cli.serve import preflight
+    from sergas.cli.serve import listen, preflight, run_server
     from sergas.log import configure_logging
     from sergas.settings import get_settings
 
@@ -42,18 +42,7 @@ def mcp(
     if transport is Transport.stdio:
         asyncio.run(run_stdio(settings=settings, agent=agent))
         return
-    import uvicorn
-
+    sock = listen(agent.host, agent.port, "SERGAS_MCP")
     err_console.print(f"Sergas MCP server on http://{agent.host}:{agent.port}/mcp", highlight=False)
     app = create_mcp_app(settings=settings, agent=agent)
-    uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=agent.host,
-            port=agent.port,
-            lifespan="on",
-            server_header=False,
-            log_level="warning",
-            timeout_graceful_shutdown=10,
-        )
-    ).run()
+    run_server(app, sock, timeout_graceful_shutdown=10)

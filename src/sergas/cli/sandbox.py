@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 import uvicorn
 
-from sergas.cli._common import console, err_console
+from sergas.cli._common import console, err_console, styled
 
 app = typer.Typer(help="The offline Zoho CRM v8 sandbox.", no_args_is_help=True)
 
@@ -101,7 +101,7 @@ def demo(
             sandbox = stack.enter_context(
                 serve_sandbox(SandboxConfig(accounts=accounts, seed=seed))
             )
-        console.print(f"[bold]Zoho CRM sandbox[/bold] serving at {sandbox.url}")
+        console.print(styled(("Zoho CRM sandbox", "bold"), f" serving at {sandbox.url}"))
         with httpx2.Client(base_url=sandbox.url, timeout=30) as http:
             token = http.post(
                 "/oauth/v2/token",
@@ -175,4 +175,6 @@ def demo(
                 f"{stats['credits']['used']} credits used of {stats['credits']['budget']:,}, "
                 f"{stats['tokens']['refreshes']} token refresh"
             )
-        console.print("Serve it yourself with [bold]sergas sandbox serve[/bold]; see README.md.")
+        console.print(
+            styled("Serve it yourself with ", ("sergas sandbox serve", "bold"), "; see README.md.")
+        )

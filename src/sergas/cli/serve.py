@@ -7,6 +7,8 @@ On a signal uvicorn stops accepting connections, lets in-flight requests finish 
 from __future__ import annotations
 
 import asyncio
+import socket
+from typing import Any
 
 import typer
 
@@ -33,6 +35,30 @@ async def preflight() -> None:
         pass
 
 
+def listen(host: str, port: int, setting: str) -> socket.socket:
+    """The server's listening socket, opened here (not by uvicorn) so that a port in use
+    or a host that does not resolve is one clear error line, not uvicorn's log lines."""
+    from sergas.errors import ConfigError
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what uses it or "
+            f"choose another (--host/--port, or {setting}_HOST/_PORT)"
+        ) from None
+
+
+def run_server(app: Any, sock: socket.socket, **options: Any) -> None:
+    """uvicorn on an open socket until SIGINT or SIGTERM."""
+    import uvicorn
+
+    config = uvicorn.Config(app, lifespan="on", server_header=False, log_level="warning", **options)
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])
+
+
 def serve(
     host: str | None = typer.Option(None, "--host", help="Default: SERGAS_SERVICE_HOST."),
     port: int | None = typer.Option(None, "--port", help="Default: SERGAS_SERVICE_PORT."),
@@ -41,8 +67,6 @@ def serve(
     ),
 ) -> None:
     """Serve the HTTP API: /v1/accounts, /v1/tiers, /healthz, /readyz, /metrics, /docs."""
-    import uvicorn
-
     from sergas.log import configure_logging
     from sergas.service import create_app
     from sergas.service.settings import load_service_settings
@@ -57,19 +81,15 @@ def serve(
     service = load_service_settings(**overrides)
     configure_logging(_log_format(settings), settings.log_level)
     asyncio.run(preflight())
+    sock = listen(service.host, service.port, "SERGAS_SERVICE")
     app = create_app(settings=settings, service=service)
     err_console.print(
         f"Sergas HTTP service on http://{service.host}:{service.port} (docs at /docs)",
         highlight=False,
     )
-    config = uvicorn.Config(
+    run_server(
         app,
-        host=service.host,
-        port=service.port,
-        lifespan="on",
+        sock,
         access_log=False,  # the service logs each request itself, with its request id
-        server_header=False,
         timeout_graceful_shutdown=int(service.graceful_timeout),
-        log_level="warning",
     )
-    uvicorn.Server(config).run()

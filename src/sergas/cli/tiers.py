@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sergas.cli._common import console, print_json
+from sergas.cli._common import console, print_json, styled
 
 app = typer.Typer(help="The three ways to Zoho: health, circuit breakers, metrics.")
 
@@ -35,7 +35,7 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     console.print(_table(report))
     for name, tier in report["tiers"].items():
         if tier["enabled"] and not tier["healthy"]:
-            console.print(f"[red]{name}[/red]: {tier['detail']}", highlight=False)
+            console.print(styled((name, "red"), f": {tier['detail']}"), highlight=False)
 
 
 async def _collect() -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _table(report: dict[str, Any]) -> Table:
     table.add_column("top error")
     for name, tier in report["tiers"].items():
         if not tier["enabled"]:
-            table.add_row(name, "[dim]disabled[/dim]", *[""] * 7)
+            table.add_row(name, styled(("disabled", "dim")), *[""] * 7)
             continue
         if not tier["configured"]:  # not routed to: nothing else to show
             table.add_row(name, Text("not configured", style="yellow"), *[""] * 7)
@@ -82,8 +82,8 @@ def _table(report: dict[str, Any]) -> Table:
         errors = m.get("top_errors") or []
         table.add_row(
             name,
-            "[green]healthy[/green]" if tier["healthy"] else "[red]down[/red]",
-            f"[{_STATE_STYLE[breaker['state']]}]{state}[/]",
+            styled(("healthy", "green") if tier["healthy"] else ("down", "red")),
+            styled((state, _STATE_STYLE[breaker["state"]])),
             str(m.get("total", 0)),
             "" if m.get("success_rate") is None else f"{m['success_rate']:.0%}",
             _ms(m.get("p50_ms")),

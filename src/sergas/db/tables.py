@@ -29,13 +29,15 @@ Access, for the HTTP service and the MCP server (0003_service):
 - `api_keys`: one row per key. Only a salted SHA-256 of the key's secret is stored; the key
   itself is shown once, when created. `key_id` is the public part of the key (it is in the
   key's text), so a key is found by an indexed lookup and then checked in constant time.
-- `approvals`: changes an agent proposed. `status`: pending → approved → applied | failed,
-  or pending → rejected. A direct write by a client allowed to write is recorded here too,
-  already decided (by that client), so every change made for an agent has one history.
+- `approvals`: changes an agent proposed. `status`: pending → approved → applying → applied
+  | failed, or pending → rejected (`sergas.access.approvals`). A direct write by a client
+  allowed to write is recorded here too, already decided (by that client), so every change
+  made for an agent has one history. `applying_*` (0004_approvals_applying) say who is
+  sending the change to Zoho, from which process, since when: what recovery reads.
 - `tool_calls`: one row per MCP tool call: who, which tool, the arguments (secrets redacted),
   a summary of the result, how long it took.
 
-Jobs (0004_jobs; the queue's own `procrastinate_*` tables and functions, PostgreSQL only, come
+Jobs (0005_jobs; the queue's own `procrastinate_*` tables and functions, PostgreSQL only, come
 from the installed Procrastinate and are not on this metadata):
 
 - `sweep_leases`: one row per scope while a sweep of that CRM holds it: who (a job, or a
@@ -183,7 +185,7 @@ sweep_runs = Table(
     Column("accounts_changed", Integer(), nullable=False),
     Column("batches", Integer(), nullable=False),
     Column("summary", JSON(), nullable=True),
-    Column("job_id", BigInteger(), nullable=True),  # the queued job running it (0004_jobs)
+    Column("job_id", BigInteger(), nullable=True),  # the queued job running it (0005_jobs)
     Index(None, "scope", "state"),
 )
 
@@ -197,7 +199,7 @@ sweep_batches = Table(
     Column("outcomes", JSON(), nullable=True),  # one per record, in payload order
     Column("attempts", Integer(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    Column("job_id", BigInteger(), nullable=True),  # the shard job writing it (0004_jobs)
+    Column("job_id", BigInteger(), nullable=True),  # the shard job writing it (0005_jobs)
 )
 
 sweep_scores = Table(
@@ -261,6 +263,9 @@ approvals = Table(
     Column("decided_by", String(255), nullable=True),
     Column("note", Text(), nullable=True),  # the reviewer's comment
     Column("outcome", JSON(), nullable=True),  # Zoho's answer: ok, code, message, details
+    Column("applying_at", UTCDateTime(), nullable=True),
+    Column("applying_by", String(255), nullable=True),  # the reviewer, or a job
+    Column("applying_process", String(255), nullable=True),  # host:pid:nonce
     Index(None, "status", "created_at"),
 )
 

@@ -2,7 +2,7 @@
 HTTP service do with it (enqueue, list, show, cancel).
 
 Procrastinate keeps jobs in the database Sergas already uses (`procrastinate_*`, created by
-migration 0004_jobs): no broker to run. Its job *locks* keep two jobs with the same lock
+migration 0005_jobs): no broker to run. Its job *locks* keep two jobs with the same lock
 from running at once, its *queueing locks* keep two from waiting at once; workers announce
 themselves with heartbeats, and a worker silent too long is taken for dead (see
 `sergas.jobs.worker`). docs/jobs.md says why this and not Celery.

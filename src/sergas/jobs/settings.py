@@ -47,8 +47,9 @@ class JobsSettings(BaseSettings):
     max_attempts: int = Field(5, ge=1, le=100)
     # The first wait before a failed job is tried again; doubled each time.
     retry_wait_seconds: int = Field(10, ge=0)
-    # Approved agent changes still not applied this long after approval are applied by a
-    # job (a crash between "approved" and "applied" is retried, not stuck).
+    # Approved agent changes still not applied this long after approval are completed by a
+    # job (sergas.access.applying.recover_applying: a crash between "approved" and
+    # "applied" is recovered, not stuck).
     approvals_grace_seconds: float = Field(60.0, ge=0)
     # How often workers look for such changes (cron syntax, UTC); empty: never.
     approvals_schedule: str | None = "*/5 * * * *"

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 from procrastinate import BaseRetryStrategy, Blueprint, JobContext, RetryDecision
 from procrastinate.jobs import Job
 
-from sergas.access.approvals import APPROVED, Approval, ApprovalStore
+from sergas.access.applying import ABANDONED_AFTER, recover_applying
+from sergas.access.approvals import (
+    APPLYING,
+    UNFINISHED,
+    Approval,
+    ApprovalStore,
+    InProgressError,
+)
 from sergas.errors import ConfigError, SergasError
 from sergas.jobs.settings import JobsSettings
 from sergas.log import get_logger
@@ -204,22 +211,37 @@ async def sweep_shard(
 
 
 async def apply_approvals(context: JobContext, timestamp: int | None = None) -> dict[str, Any]:
-    """Apply the agent changes approved more than `SERGAS_JOBS_APPROVALS_GRACE_SECONDS` ago
-    and still not applied (the process applying them died, or it could not reach Zoho)."""
+    """Complete the agent changes whose apply was interrupted (`recover_applying`): left
+    `approved` more than `SERGAS_JOBS_APPROVALS_GRACE_SECONDS` ago, or `applying` by a
+    process that is gone (or has held it `ABANDONED_AFTER`). Each is checked against Zoho
+    and completed or marked with why not, never sent twice, with its approver's authority."""
+    from sergas.manager import Caller
+
     state = state_of(context)
     store = ApprovalStore(state.runtime.engine)
     cutoff = datetime.now(UTC) - timedelta(seconds=state.jobs.approvals_grace_seconds)
-    stuck = [
+    unfinished = sorted(await store.find(UNFINISHED, limit=1000), key=lambda a: a.id)
+    due = [
         a
-        for a in await store.find(APPROVED, limit=100)
-        if a.decided_at is not None and a.decided_at <= cutoff
+        for a in unfinished
+        if a.status == APPLYING or (a.decided_at is not None and a.decided_at <= cutoff)
     ]
     done: list[Approval] = []
-    for approval in sorted(stuck, key=lambda a: a.id):
+    for approval in due:
         if state.stop.is_set():
             raise Interrupted(f"stopped on request after {len(done)} approvals")
-        with contextlib.suppress(SergasError):  # recorded as failed by apply()
-            done.append(await store.apply(state.runtime.manager, approval))
+        approver = Caller(approval.decided_by or "an approver", channel="approval")
+        # Still held by a live process, taken first by another, or Zoho unreadable (the
+        # row stays for the next run): move on.
+        with contextlib.suppress(InProgressError, SergasError):
+            done += await recover_applying(
+                store,
+                state.runtime.manager,
+                by=f"the approvals job on {state.name}",
+                approval_id=approval.id,
+                abandoned_after=ABANDONED_AFTER,
+                caller=approver,
+            )
     return {
         "applied": [a.id for a in done if a.status == "applied"],
         "failed": [a.id for a in done if a.status == "failed"],

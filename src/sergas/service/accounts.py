@@ -11,6 +11,15 @@ from fastapi import APIRouter, Path, Query, Request
 from sergas.access.schemas import API_NAME, MAX_FIELDS, RECORD_ID
 from sergas.service.auth import Reader, Writer, get_runtime
 from sergas.service.errors import ApiError, JSONResponse
+from sergas.service.responses import (
+    ZOHO,
+    AccountBody,
+    AccountPage,
+    BulkOutcome,
+    RecordOutcome,
+    SearchResult,
+    errors,
+)
 from sergas.service.schemas import BulkUpdateRequest, SearchRequest, UpdateRequest
 from sergas.tiers.base import BulkResult, RecordResult
 
@@ -76,7 +85,12 @@ def bulk_json(result: BulkResult) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="List accounts, a page at a time")
+@router.get(
+    "",
+    summary="List accounts, a page at a time",
+    response_model=AccountPage,
+    responses=errors(401, *ZOHO),
+)
 async def list_accounts(
     request: Request,
     who: Reader,
@@ -108,7 +122,12 @@ async def list_accounts(
     )
 
 
-@router.post("/search", summary="Search accounts by typed criteria")
+@router.post(
+    "/search",
+    summary="Search accounts by typed criteria",
+    response_model=SearchResult,
+    responses=errors(401, 413, *ZOHO),
+)
 async def search_accounts(request: Request, body: SearchRequest, who: Reader) -> JSONResponse:
     records = await get_runtime(request).manager.search_accounts(
         body.criteria.to_criteria(),
@@ -119,7 +138,12 @@ async def search_accounts(request: Request, body: SearchRequest, who: Reader) ->
     return JSONResponse({"data": records, "info": {"count": len(records)}})
 
 
-@router.post("/bulk-update", summary="Update many accounts; one outcome per record")
+@router.post(
+    "/bulk-update",
+    summary="Update many accounts; one outcome per record",
+    response_model=BulkOutcome,
+    responses=errors(401, 403, 413, *ZOHO),
+)
 async def bulk_update(request: Request, body: BulkUpdateRequest, who: Writer) -> JSONResponse:
     cap = request.app.state.service_settings.max_bulk_records
     if len(body.records) > cap:
@@ -136,7 +160,12 @@ async def bulk_update(request: Request, body: BulkUpdateRequest, who: Writer) ->
     return JSONResponse(bulk_json(result))
 
 
-@router.get("/{record_id}", summary="One account")
+@router.get(
+    "/{record_id}",
+    summary="One account",
+    response_model=AccountBody,
+    responses=errors(401, *ZOHO),
+)
 async def get_account(
     request: Request, record_id: RecordIdPath, who: Reader, fields: FieldsQuery = None
 ) -> JSONResponse:
@@ -146,7 +175,12 @@ async def get_account(
     return JSONResponse({"data": record})
 
 
-@router.patch("/{record_id}", summary="Update one account's fields")
+@router.patch(
+    "/{record_id}",
+    summary="Update one account's fields",
+    response_model=RecordOutcome,
+    responses=errors(401, 403, 413, *ZOHO),
+)
 async def update_account(
     request: Request, record_id: RecordIdPath, body: UpdateRequest, who: Writer
 ) -> JSONResponse:

@@ -2,10 +2,11 @@
 
 ```
 RequestContextMiddleware  request id, access log, HTTP metrics, last-resort 500
-└ FastAPI                 validation (422), errors → JSON (sergas.service.errors)
-  ├ ops                   /healthz /readyz /metrics /v1/tiers/*
-  ├ accounts              /v1/accounts/*   (bearer API key; writes need write scope)
-  └ jobs                  /v1/jobs/*       (the job queue, when the database is PostgreSQL)
+└ BodyLimitMiddleware     413 for a body over SERGAS_SERVICE_MAX_BODY_BYTES, unread
+  └ FastAPI               validation (422), errors → JSON (sergas.service.errors)
+    ├ ops                 /healthz /readyz /metrics /v1/tiers/*
+    ├ accounts            /v1/accounts/*   (bearer API key; writes need write scope)
+    └ jobs                /v1/jobs/*       (the job queue, when the database is PostgreSQL)
 ```
 
 Pass a `Runtime` to serve one opened elsewhere (tests); otherwise the lifespan opens one
@@ -29,6 +30,7 @@ from sergas.manager import IntegrationConfig, PrometheusMetrics
 from sergas.runtime import Runtime, open_runtime
 from sergas.service import accounts, jobs, ops
 from sergas.service.errors import JSONResponse, install_handlers
+from sergas.service.limits import BodyLimitMiddleware
 from sergas.service.middleware import HttpMetrics, RequestContextMiddleware
 from sergas.service.settings import ServiceSettings, load_service_settings
 from sergas.settings import Settings
@@ -110,5 +112,6 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(accounts.router)
     app.include_router(jobs.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=service.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=http_metrics)
     return app

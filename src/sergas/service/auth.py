@@ -2,7 +2,8 @@
 
 No or a malformed header, an unknown or a revoked key: 401 with `WWW-Authenticate: Bearer`.
 A valid read-scope key on a write: 403 `INSUFFICIENT_SCOPE`. The key never reaches a log
-line or an error body; the caller is logged by its public key id.
+line or an error body; the caller is logged by its public key id, and a refused one at
+warning with the key id it claimed and why (the MCP server also audits its refusals).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sergas.access.keys import ApiKeyStore
+from sergas.access.keys import ApiKeyStore, KeyRefused
 from sergas.access.principal import PREFIX, Principal
 from sergas.errors import AuthError
 from sergas.runtime import Runtime
@@ -27,6 +28,7 @@ _bearer = HTTPBearer(
     description=f"A Sergas API key ({PREFIX}…), from `sergas apikeys create`.",
 )
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sergas"'}
+log = structlog.get_logger("sergas.service")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -42,6 +44,8 @@ async def principal(
     try:
         who = await keys.authenticate_header(request.headers.get("authorization"))
     except AuthError as exc:
+        refused = exc.audit_details() if isinstance(exc, KeyRefused) else {}
+        log.warning("caller refused", code=exc.code, path=request.url.path, **refused)
         headers = _CHALLENGE
         if exc.code != "UNAUTHENTICATED":
             headers = {"WWW-Authenticate": 'Bearer realm="sergas", error="invalid_token"'}

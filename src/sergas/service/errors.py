@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import starlette.responses
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,10 +28,9 @@ __all__ = ["ApiError", "JSONResponse", "error_body", "http_status", "install_han
 log = get_logger("sergas.service")
 
 
-class JSONResponse(Response):
-    """orjson rendering: records are plain dicts, so no model is built per response."""
-
-    media_type = "application/json"
+class JSONResponse(starlette.responses.JSONResponse):
+    """orjson rendering: records are plain dicts, so no model is built per response. (A
+    JSON response class, so OpenAPI shows each route's response model.)"""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
@@ -71,6 +71,8 @@ _STATUS: tuple[tuple[type[SergasError], int], ...] = (
 
 
 def http_status(exc: SergasError) -> int:
+    if isinstance(exc, errors.LimitExceededError) and exc.http_status == 413:
+        return 413  # Zoho found the request too large: so it was, as the caller sent it
     for cls, status in _STATUS:
         if isinstance(exc, cls):
             return status

@@ -22,6 +22,8 @@ from sergas.manager.config import parse_tier_name
 from sergas.runtime import Runtime
 from sergas.service.auth import Reader, Writer, get_runtime
 from sergas.service.errors import JSONResponse
+from sergas.service.responses import Health, ResetResult, TierReport, errors
+from sergas.service.responses import Readiness as ReadinessBody
 from sergas.tiers.base import TierName
 
 __all__ = ["Readiness", "router"]
@@ -53,12 +55,20 @@ class Readiness:
         return self._checked is not None and time.monotonic() - self._at < self.cache_seconds
 
 
-@router.get("/healthz", tags=["operations"], summary="The process is alive")
+@router.get(
+    "/healthz", tags=["operations"], summary="The process is alive", response_model=Health
+)
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", tags=["operations"], summary="Database reachable, reads can succeed")
+@router.get(
+    "/readyz",
+    tags=["operations"],
+    summary="Database reachable, reads can succeed",
+    response_model=ReadinessBody,
+    responses={503: {"model": ReadinessBody, "description": "Not ready (the same body)"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     runtime = get_runtime(request)
     readiness: Readiness = request.app.state.readiness
@@ -82,18 +92,41 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, 200 if ready else 503)
 
 
-@router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    tags=["operations"],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: Request) -> Response:
     registry = get_runtime(request).prometheus.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/tiers/health", tags=["tiers"], summary="Run every tier's health check now")
+@router.get(
+    "/v1/tiers/health",
+    tags=["tiers"],
+    summary="Run every tier's health check now",
+    response_model=TierReport,
+    responses=errors(401),
+)
 async def tiers_health(request: Request, _: Reader) -> JSONResponse:
     return JSONResponse({"tiers": await get_runtime(request).manager.get_tier_health()})
 
 
-@router.get("/v1/tiers/metrics", tags=["tiers"], summary="Per-tier counts and latencies")
+@router.get(
+    "/v1/tiers/metrics",
+    tags=["tiers"],
+    summary="Per-tier counts and latencies",
+    response_model=TierReport,
+    responses=errors(401),
+)
 async def tiers_metrics(request: Request, _: Reader) -> JSONResponse:
     return JSONResponse({"tiers": get_runtime(request).manager.get_tier_metrics()})
 
@@ -104,7 +137,13 @@ class ResetRequest(BaseModel):
     tier: TierName | None = None  # all tiers when absent
 
 
-@router.post("/v1/tiers/reset", tags=["tiers"], summary="Close circuit breakers")
+@router.post(
+    "/v1/tiers/reset",
+    tags=["tiers"],
+    summary="Close circuit breakers",
+    response_model=ResetResult,
+    responses=errors(401, 403, 413, 422),
+)
 async def tiers_reset(
     request: Request,
     _: Writer,

@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     # In-flight requests get this long to finish after SIGTERM/SIGINT.
     graceful_timeout: float = Field(30.0, ge=0)
     max_bulk_records: int = Field(10_000, ge=1)
+    # Larger request bodies are answered 413 before they are read (8 MiB: 10,000 bulk
+    # records of a few fields fit).
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1)
     # /readyz runs the tiers' health checks (real Zoho calls) at most this often.
     readiness_cache_seconds: float = Field(30.0, ge=0)
 

@@ -27,6 +27,7 @@ from sergas.sandbox.oauth import bearer_token
 
 _DIGITS = re.compile(r"/\d{6,}")
 _FAULT_ERRORS: dict[int, type[E.ZohoError]] = {
+    413: E.FileTooLarge,
     429: E.TooManyRequests,
     500: E.InternalError,
     503: E.ServiceUnavailable,

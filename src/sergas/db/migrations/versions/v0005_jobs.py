@@ -8,8 +8,8 @@ changes as SQL files in the package (`SchemaManager.get_migrations_path()`): a n
 then runs those files. SQLite has no queue (jobs need PostgreSQL), so there only the Sergas
 tables are created.
 
-Revision ID: 0004_jobs
-Revises: 0003_service
+Revision ID: 0005_jobs
+Revises: 0004_approvals_applying
 Create Date: 2026-11-30
 """
 
@@ -22,8 +22,8 @@ from alembic import op
 
 from sergas.db.tables import UTCDateTime
 
-revision: str = "0004_jobs"
-down_revision: str | None = "0003_service"
+revision: str = "0005_jobs"
+down_revision: str | None = "0004_approvals_applying"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
