@@ -1,4 +1,4 @@
-"""/v1/jobs on a SQLite database: one clear 503, the rest of the service unaffected."""
+"""On a SQLite database (no queue) the service has no /v1/jobs; the rest is unaffected."""
 
 from __future__ import annotations
 
@@ -35,16 +35,15 @@ __all__ = [
 ]
 
 
-async def test_jobs_answer_503_saying_they_need_postgresql(
+async def test_there_is_no_v1_jobs_without_postgresql(
     client: httpx2.AsyncClient, keys: Keys
 ) -> None:
     for method, path in (("GET", "/v1/jobs"), ("POST", "/v1/jobs"), ("GET", "/v1/jobs/1")):
         body = {"task": "sweep"} if method == "POST" else None
         response = await client.request(method, path, json=body, headers=Keys.bearer(keys.write))
-        assert response.status_code == 503, path
-        error = response.json()["error"]
-        assert error["code"] == "JOBS_UNAVAILABLE"
-        assert (
-            "jobs need PostgreSQL" in error["message"] and "SERGAS_DATABASE_URL" in error["message"]
-        )
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "NOT_FOUND"
+    described = (await client.get("/openapi.json")).json()
+    assert not [p for p in described["paths"] if p.startswith("/v1/jobs")]
+    assert "/v1/accounts" in described["paths"]
     assert (await client.get("/healthz")).status_code == 200

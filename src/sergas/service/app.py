@@ -6,7 +6,7 @@ RequestContextMiddleware  request id, access log, HTTP metrics, last-resort 500
   └ FastAPI               validation (422), errors → JSON (sergas.service.errors)
     ├ ops                 /healthz /readyz /metrics /v1/tiers/*
     ├ accounts            /v1/accounts/*   (bearer API key; writes need write scope)
-    └ jobs                /v1/jobs/*       (the job queue, when the database is PostgreSQL)
+    └ jobs                /v1/jobs/*       (the job queue: only when the database is PostgreSQL)
 ```
 
 Pass a `Runtime` to serve one opened elsewhere (tests); otherwise the lifespan opens one
@@ -33,14 +33,9 @@ from sergas.service.errors import JSONResponse, install_handlers
 from sergas.service.limits import BodyLimitMiddleware
 from sergas.service.middleware import HttpMetrics, RequestContextMiddleware
 from sergas.service.settings import ServiceSettings, load_service_settings
-from sergas.settings import Settings
+from sergas.settings import Settings, get_settings
 
 __all__ = ["create_app"]
-
-jobs_unavailable = (
-    "jobs need PostgreSQL: this service runs on a SQLite database; set "
-    "SERGAS_DATABASE_URL to a postgresql:// URL"
-)
 
 log = get_logger("sergas.service")
 
@@ -70,10 +65,16 @@ def create_app(
         app.state.runtime = rt
         app.state.keys = ApiKeyStore(rt.engine, cache_seconds=service.api_key_cache_seconds)
 
+    # The job queue lives in PostgreSQL: on SQLite the service has no /v1/jobs at all.
+    with_jobs = (
+        runtime.engine.dialect.name == "postgresql"
+        if runtime is not None
+        else (settings or get_settings()).effective_database_url.startswith("postgres")
+    )
+
     @contextlib.asynccontextmanager
     async def queue_for(app: FastAPI, rt: Runtime) -> AsyncIterator[None]:
-        if rt.engine.dialect.name != "postgresql":
-            app.state.queue_error = jobs_unavailable
+        if not with_jobs:
             yield
             return
         async with open_queue(rt.settings, engine=rt.engine) as queue:
@@ -111,7 +112,8 @@ def create_app(
     install_handlers(app)
     app.include_router(ops.router)
     app.include_router(accounts.router)
-    app.include_router(jobs.router)
+    if with_jobs:
+        app.include_router(jobs.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=http_metrics)
     return app
