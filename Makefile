@@ -24,7 +24,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 # Each benchmark prints Markdown tables; their latest figures live in docs/benchmarks.md.
-BENCHMARKS := sandbox tokens tiers manager sweep service cli
+BENCHMARKS := sandbox tokens tiers manager sweep service cli fleet
 bench: $(STAMP)
 	for b in $(BENCHMARKS); do [ ! -f benchmarks/$$b.py ] || $(BIN)/python -m benchmarks.$$b || exit 1; done
 

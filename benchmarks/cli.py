@@ -72,8 +72,7 @@ def main() -> None:
     with sandbox_process() as url:
         results["served"] = measure(client_env(url), args.runs)
     print(
-        f"sergas accounts get ID --tier rest — {machine()}, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"sergas accounts get ID --tier rest — {machine()}, load average {os.getloadavg()[0]:.1f}"
     )
     rows = []
     for setting, runs in results.items():

@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sergas"
 
 # Bottom first. A part may import parts of its own layer or below; see docs/architecture.md.
 LAYERS: list[set[str]] = [
-    {"errors", "files", "query"},
+    {"errors", "files", "query", "zoho_limits"},
     {"settings"},
     {"log", "crypto"},
     {"db"},

@@ -6,6 +6,8 @@ SergasError                      code, http_status, details, retryable, tier_hea
 │   ├── TokenExpiredError        the access token is invalid or expired (refresh and resend)
 │   └── PermissionDeniedError    the caller's context forbids the operation; nothing was sent
 ├── RateLimitError               Zoho said "slow down" (API credits, concurrency, token throttle)
+│   ├── SlotTimeoutError         no slot of the org's concurrency within the caller's deadline
+│   └── CreditReserveError       background work refused: the org's credits are at the reserve
 ├── NotFoundError                the module, record or job does not exist
 ├── InvalidDataError             Zoho rejected the request's content
 ├── LimitExceededError           the request breaks a documented size limit (fields, records, ...)
@@ -46,6 +48,8 @@ __all__ = [
     "CircuitOpenError",
     "ConfigError",
     "ConnectionError",
+    "CoordinationError",
+    "CreditReserveError",
     "DatabaseError",
     "InvalidDataError",
     "LimitExceededError",
@@ -54,6 +58,7 @@ __all__ = [
     "RateLimitError",
     "SergasError",
     "ServerError",
+    "SlotTimeoutError",
     "TimeoutError",
     "TokenExpiredError",
     "TokenKeyMissingError",
@@ -153,6 +158,22 @@ class RateLimitError(SergasError):
         self.retry_after = retry_after
 
 
+class SlotTimeoutError(RateLimitError):
+    """Sergas held the call back (nothing was sent): every slot of the org's concurrency stayed
+    busy past the caller's deadline. Not retried here; the caller may try again later."""
+
+    default_code = "SLOT_TIMEOUT"
+    default_retryable = False
+
+
+class CreditReserveError(RateLimitError):
+    """Background work refused before sending: the org's remaining daily credits are at or
+    below SERGAS_CREDIT_RESERVE, which is kept for interactive calls."""
+
+    default_code = "CREDIT_RESERVE"
+    default_retryable = False
+
+
 class NotFoundError(SergasError):
     default_code = "RESOURCE_NOT_FOUND"
 
@@ -212,6 +233,14 @@ class TokenKeyMissingError(ConfigError):
 class DatabaseError(SergasError):
     default_code = "DATABASE_ERROR"
     default_retryable = True
+
+
+class CoordinationError(SergasError):
+    """The org's shared limits (SERGAS_REDIS_URL) could not be reached, so background work
+    is refused rather than sent unaccounted; interactive calls fall back to this process's
+    own limits."""
+
+    default_code = "COORDINATION_UNAVAILABLE"
 
 
 # Zoho's error details, in the order a reader needs them: what was wrong, then what is allowed.

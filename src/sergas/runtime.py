@@ -7,16 +7,19 @@ open_runtime()
   database   the engine on SERGAS_DATABASE_URL (or the embedded SQLite file); schema at
              head, upgraded in place only for the embedded database
   tokens     one TokenManager, shared by every tier
+  org        the org's limits in front of every call (sergas.org): this process's own, or
+             shared with every process and host through Redis when SERGAS_REDIS_URL is set,
+             and then the tiers' circuit breakers too (sergas.org.breakers)
   tiers      each built on its first call (`sergas.manager.tiers.Tiers`)
   manager    ZohoIntegrationManager over them, with the caller's hooks and Prometheus; calls
              that name no caller run as `caller`; refused calls go to the audit table
 ```
 
-Closing runs in reverse: the manager (the tiers it built), the embedded sandbox's token row,
-the TokenManager, the engine, the sandbox. The CLI, the HTTP service, the MCP server and the
-sweep all open it here; whatever they all need next (a shared limiter in front of Zoho) is
-opened here too and becomes a field of `Runtime`. The job queue sits a layer above (it runs
-the sweep): `sergas.jobs.queue.open_queue()` opens it on the database opened here.
+Closing runs in reverse: the manager (the tiers it built), the org's limiter (its Redis
+client), the embedded sandbox's token row, the TokenManager, the engine, the sandbox. The
+CLI, the HTTP service, the MCP server and the sweep all open it here; whatever they all need
+next is opened here too and becomes a field of `Runtime`. The job queue sits a layer above
+(it runs the sweep): `sergas.jobs.queue.open_queue()` opens it on the database opened here.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
         SyncZohoIntegrationManager,
         ZohoIntegrationManager,
     )
+    from sergas.org.limiter import OrgLimiter
 
 __all__ = [
     "Runtime",
@@ -92,6 +96,7 @@ class Runtime:
     tokens: TokenManager
     manager: ZohoIntegrationManager
     prometheus: PrometheusMetrics
+    org: OrgLimiter
 
     @property
     def scope(self) -> str:
@@ -136,7 +141,11 @@ async def open_runtime(
     from sergas.auth.factory import token_manager
     from sergas.manager import IntegrationConfig, ZohoIntegrationManager, prometheus_metrics
     from sergas.manager.caller import PROGRAM
+    from sergas.manager.manager import TIER_NAMES
     from sergas.manager.tiers import Tiers
+    from sergas.org import open_org
+    from sergas.org.breakers import Breaker, share_breakers
+    from sergas.org.metrics import expose_org
 
     settings = settings or get_settings()
     config = config or IntegrationConfig.from_env()
@@ -148,6 +157,8 @@ async def open_runtime(
         stack.push_async_callback(tokens.aclose)
         if target.embedded:
             stack.push_async_callback(_forget_token, tokens, engine)
+        org = await stack.enter_async_context(open_org(target.settings, tokens.user))
+        stack.enter_context(expose_org(prometheus.registry, org))
         tiers = Tiers.from_settings(config.enabled_tiers, target.settings, tokens)
         manager = ZohoIntegrationManager(
             tiers,
@@ -158,7 +169,10 @@ async def open_runtime(
             audit=AuditLog(engine).record_refusal,
         )
         stack.push_async_callback(manager.aclose)
-        yield Runtime(settings, target, config, engine, tokens, manager, prometheus)
+        client = org.shared.client if org.shared is not None else None
+        breakers: dict[str, Breaker] = {name: manager.breaker(name) for name in TIER_NAMES}
+        await stack.enter_async_context(share_breakers(client, org.org, breakers))
+        yield Runtime(settings, target, config, engine, tokens, manager, prometheus, org)
 
 
 @contextlib.asynccontextmanager

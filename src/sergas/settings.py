@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     bulk_timeout: float = Field(3600.0, gt=0, validation_alias="SERGAS_BULK_TIMEOUT")
     sdk_threads: int = Field(8, ge=1, le=64, validation_alias="SERGAS_SDK_THREADS")
 
+    # The org's limits held across processes and hosts (sergas.org)
+    redis_url: str | None = Field(None, validation_alias="SERGAS_REDIS_URL")
+    credit_budget: int = Field(50_000, ge=1, validation_alias="SERGAS_CREDIT_BUDGET")
+    credit_reserve: int = Field(0, ge=0, validation_alias="SERGAS_CREDIT_RESERVE")
+    slot_timeout: float = Field(120.0, gt=0, validation_alias="SERGAS_SLOT_TIMEOUT")
+    slot_lease: float = Field(10.0, gt=0, le=300, validation_alias="SERGAS_SLOT_LEASE")
+
     # The embedded sandbox, used when no Zoho credentials are set (sergas.runtime): accounts
     # seeded into a new one. Named for the sweep, which introduced it; `sergas accounts`
     # shares the same CRM.
@@ -171,6 +178,15 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             return json.loads(v) if v.strip() else {}
         return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not v.strip().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return v.strip()
 
     @field_validator("database_url")
     @classmethod

@@ -211,7 +211,8 @@ async def test_a_write_scope_key_writes_directly(
     # A session started with the revoked key is refused, audited, and says why in one line.
     started = sergas(env, "mcp", "--transport", "stdio")
     assert started.returncode == 1
-    assert "\nerror: unknown or revoked API key (INVALID_API_KEY)\n" in started.stderr, started.stderr
+    refusal = "\nerror: unknown or revoked API key (INVALID_API_KEY)\n"
+    assert refusal in started.stderr, started.stderr
     warning = json.loads(started.stderr.splitlines()[0])
     assert (warning["event"], warning["level"], warning["key_id"], warning["reason"]) == (
         "caller refused",

@@ -19,6 +19,7 @@ from sergas.access.keys import ApiKeyStore
 from sergas.auth import TokenManager
 from sergas.manager import IntegrationConfig, PrometheusMetrics, ZohoIntegrationManager
 from sergas.manager.tiers import Tiers
+from sergas.org import open_org
 from sergas.runtime import Runtime, Target
 from sergas.settings import Settings
 from sergas.tiers.base import TierName
@@ -41,8 +42,11 @@ async def make_runtime(
         settings, f"{settings.api_domain}#{settings.zoho_user}", False, "the test sandbox"
     )
     tier_set = Tiers.from_settings(config.enabled_tiers, settings, tokens)
-    async with ZohoIntegrationManager(tier_set, config, prometheus=prometheus) as manager:
-        yield Runtime(settings, target, config, engine, tokens, manager, prometheus)
+    async with (
+        open_org(settings, tokens.user) as org,
+        ZohoIntegrationManager(tier_set, config, prometheus=prometheus) as manager,
+    ):
+        yield Runtime(settings, target, config, engine, tokens, manager, prometheus, org)
 
 
 @dataclass

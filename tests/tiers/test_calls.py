@@ -10,7 +10,7 @@ from tests.tiers.test_matrix import core, stored
 
 from sergas.sandbox.server import RunningSandbox
 from sergas.tiers.core import CallKind, ZohoCall
-from sergas.tiers.zoho_limits import LIGHT_WRITE
+from sergas.zoho_limits import LIGHT_WRITE
 
 
 @pytest.mark.parametrize(
@@ -37,8 +37,8 @@ async def test_every_tier_of_a_process_shares_one_cap(
     rest, sdk, mcp = (core(make_tier(name, ZOHO_CONCURRENCY=4)) for name in ("rest", "sdk", "mcp"))
     rids = sorted(stored(tier_sandbox))[:12]
     await asyncio.gather(rest.health_check(), sdk.health_check(), mcp.health_check())
-    gates = {id(t.adapter.calls.gate) for t in (rest, sdk, mcp)}
-    assert len(gates) == 1
+    limiters = {id(t.adapter.calls.limiter) for t in (rest, sdk, mcp)}
+    assert len(limiters) == 1
     tier_sandbox.set_faults(latency_ms=100)  # long enough for every call to overlap
     await asyncio.gather(
         *(t.get_account(rid, fields=["Account_Name"]) for t in (rest, sdk) for rid in rids)

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from sergas.query import Condition, Criteria, Group, Value
-from sergas.tiers.zoho_limits import MAX_FIELDS
+from sergas.zoho_limits import MAX_FIELDS
 
 __all__ = [
     "API_NAME",

@@ -5,6 +5,10 @@ The scheme is Zoho's own `Zoho-oauthtoken` for the CRM APIs (REST tier, and anyt
 that calls them over httpx2) and `Bearer` for a Zoho MCP endpoint (MCP tier); the flow is
 the same for both.
 
+Every request also carries `X-Sergas-Client: <host>:<pid>` (whose calls these are, for
+Zoho's logs and the sandbox's per-client counts), and every answer's headers go to
+`sergas.org.client.observe_headers` (Zoho's count of the org's remaining credits).
+
 Locks live inside TokenManager calls; none is held while the request is in flight (across a
 `yield`), so one slow request never stalls the others.
 """
@@ -16,6 +20,7 @@ from collections.abc import AsyncGenerator, Generator
 import httpx2
 
 from sergas.auth.manager import TokenManager
+from sergas.org.client import CLIENT_HEADER, client_id, observe_headers
 
 __all__ = ["BEARER", "ZOHO_OAUTHTOKEN", "ZohoAuth", "is_invalid_token"]
 
@@ -59,7 +64,9 @@ class ZohoAuth(httpx2.Auth):
         await request.aread()
         token = await self.manager.get_access_token(self.user)
         request.headers["Authorization"] = f"{self.scheme} {token}"
+        request.headers[CLIENT_HEADER] = client_id()
         response = yield request
+        observe_headers(response.headers)
         if response.status_code != 401:
             return
         await response.aread()

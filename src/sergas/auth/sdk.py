@@ -32,6 +32,7 @@ from sergas import errors
 from sergas.auth.clock import Clock
 from sergas.auth.manager import AccessToken, TokenManager
 from sergas.log import get_logger
+from sergas.org.client import CLIENT_HEADER, client_id
 from sergas.settings import Settings
 
 __all__ = ["SDKTokenStore"]
@@ -54,6 +55,15 @@ class _LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
+
+
+class _Token(OAuthToken):  # type: ignore[misc]  # the SDK is untyped
+    """The SDK's token, which also names this process on every request the SDK sends
+    (`X-Sergas-Client`, as `sergas.auth.hook` does for httpx2 clients)."""
+
+    def authenticate(self, url_connection: Any) -> None:
+        super().authenticate(url_connection)
+        url_connection.add_header(CLIENT_HEADER, client_id())
 
 
 class SDKTokenStore(TokenStore):  # type: ignore[misc]  # the SDK is untyped
@@ -104,7 +114,7 @@ class SDKTokenStore(TokenStore):  # type: ignore[misc]  # the SDK is untyped
 
     def sdk_token(self) -> OAuthToken:
         """The token to pass to `Initializer.initialize(token=...)`."""
-        return OAuthToken(id=self.token_id)
+        return _Token(id=self.token_id)
 
     def force_refresh(self, failed_token: str | None, reason: str = "sdk 401") -> str:
         """For the SDK tier's 401 INVALID_TOKEN handling (de-duplicated like any other)."""
@@ -120,7 +130,7 @@ class SDKTokenStore(TokenStore):  # type: ignore[misc]  # the SDK is untyped
     def find_token_by_id(self, id: str) -> Any:
         if id != self.token_id:
             return None
-        return self._fill(OAuthToken(id=self.token_id))
+        return self._fill(_Token(id=self.token_id))
 
     def get_tokens(self) -> list[Any]:
         return [self.find_token_by_id(self.token_id)]

@@ -21,7 +21,7 @@ from sergas.cli.accounts_io import writer_for
 from sergas.errors import SergasError
 from sergas.files import atomic_write
 from sergas.query import CoqlQuery, Criteria, F, api_name
-from sergas.tiers.zoho_limits import COQL_PAGE
+from sergas.zoho_limits import COQL_PAGE
 
 if TYPE_CHECKING:
     from sergas.manager import RoutingContext, ZohoIntegrationManager

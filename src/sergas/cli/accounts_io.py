@@ -23,7 +23,7 @@ import typer
 
 from sergas.cli._common import err_console, local_caller
 from sergas.query import Criteria, F, Value
-from sergas.tiers.zoho_limits import SORTABLE
+from sergas.zoho_limits import SORTABLE
 
 if TYPE_CHECKING:
     from sergas.manager import ZohoIntegrationManager

@@ -1,4 +1,6 @@
-"""`sergas tiers status`: check each tier now, then show its circuit breaker and metrics.
+"""`sergas tiers status`: check each tier now, then show its circuit breaker and metrics, and
+the org's limits as every process shares them (slots in use by process, waiting callers,
+credits used and remaining).
 
 A tier switched on that the settings cannot serve (the MCP tier without ZOHO_MCP_URL) shows
 as "not configured", with the reason below the table; calls are not routed to it."""
@@ -36,6 +38,7 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     for name, tier in report["tiers"].items():
         if tier["enabled"] and not tier["healthy"]:
             console.print(styled((name, "red"), f": {tier['detail']}"), highlight=False)
+    console.print(_org_table(report["org"]))
 
 
 async def _collect() -> dict[str, Any]:
@@ -45,6 +48,7 @@ async def _collect() -> dict[str, Any]:
         health = await runtime.manager.get_tier_health()
         metrics = runtime.manager.get_tier_metrics()
         failover = runtime.config.enable_failover
+        org = await runtime.org.snapshot()
     tiers = {}
     for name, checked in health.items():
         tier_metrics = {k: v for k, v in metrics[name].items() if k != "circuit_breaker"}
@@ -57,7 +61,43 @@ async def _collect() -> dict[str, Any]:
             "circuit_breaker": checked["circuit_breaker"],
             "metrics": tier_metrics,
         }
-    return {"tiers": tiers, "failover": failover}
+    return {"tiers": tiers, "failover": failover, "org": org}
+
+
+_MODES = {
+    "local": "this process only (SERGAS_REDIS_URL not set)",
+    "redis": "shared by every process through Redis",
+    "degraded": "Redis unreachable: this process's own limits, background work refused",
+}
+
+
+def _org_table(org: dict[str, Any]) -> Table:
+    """The org's limits: who holds the slots, who waits, the day's credits."""
+    slots, credits = org["slots"], org["credits"]
+    table = Table(
+        title=f"Zoho org: {_MODES[org['mode']]}",
+        title_justify="left",
+        title_style="red" if org["mode"] == "degraded" else None,
+        show_header=False,
+    )
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("concurrent calls", f"{slots['in_use']} of {slots['cap']} in use")
+    for client, count in sorted(slots.get("in_use_by_client", {}).items()):
+        table.add_row(f"  held by {client}", str(count))
+    table.add_row("waiting for a slot", str(slots.get("waiting", 0)))
+    for client, count in sorted(slots.get("waiting_by_client", {}).items()):
+        table.add_row(f"  waiting in {client}", str(count))
+    if slots.get("backoff_left"):
+        table.add_row("held back after a 429", f"{slots['backoff_left']:.1f} s")
+    if "used" in credits:
+        table.add_row("credits used (24 h)", f"{credits['used']:,} of {credits['budget']:,}")
+        table.add_row("credits remaining", f"{credits['remaining']:,}")
+    table.add_row("credit reserve", f"{credits['reserve']:,}")
+    stats = org["this_process"]
+    waited = stats["wait_seconds"] / stats["calls"] * 1000 if stats["calls"] else 0.0
+    table.add_row("this process: slot waits", f"{stats['calls']:.0f}, {waited:.1f} ms on average")
+    return table
 
 
 def _table(report: dict[str, Any]) -> Table:

@@ -37,6 +37,7 @@ from sergas.access.approvals import (
 from sergas.errors import ConfigError, SergasError
 from sergas.jobs.settings import JobsSettings
 from sergas.log import get_logger
+from sergas.org import background
 from sergas.sweep.app import Sweep
 from sergas.sweep.lease import Fence, Holder, Interrupted, LeaseLost, SweepRunning
 from sergas.sweep.metrics import SweepMetrics
@@ -198,7 +199,8 @@ async def sweep_shard(
         stop=state.stop,
         test_pause=state.sweep.test_pause,
     )
-    outcomes = await writer.write_all(todo)
+    with background("sweep"):
+        outcomes = await writer.write_all(todo)
     written = sum(1 for o in outcomes.values() if o.ok)
     return {
         "run_id": run_id,
@@ -233,7 +235,7 @@ async def apply_approvals(context: JobContext, timestamp: int | None = None) -> 
         approver = Caller(approval.decided_by or "an approver", channel="approval")
         # Still held by a live process, taken first by another, or Zoho unreadable (the
         # row stays for the next run): move on.
-        with contextlib.suppress(InProgressError, SergasError):
+        with contextlib.suppress(InProgressError, SergasError), background("approvals"):
             done += await recover_applying(
                 store,
                 state.runtime.manager,

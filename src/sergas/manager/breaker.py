@@ -11,6 +11,12 @@ small class instead.
 - HALF_OPEN lets up to `success_threshold` trial calls through at a time; that many successes
   close it, one failure reopens it.
 
+Shared state (pybreaker's shape, where a breaker's state lives in a storage that several
+processes can share): `force_open` / `force_close` apply a transition another process made,
+and a `trial_gate` decides whether this process may run the half-open trials, so that with
+`sergas.org.breakers` an outage found by one process opens the breaker in all of them and
+only one process sends trial calls. Without it the breaker is this process's alone.
+
 Only errors for which `counts(exc)` is true are failures (by default Sergas errors flagged
 `tier_health`: 5xx, timeouts, connection errors). Any other Sergas error means the tier
 answered, so it counts as a success, as in pybreaker's `exclude=`.
@@ -60,6 +66,7 @@ class StateChange:
     old: BreakerState
     new: BreakerState
     reason: str
+    remote: bool = False  # made by another process (force_open / force_close)
 
 
 StateListener = Callable[[StateChange], None]
@@ -109,6 +116,32 @@ class CircuitBreaker:
         self._times_opened = 0
         self._rejected = 0
         self._last_failure: str | None = None
+        self._trial_gate: Callable[[], bool] | None = None
+
+    def set_trial_gate(self, gate: Callable[[], bool] | None) -> None:
+        """`gate()` is asked when the open timeout has passed: may this process run the
+        trial calls? Until it says yes the breaker stays open here (another process tries)."""
+        with self._lock:
+            self._trial_gate = gate
+
+    def force_open(self, retry_in: float, reason: str) -> None:
+        """Open now because another process did; trial calls in `retry_in` seconds."""
+        with self._lock:
+            if self._state is BreakerState.OPEN:
+                changes: list[StateChange] = []
+            else:
+                changes = self._move(BreakerState.OPEN, reason, remote=True)
+            self._opened_at = self._clock() - self.recovery_timeout + retry_in
+        self._notify(changes)
+
+    def force_close(self, reason: str) -> None:
+        """Close because another process's trial calls succeeded."""
+        with self._lock:
+            changes = (
+                [] if self._state is BreakerState.CLOSED
+                else self._move(BreakerState.CLOSED, reason, remote=True)
+            )  # fmt: skip
+        self._notify(changes)
 
     def add_listener(self, listener: StateListener) -> None:
         with self._lock:
@@ -206,6 +239,8 @@ class CircuitBreaker:
         if self._state is BreakerState.OPEN and (
             self._clock() >= self._opened_at + self.recovery_timeout
         ):
+            if self._trial_gate is not None and not self._trial_gate():
+                return []  # another process runs the trials
             return self._move(BreakerState.HALF_OPEN, "recovery timeout passed")
         return []
 
@@ -235,7 +270,7 @@ class CircuitBreaker:
                 return self._move(BreakerState.CLOSED, f"{self._successes} trial successes")
         return []
 
-    def _move(self, new: BreakerState, reason: str) -> list[StateChange]:
+    def _move(self, new: BreakerState, reason: str, *, remote: bool = False) -> list[StateChange]:
         old = self._state
         self._state = new
         self._generation += 1
@@ -245,7 +280,7 @@ class CircuitBreaker:
             self._times_opened += 1
         if old is new:
             return []
-        return [StateChange(self.name, old, new, reason)]
+        return [StateChange(self.name, old, new, reason, remote)]
 
     def _open_error(self) -> CircuitOpenError:
         with self._lock:

@@ -66,6 +66,7 @@ _STATUS: tuple[tuple[type[SergasError], int], ...] = (
     (errors.ServerError, 502),
     (errors.CircuitOpenError, 503),
     (errors.DatabaseError, 503),
+    (errors.CoordinationError, 503),
     (errors.ConfigError, 503),  # e.g. no tier can serve the call: the message says which setting
 )
 

@@ -19,6 +19,7 @@ from typing import Any
 from sergas.db.engine import safe_url
 from sergas.manager import RoutingContext, ZohoIntegrationManager
 from sergas.manager.config import parse_tier_name
+from sergas.org import background
 from sergas.query import Criteria
 from sergas.runtime import Runtime, Target, open_runtime
 from sergas.settings import Settings
@@ -64,9 +65,25 @@ class Sweep:
     ) -> dict[str, Any]:
         """Run the sweep; return the summary. `control`: who holds the lease and writes
         the batches (default: this process, see `RunControl`)."""
-        runtime, target = self.runtime, self.runtime.target
+        target = self.runtime.target
         before = target.stats() if target.stats else None
-        report = await run_sweep(
+        # Background work for the org's limits: refused once the credit reserve is reached.
+        with background("sweep"):
+            report = await self._run(dry_run, restart, out, progress, clock, control)
+        after = target.stats() if target.stats else None
+        return summary(report, target, self.metrics.snapshot(), before, after)
+
+    async def _run(
+        self,
+        dry_run: bool,
+        restart: bool,
+        out: Path | None,
+        progress: Progress | None,
+        clock: Callable[[], datetime],
+        control: RunControl | None,
+    ) -> SweepReport:
+        runtime = self.runtime
+        return await run_sweep(
             routed(runtime.manager, self.settings.tier),
             SweepStore(runtime.engine),
             runtime.scope,
@@ -78,8 +95,6 @@ class Sweep:
             progress=progress,
             control=control,
         )
-        after = target.stats() if target.stats else None
-        return summary(report, target, self.metrics.snapshot(), before, after)
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from sergas.query import CoqlQuery, Criteria
-from sergas.tiers.zoho_limits import RECORDS_PER_PAGE
+from sergas.zoho_limits import RECORDS_PER_PAGE
 
 Record = dict[str, Any]
 TierName = Literal["mcp", "sdk", "rest"]

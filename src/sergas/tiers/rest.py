@@ -19,7 +19,7 @@ from sergas.tiers.core import CallKind, Tier
 from sergas.tiers.core.bulk_files import csv_rows
 from sergas.tiers.core.primitives import Page, PageQuery, ReadJob, WriteAnswer
 from sergas.tiers.rest_http import RestHTTP
-from sergas.tiers.zoho_limits import USERS_PER_PAGE
+from sergas.zoho_limits import USERS_PER_PAGE
 
 if TYPE_CHECKING:
     from sergas.auth.manager import TokenManager

@@ -62,7 +62,7 @@ from sergas.tiers.sdk_runtime import (
     parameters,
     sdk_config,
 )
-from sergas.tiers.zoho_limits import USERS_PER_PAGE
+from sergas.zoho_limits import USERS_PER_PAGE
 
 if TYPE_CHECKING:
     from sergas.auth.manager import TokenManager

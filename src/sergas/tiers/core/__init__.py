@@ -6,10 +6,10 @@ and the one choke point every call to Zoho passes (`calls.ZohoCalls.run`).
       ├ writes.py  one update, bulk update (chunks of 100 or Bulk Write jobs), outcomes
       ├ jobs.py    bulk jobs: create, poll, download; metadata.py: fields, users, zgid
       └ primitives.py: what each adapter (rest.py, sdk.py, mcp.py) implements
-          └ calls.py: ZohoCalls.run(ZohoCall, attempt): retries, the process's CallGate
+          └ calls.py: ZohoCalls.run(ZohoCall, attempt): retries, the org's limiter
 """
 
-from sergas.tiers.core.calls import CallGate, CallKind, ZohoCall, ZohoCalls, process_gate
+from sergas.tiers.core.calls import CallKind, ZohoCall, ZohoCalls
 from sergas.tiers.core.tier import Tier
 
-__all__ = ["CallGate", "CallKind", "Tier", "ZohoCall", "ZohoCalls", "process_gate"]
+__all__ = ["CallKind", "Tier", "ZohoCall", "ZohoCalls"]

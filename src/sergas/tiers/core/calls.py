@@ -1,19 +1,22 @@
 """The one choke point every call to Zoho passes, whatever the tier: `ZohoCalls.run`.
 
     tier operation ─> strategy (core) ─> adapter primitive ─> ZohoCalls.run(ZohoCall, attempt)
-        └─> RetryPolicy.call (per logical call) ─> CallGate.run(call) (per attempt) ─> attempt()
+        └─> RetryPolicy.call (per logical call) ─> OrgLimiter.run (per attempt) ─> attempt()
 
 `attempt` is the tier's own way of sending: an httpx2 request (REST), an SDK call in a worker
 thread (SDK), a tool call on the MCP session (MCP). What passes here is described by a
 `ZohoCall`: the tier, the kind of call and, for writes and uploads, how many records, which
 is all a limiter needs to derive Zoho's sub-concurrency and credit cost.
 
-The cap on calls in flight is one `CallGate` per process and Zoho org (API domain and user),
-shared by every tier built for it: failing over from one tier to another cannot exceed
-ZOHO_CONCURRENCY, nor Zoho's sub-concurrency of 10 heavy calls (COQL, search, writes of more
-than 10 records). Waiting for a slot happens before anything is sent, so Zoho never has to
-answer 429 for a cap we know about. asyncio's semaphores belong to one event loop, so "per
-process" is per process and event loop (a process serving Zoho runs one loop).
+The org's limits sit here, whatever the tier: `sergas.org.OrgLimiter.run` gives each attempt
+a slot of the org's cap (ZOHO_CONCURRENCY) and, for heavy calls (COQL, search, writes of more
+than 10 records), of Zoho's sub-concurrency of 10; checks background work against the credit
+reserve; records the call's credits (`ZohoCall.credits`, Zoho's cost table); and backs the
+org off after a 429. Without SERGAS_REDIS_URL those limits are this process's own (one
+limiter per event loop and Zoho org, shared by every tier built for it: failing over from one
+tier to another cannot exceed the cap); with it, every process and host shares them (see
+`sergas.org`). Waiting for a slot happens before anything is sent, so Zoho never has to
+answer 429 for a cap we know about.
 
 Not through here: token refreshes (Zoho's accounts server, which has its own limits, see
 `sergas.auth`) and an MCP session's own handshake and goodbye (no CRM call, no credit).
@@ -22,20 +25,22 @@ Not through here: token refreshes (Zoho's accounts server, which has its own lim
 from __future__ import annotations
 
 import asyncio
-import weakref
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
+from sergas.org import limiter_for
 from sergas.tiers.retry import RetryPolicy
-from sergas.tiers.zoho_limits import LIGHT_WRITE, SUB_CONCURRENCY
+from sergas.zoho_limits import LIGHT_WRITE
 
 if TYPE_CHECKING:
+    from sergas.org.limiter import OrgLimiter
     from sergas.settings import Settings
     from sergas.tiers.base import TierName
 
-__all__ = ["CallGate", "CallKind", "ZohoCall", "ZohoCalls", "process_gate"]
+__all__ = ["CREDITS", "CallKind", "ZohoCall", "ZohoCalls"]
 
 T = TypeVar("T")
 
@@ -58,6 +63,19 @@ class CallKind(StrEnum):
 
 HEAVY_KINDS = frozenset({CallKind.SEARCH, CallKind.COQL})
 
+# Zoho's credits per call (see the notes on Zoho's API limits); writes and COQL by size below.
+CREDITS: dict[CallKind, int] = {
+    CallKind.READ: 1,
+    CallKind.SEARCH: 1,
+    CallKind.METADATA: 1,
+    CallKind.BULK_READ: 50,
+    CallKind.BULK_WRITE: 500,
+    CallKind.UPLOAD: 0,  # the file server's upload: the job's creation is what costs
+    CallKind.JOB_STATUS: 1,
+    CallKind.DOWNLOAD: 1,
+    CallKind.HEALTH: 1,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class ZohoCall:
@@ -76,49 +94,20 @@ class ZohoCall:
             self.kind is CallKind.WRITE and self.records > LIGHT_WRITE
         )
 
-
-class CallGate:
-    """At most `concurrency` calls in flight; of them at most SUB_CONCURRENCY heavy ones.
-    A heavy call waits for its heavy slot first, so waiting never holds a general slot."""
-
-    def __init__(self, concurrency: int) -> None:
-        self.concurrency = concurrency
-        self.heavy_concurrency = min(SUB_CONCURRENCY, concurrency)
-        self._slots = asyncio.Semaphore(concurrency)
-        self._heavy = asyncio.Semaphore(self.heavy_concurrency)
-
-    async def run(self, call: ZohoCall, attempt: Callable[[], Awaitable[T]]) -> T:
-        """`attempt()` inside a slot (plain `async with`: this runs on every call)."""
-        if call.heavy:
-            async with self._heavy, self._slots:
-                return await attempt()
-        async with self._slots:
-            return await attempt()
-
-
-_GateKey = tuple[str, str, int]
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_GateKey, CallGate]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def process_gate(api_domain: str, user: str, concurrency: int) -> CallGate:
-    """This process's gate for one Zoho org and cap (call it inside the event loop). Tiers
-    built from the same settings get the same gate."""
-    loop = asyncio.get_running_loop()
-    per_loop = _gates.get(loop)
-    if per_loop is None:
-        per_loop = _gates[loop] = {}
-    key = (api_domain, user, concurrency)
-    gate = per_loop.get(key)
-    if gate is None:
-        gate = per_loop[key] = CallGate(concurrency)
-    return gate
+    @property
+    def credits(self) -> int:
+        """Zoho's cost: 1 per 10 records written; COQL 1, 2 or 3 by LIMIT (`records`: up
+        to 200, 1,000, 2,000 rows); most others 1."""
+        if self.kind is CallKind.WRITE:
+            return max(1, math.ceil(self.records / 10))
+        if self.kind is CallKind.COQL:
+            return 1 if self.records <= 200 else 2 if self.records <= 1000 else 3
+        return CREDITS[self.kind]
 
 
 class ZohoCalls:
-    """A tier's way to Zoho: retries per logical call (`sergas.tiers.retry`), the process's
-    gate per attempt. Each tier holds one and sends every call through `run`."""
+    """A tier's way to Zoho: retries per logical call (`sergas.tiers.retry`), the org's
+    limiter per attempt. Each tier holds one and sends every call through `run`."""
 
     def __init__(
         self,
@@ -131,18 +120,20 @@ class ZohoCalls:
         self.tier: TierName = tier
         self.retry = retry or RetryPolicy.from_settings(settings)
         self.concurrency = settings.zoho_concurrency
-        self._key = (settings.api_domain, user, settings.zoho_concurrency)
+        self.settings = settings
+        self.user = user
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._gate: CallGate | None = None
+        self._limiter: OrgLimiter | None = None
 
     @property
-    def gate(self) -> CallGate:
-        """The process's gate (looked up again only when the event loop changed)."""
+    def limiter(self) -> OrgLimiter:
+        """The org's limiter for this event loop (looked up again only when the loop
+        changed): the runtime's, else a local one."""
         loop = asyncio.get_running_loop()
-        if self._gate is None or self._loop is not loop:
-            self._gate = process_gate(*self._key)
+        if self._limiter is None or self._loop is not loop:
+            self._limiter = limiter_for(self.settings, self.user)
             self._loop = loop
-        return self._gate
+        return self._limiter
 
     def call(self, kind: CallKind, *, records: int = 0, idempotent: bool = True) -> ZohoCall:
         return ZohoCall(self.tier, kind, records, idempotent)
@@ -150,9 +141,12 @@ class ZohoCalls:
     async def run(
         self, call: ZohoCall, attempt: Callable[[], Awaitable[T]], *, retry: bool = True
     ) -> T:
-        """`attempt()` once per try, each inside a slot of the gate; `retry=False` sends once
+        """`attempt()` once per try, each through the org's limiter; `retry=False` sends once
         (health checks report the tier as it is)."""
-        gate = self.gate
+        limiter = self.limiter
+        heavy, credits = call.heavy, call.credits
         if not retry:
-            return await gate.run(call, attempt)
-        return await self.retry.call(lambda: gate.run(call, attempt), idempotent=call.idempotent)
+            return await limiter.run(heavy, credits, attempt)
+        return await self.retry.call(
+            lambda: limiter.run(heavy, credits, attempt), idempotent=call.idempotent
+        )

@@ -24,7 +24,7 @@ from sergas.query import F, api_name
 from sergas.tiers.base import Record
 from sergas.tiers.core.bulk_files import OWNER_TYPES
 from sergas.tiers.core.primitives import BulkWriteJobs, PageQuery, Primitives, UserDirectory
-from sergas.tiers.zoho_limits import MAX_FIELDS
+from sergas.zoho_limits import MAX_FIELDS
 
 __all__ = ["Metadata"]
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from sergas.query import Criteria
 from sergas.tiers.base import Record, TierName
 from sergas.tiers.core.calls import ZohoCalls
-from sergas.tiers.zoho_limits import RECORDS_PER_PAGE
+from sergas.zoho_limits import RECORDS_PER_PAGE
 
 __all__ = [
     "BulkReadJobs",

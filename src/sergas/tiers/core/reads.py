@@ -35,7 +35,7 @@ from sergas.tiers.base import ReadStrategy, Record
 from sergas.tiers.core.jobs import Poller, read_by_job
 from sergas.tiers.core.metadata import Metadata
 from sergas.tiers.core.primitives import BulkReadJobs, PageQuery, Primitives
-from sergas.tiers.zoho_limits import (
+from sergas.zoho_limits import (
     COQL_OFFSET_CAP,
     COQL_PAGE,
     RECORDS_PER_PAGE,

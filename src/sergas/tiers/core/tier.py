@@ -21,7 +21,7 @@ from sergas.tiers.core import reads, writes
 from sergas.tiers.core.jobs import Poller
 from sergas.tiers.core.metadata import Metadata
 from sergas.tiers.core.primitives import PageQuery, Primitives
-from sergas.tiers.zoho_limits import RECORDS_PER_PAGE
+from sergas.zoho_limits import RECORDS_PER_PAGE
 
 if TYPE_CHECKING:
     from sergas.settings import Settings

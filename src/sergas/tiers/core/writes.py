@@ -31,7 +31,7 @@ from sergas.tiers.core.bulk_files import csv_ready
 from sergas.tiers.core.jobs import Poller, write_by_job
 from sergas.tiers.core.metadata import Metadata
 from sergas.tiers.core.primitives import BulkWriteJobs, Item, Primitives
-from sergas.tiers.zoho_limits import BULK_WRITE_JOB_ROWS, WRITE_CHUNK
+from sergas.zoho_limits import BULK_WRITE_JOB_ROWS, WRITE_CHUNK
 
 __all__ = ["NO_OUTCOME", "bulk_update", "item_result", "update_one"]
 

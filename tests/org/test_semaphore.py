@@ -1,0 +1,189 @@
+"""The org's leased semaphore on a real Redis, with real processes: the cap holds across
+processes, a killed holder's slots come back within the lease, waiting is FIFO across
+processes, a deadline ends the wait, a Redis restart is survived, and a host's wrong clock
+changes nothing (leases run on Redis's clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from tests.org.conftest import RedisServer
+from tests.org.slot_worker import semaphore
+
+from sergas.org.semaphore import LeasedSemaphore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    redis = aioredis.from_url(redis_server.url)
+    yield redis
+    await redis.aclose()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def worker(started: list[subprocess.Popen[str]], *args: object) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.org.slot_worker", *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    started.append(proc)
+    return proc
+
+
+def wait_for_line(proc: subprocess.Popen[str], expected: str, timeout: float = 20) -> None:
+    """The worker's next line (it prints one when ready); fails if it dies first."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = proc.stdout.readline().strip()
+    assert line == expected, f"worker said {line!r} (exit {proc.poll()})"
+    assert time.monotonic() < deadline
+
+
+async def test_the_cap_holds_across_processes(
+    redis_server: RedisServer, client: aioredis.Redis, workers: list[subprocess.Popen[str]]
+) -> None:
+    procs = [worker(workers, "churn", redis_server.url, "t:cap", 5, 5, 8, 15) for _ in range(3)]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+    assert int(await client.get("t:cap:peak")) == 5  # used to the full, never past it
+    assert int(await client.get("t:cap:inflight")) == 0
+    snapshot = await semaphore(client, "t:cap", 5, 5).snapshot()
+    assert snapshot["in_use"] == 0 and snapshot["waiting"] == 0
+
+
+async def test_a_killed_holder_frees_its_slots_within_the_lease(
+    redis_server: RedisServer, client: aioredis.Redis, workers: list[subprocess.Popen[str]]
+) -> None:
+    lease = 1.0
+    proc = worker(workers, "hold", redis_server.url, "t:kill", 3, lease, 3)
+    wait_for_line(proc, "held")
+    sem = semaphore(client, "t:kill", 3, lease)
+    await asyncio.sleep(2 * lease)  # past one lease: the holder's renewals keep its slots
+    snapshot = await sem.snapshot()
+    assert snapshot["in_use_by_client"] == {f"{os.uname().nodename}:{proc.pid}": 3}
+    with pytest.raises(TimeoutError):
+        await sem.acquire(0.3)
+
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    killed = time.monotonic()
+    tokens = [await sem.acquire(5) for _ in range(3)]
+    assert time.monotonic() - killed < lease + 1.0  # the lease, and a busy machine's slack
+    for token in tokens:
+        await sem.release(token)
+    await sem.aclose()
+
+
+async def test_waiting_is_first_come_first_served_across_processes(
+    redis_server: RedisServer,
+) -> None:
+    """A busy process with many waiters cannot starve a quiet one: a free slot goes to the
+    oldest waiter, whichever process it belongs to."""
+    busy_client = aioredis.from_url(redis_server.url)
+    quiet_client = aioredis.from_url(redis_server.url)
+    busy = semaphore(busy_client, "t:fifo", 1, 5)
+    busy.owner = "busy:1"
+    quiet = semaphore(quiet_client, "t:fifo", 1, 5)
+    quiet.owner = "quiet:2"
+    order: list[str] = []
+
+    async def take(sem: LeasedSemaphore, name: str) -> None:
+        token = await sem.acquire(10)
+        order.append(name)
+        await asyncio.sleep(0.03)
+        await sem.release(token)
+
+    first = await busy.acquire(1)
+    tasks = [asyncio.create_task(take(busy, "busy-1"))]
+    await asyncio.sleep(0.15)
+    tasks.append(asyncio.create_task(take(quiet, "quiet")))
+    await asyncio.sleep(0.15)
+    tasks += [asyncio.create_task(take(busy, f"busy-{n}")) for n in range(2, 6)]
+    await asyncio.sleep(0.15)
+    await busy.release(first)
+    await asyncio.gather(*tasks)
+    assert order == ["busy-1", "quiet", "busy-2", "busy-3", "busy-4", "busy-5"]
+    for sem in (busy, quiet):
+        await sem.aclose()
+    await busy_client.aclose()
+    await quiet_client.aclose()
+
+
+async def test_a_deadline_ends_the_wait_and_leaves_the_queue(client: aioredis.Redis) -> None:
+    sem = semaphore(client, "t:deadline", 1, 5)
+    token = await sem.acquire(1)
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await sem.acquire(0.3)
+    assert 0.25 < time.monotonic() - start < 1.0
+    assert await client.zcard("t:deadline:queue") == 0
+    await sem.release(token)
+    assert await sem.acquire(0.5)
+    await sem.aclose()
+
+
+async def test_holders_are_counted_again_after_redis_restarts_empty(
+    redis_server: RedisServer, workers: list[subprocess.Popen[str]]
+) -> None:
+    lease = 1.5
+    proc = worker(workers, "hold", redis_server.url, "t:restart", 3, lease, 2)
+    wait_for_line(proc, "held")
+    redis_server.restart()  # no persistence: every key is gone
+    client = aioredis.from_url(redis_server.url)
+    sem = semaphore(client, "t:restart", 3, lease)
+    await asyncio.sleep(lease / 3 + 0.5)  # one renewal of the holder
+    snapshot = await sem.snapshot()
+    assert snapshot["in_use"] == 2
+    token = await sem.acquire(1)  # the one slot left
+    with pytest.raises(TimeoutError):
+        await sem.acquire(0.3)
+    await sem.release(token)
+    await sem.aclose()
+    await client.aclose()
+
+
+@pytest.mark.parametrize("skew", [3600.0, -3600.0])
+async def test_a_hosts_wrong_clock_neither_stretches_nor_shortens_a_lease(
+    skew: float,
+    redis_server: RedisServer,
+    client: aioredis.Redis,
+    workers: list[subprocess.Popen[str]],
+) -> None:
+    lease = 1.0
+    proc = worker(workers, "hold", redis_server.url, "t:skew", 1, lease, 1, skew)
+    wait_for_line(proc, "held")
+    sem = semaphore(client, "t:skew", 1, lease)
+    await asyncio.sleep(2 * lease)  # an hour ahead or behind, its lease is still renewed
+    with pytest.raises(TimeoutError):
+        await sem.acquire(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    killed = time.monotonic()
+    token = await sem.acquire(5)  # and it still expires a lease after the holder died
+    assert time.monotonic() - killed < lease + 1.0  # the lease, and a busy machine's slack
+    await sem.release(token)
+    await sem.aclose()
