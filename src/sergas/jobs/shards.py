@@ -10,8 +10,9 @@ sweep job (holds the lease)     plan saved ─► N-1 shard jobs queued, their b
 sweep_shard jobs (any worker)    write their batches, fenced by the sweep job's lease
 ```
 
-Every call still goes through the gateway's choke point (`sergas.tiers.core.calls`), so the
-number of workers does not change what Zoho sees beyond its caps. A shard whose worker died
+Every call still goes through the gateway's choke point (`sergas.tiers.core.calls`) and the
+org's limiter (shared by every worker with SERGAS_REDIS_URL), so the number of workers does
+not take Zoho past the org's caps. A shard whose worker died
 is handed on like any job; a resumed coordinator follows the shards that are still queued
 or running and plans the rest again.
 """
