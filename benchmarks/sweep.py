@@ -6,6 +6,12 @@ same rules and both write the same changed accounts. Credits and HTTP requests c
 sandbox's /__sandbox/stats. Target: at least 5x faster, and no more credits.
 
     .venv/bin/python -m benchmarks.sweep [--accounts 10000] [--latency-ms 50]
+
+With `--workers 1,2,4` it measures instead a queued sweep (`sergas worker`, PostgreSQL) on
+that many workers against its cap-limited minimum, with peak RSS per worker
+(`benchmarks/_sweep_workers.py` says how):
+
+    .venv/bin/python -m benchmarks.sweep --workers 1,2,4 --accounts 100000
 """
 
 from __future__ import annotations
@@ -58,7 +64,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--workers", help="e.g. 1,2,4: a queued sweep on that many workers")
+    parser.add_argument("--no-plain", action="store_true", help="with --workers: no plain row")
     args = parser.parse_args()
+    if args.workers:
+        from benchmarks import _sweep_workers
+
+        _sweep_workers.main(args)
+        return
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("SERGAS_", "ZOHO_"))}
     runs: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
     with (

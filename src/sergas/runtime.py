@@ -18,7 +18,8 @@ open_runtime()
 Closing runs in reverse: the manager (the tiers it built), the org's limiter (its Redis
 client), the embedded sandbox's token row, the TokenManager, the engine, the sandbox. The
 CLI, the HTTP service, the MCP server and the sweep all open it here; whatever they all need
-next (a task queue) is opened here too and becomes a field of `Runtime`.
+next is opened here too and becomes a field of `Runtime`. The job queue sits a layer above
+(it runs the sweep): `sergas.jobs.queue.open_queue()` opens it on the database opened here.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
     "open_runtime",
     "open_sync_manager",
     "scope_for",
+    "zoho_scope",
 ]
 
 
@@ -66,12 +68,18 @@ def credentials_configured(settings: Settings) -> bool:
     )
 
 
+def zoho_scope(settings: Settings) -> str:
+    """How Sergas's tables name the Zoho CRM these settings reach (its sweep runs, last
+    scores, lease, and the queue's sweep lock)."""
+    return f"{settings.api_domain}#{settings.zoho_user}"
+
+
 def scope_for(settings: Settings, *, embedded: bool = True) -> str:
     """The scope `open_runtime()` would give the target of these settings, without opening
     it (for commands that only read what was stored under it: `sergas sweep runs`)."""
     if embedded and not credentials_configured(settings):
         return f"embedded:{_embedded_state_file(settings)}"
-    return f"{settings.api_domain}#{settings.zoho_user}"
+    return zoho_scope(settings)
 
 
 def _embedded_state_file(settings: Settings) -> Path:
@@ -227,7 +235,7 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
         settings.require_client()
         yield Target(
             settings,
-            scope=scope_for(settings, embedded=False),
+            scope=zoho_scope(settings),
             embedded=False,
             description=f"Zoho CRM at {settings.api_domain}",
         )

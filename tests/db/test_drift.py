@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from sergas.db import create_engine, upgrade
-from sergas.db.tables import metadata
+from sergas.db.tables import include_name, metadata
 from sergas.db.testing import find_test_postgres, postgres_required, temporary_database
 
 TABLES = {
@@ -31,6 +31,8 @@ TABLES = {
     "tool_calls",
     "sweep_history",
     "web_sessions",
+    "sweep_leases",
+    "job_attempts",
 }
 
 
@@ -50,7 +52,9 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def _differences(conn: Connection) -> list[Any]:
-    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        conn, opts={"compare_type": True, "include_name": include_name}
+    )
     return list(compare_metadata(context, metadata))
 
 

@@ -11,6 +11,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from sergas.agents.settings import AgentSettings
+from sergas.jobs.settings import JobsSettings
 from sergas.manager.config import IntegrationConfig, _IntegrationEnv
 from sergas.sandbox.config import SandboxConfig
 from sergas.service.settings import ServiceSettings
@@ -26,6 +27,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     AgentSettings,
     SweepSettings,
     WebSettings,
+    JobsSettings,
 )
 # Read by `sergas sandbox serve` through SandboxConfig.from_env (os.environ, no .env).
 SANDBOX_PREFIX = "SERGAS_SANDBOX_"

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import db_url, postgres_url
 
 from sergas.db import create_engine, upgrade
+from sergas.sweep.lease import Fence, Holder, LeaseLost, SweepLease
 from sergas.sweep.model import Outcome, ScoredAccount
 from sergas.sweep.runner import plan_batches
 from sergas.sweep.scoring import Owner
@@ -27,7 +28,13 @@ async def store(db_url: str) -> AsyncIterator[SweepStore]:
     engine: AsyncEngine = create_engine(db_url)
     await upgrade(engine)
     async with engine.begin() as conn:
-        for table in ("sweep_batches", "sweep_scores", "sweep_last_scores", "sweep_runs"):
+        for table in (
+            "sweep_batches",
+            "sweep_scores",
+            "sweep_last_scores",
+            "sweep_runs",
+            "sweep_leases",
+        ):
             await conn.execute(text(f"DELETE FROM {table}"))
     yield SweepStore(engine)
     await engine.dispose()
@@ -82,12 +89,14 @@ async def test_a_plan_is_saved_whole_and_read_back(store: SweepStore) -> None:
 async def test_batches_move_pending_writing_done(store: SweepStore) -> None:
     planned = scores(10, changed=10)
     await store.create_run(run_row("r1", at=T0), planned, plan_batches(planned, T0, 4), T0)
-    await store.mark_writing("r1", 2, T0)
+    lease = SweepLease(store.engine, "crm", Holder("test"), seconds=60)
+    await lease.acquire()
+    await store.mark_writing("r1", 2, T0, lease.fence)
     outcomes = [
         Outcome(str(1004 + i), i != 1, "SUCCESS" if i != 1 else "INVALID_DATA") for i in range(4)
     ]
     await store.mark_done("r1", 2, outcomes, T0)
-    await store.mark_writing("r1", 3, T0)
+    await store.mark_writing("r1", 3, T0, lease.fence)
 
     one, two, three = await store.batches("r1")
     assert (one.state, one.outcomes) == ("pending", None)
@@ -126,3 +135,34 @@ async def test_an_abandoned_run_is_not_resumed(store: SweepStore) -> None:
     assert await store.unfinished_run("crm") is None
     run = await store.run("r1")
     assert run is not None and run.state == "abandoned"
+
+
+async def test_a_batch_is_marked_writing_only_under_its_lease(store: SweepStore) -> None:
+    planned = scores(4, changed=4)
+    await store.create_run(run_row("r1"), planned, plan_batches(planned, T0, 2), T0)
+    with pytest.raises(LeaseLost, match="stopped before batch 1"):
+        await store.mark_writing("r1", 1, T0, Fence("crm", holder="nobody"))
+    lease = SweepLease(store.engine, "crm", Holder("job 7 attempt 1", job_id=7), seconds=60)
+    await lease.acquire()
+    await store.mark_writing("r1", 1, T0, Fence("crm", job_id=7))  # a shard of job 7
+    with pytest.raises(LeaseLost):
+        await store.mark_writing("r1", 2, T0, Fence("crm", job_id=8))
+    assert [b.state for b in await store.batches("r1")] == ["writing", "pending"]
+
+
+async def test_a_plan_is_saved_and_a_run_finished_only_under_the_lease(
+    store: SweepStore,
+) -> None:
+    planned = scores(4, changed=4)
+    fence = Fence("crm", holder="a sweep that lost its lease")
+    with pytest.raises(LeaseLost, match="before saving its work"):
+        await store.create_run(run_row("r1"), planned, plan_batches(planned, T0, 2), T0, fence)
+    assert await store.run("r1") is None  # nothing half-written
+    lease = SweepLease(store.engine, "crm", Holder("holder"), seconds=60)
+    await lease.acquire()
+    await store.create_run(run_row("r1"), planned, plan_batches(planned, T0, 2), T0, lease.fence)
+    with pytest.raises(LeaseLost):
+        await store.finish_run(run_row("r1"), planned, {}, T0, fence)
+    await store.finish_run(run_row("r1"), planned, {}, T0, lease.fence)
+    done = await store.run("r1")
+    assert done is not None and done.state == "done"

@@ -15,6 +15,7 @@ from sergas.cli import apikeys as apikeys_cli
 from sergas.cli import approvals as approvals_cli
 from sergas.cli import auth as auth_cli
 from sergas.cli import db as db_cli
+from sergas.cli import jobs as jobs_cli
 from sergas.cli import mcp as mcp_cli
 from sergas.cli import sandbox as sandbox_cli
 from sergas.cli import serve as serve_cli
@@ -41,6 +42,8 @@ app.command(name="mcp")(mcp_cli.mcp)
 app.add_typer(apikeys_cli.app, name="apikeys")
 app.add_typer(approvals_cli.app, name="approvals")
 app.add_typer(accounts_cli.app, name="accounts")
+app.command(name="worker")(jobs_cli.worker)
+app.add_typer(jobs_cli.app, name="jobs")
 
 
 @app.callback()

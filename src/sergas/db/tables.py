@@ -45,6 +45,17 @@ Access, for the HTTP service and the MCP server (0003_service):
   sending the change to Zoho, from which process, since when: what recovery reads.
 - `tool_calls`: one row per MCP tool call: who, which tool, the arguments (secrets redacted),
   a summary of the result, how long it took.
+
+Jobs (0006_jobs; the queue's own `procrastinate_*` tables and functions, PostgreSQL only, come
+from the installed Procrastinate and are not on this metadata):
+
+- `sweep_leases`: one row per scope while a sweep of that CRM holds it: who (a job, or a
+  `sergas sweep` process), until when (renewed while it works), which run. A second sweep of
+  the same CRM is refused until the holder releases it or it expires.
+- `job_attempts`: one row per attempt of a queued job: which worker ran it, when, how it
+  ended, and its result (a sweep's summary) or error.
+- `sweep_runs.job_id`, `sweep_batches.job_id`: the job that ran the run, and the shard job
+  that writes a batch.
 """
 
 from __future__ import annotations
@@ -54,6 +65,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -75,10 +87,13 @@ __all__ = [
     "UTCDateTime",
     "api_keys",
     "approvals",
+    "include_name",
+    "job_attempts",
     "metadata",
     "sweep_batches",
     "sweep_history",
     "sweep_last_scores",
+    "sweep_leases",
     "sweep_runs",
     "sweep_scores",
     "token_refresh_audit",
@@ -95,6 +110,14 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+QUEUE_TABLE_PREFIX = "procrastinate_"  # the job queue's own tables (sergas.jobs)
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's filter: the queue's tables are the queue's, not on this metadata."""
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_TABLE_PREFIX))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -173,6 +196,7 @@ sweep_runs = Table(
     Column("accounts_changed", Integer(), nullable=False),
     Column("batches", Integer(), nullable=False),
     Column("summary", JSON(), nullable=True),
+    Column("job_id", BigInteger(), nullable=True),  # the queued job running it (0006_jobs)
     Index(None, "scope", "state"),
 )
 
@@ -186,6 +210,7 @@ sweep_batches = Table(
     Column("outcomes", JSON(), nullable=True),  # one per record, in payload order
     Column("attempts", Integer(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("job_id", BigInteger(), nullable=True),  # the shard job writing it (0006_jobs)
 )
 
 sweep_scores = Table(
@@ -294,4 +319,33 @@ web_sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Index(None, "expires_at"),
+)
+
+# -- jobs ----------------------------------------------------------------------------------
+
+sweep_leases = Table(
+    "sweep_leases",
+    metadata,
+    Column("scope", String(255), primary_key=True),
+    Column("holder", String(255), nullable=False),  # "job 12 (attempt 2) on host:pid", …
+    Column("job_id", BigInteger(), nullable=True),  # the job holding it; None: `sergas sweep`
+    Column("run_id", String(32), nullable=True),  # the run it is writing, once planned
+    Column("acquired_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+job_attempts = Table(
+    "job_attempts",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("job_id", BigInteger(), nullable=False),
+    Column("attempt", Integer(), nullable=False),  # 1 for the first
+    Column("task", String(64), nullable=False),
+    Column("worker", String(255), nullable=False),  # host:pid
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("outcome", String(16), nullable=True),  # succeeded, failed, interrupted, cancelled
+    Column("result", JSON(), nullable=True),
+    Column("error", Text(), nullable=True),
+    Index(None, "job_id"),
 )

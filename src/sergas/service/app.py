@@ -6,7 +6,8 @@ RequestContextMiddleware  request id, access log, HTTP metrics, last-resort 500
   └ FastAPI               validation (422), errors → JSON (sergas.service.errors)
     ├ ops                 /healthz /readyz /metrics /v1/tiers/*
     ├ accounts            /v1/accounts/*   (bearer API key; writes need write scope)
-    └ web                 / and its pages  (the dashboard: sergas.web)
+    ├ web                 / and its pages  (the dashboard: sergas.web)
+    └ jobs                /v1/jobs/*       (the job queue: only when the database is PostgreSQL)
 ```
 
 Pass a `Runtime` to serve one opened elsewhere (tests); otherwise the lifespan opens one
@@ -24,15 +25,16 @@ from fastapi import FastAPI
 from sergas import __version__, web
 from sergas.access.keys import ApiKeyStore
 from sergas.db.engine import safe_url
+from sergas.jobs.queue import open_queue
 from sergas.log import get_logger
 from sergas.manager import IntegrationConfig, PrometheusMetrics
 from sergas.runtime import Runtime, open_runtime
-from sergas.service import accounts, ops
+from sergas.service import accounts, jobs, ops
 from sergas.service.errors import JSONResponse, install_handlers
 from sergas.service.limits import BodyLimitMiddleware
 from sergas.service.middleware import HttpMetrics, RequestContextMiddleware
 from sergas.service.settings import ServiceSettings, load_service_settings
-from sergas.settings import Settings
+from sergas.settings import Settings, get_settings
 
 __all__ = ["create_app"]
 
@@ -65,14 +67,32 @@ def create_app(
         app.state.runtime = rt
         app.state.keys = ApiKeyStore(rt.engine, cache_seconds=service.api_key_cache_seconds)
 
+    # The job queue lives in PostgreSQL: on SQLite the service has no /v1/jobs at all.
+    with_jobs = (
+        runtime.engine.dialect.name == "postgresql"
+        if runtime is not None
+        else (settings or get_settings()).effective_database_url.startswith("postgres")
+    )
+
+    @contextlib.asynccontextmanager
+    async def queue_for(app: FastAPI, rt: Runtime) -> AsyncIterator[None]:
+        if not with_jobs:
+            yield
+            return
+        async with open_queue(rt.settings, engine=rt.engine) as queue:
+            app.state.queue = queue
+            yield
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:  # served since create_app()
-            yield
+            async with queue_for(app, runtime):
+                yield
             return
-        async with open_runtime(
-            settings, config, prometheus=prometheus, embedded=embedded
-        ) as opened:
+        async with (
+            open_runtime(settings, config, prometheus=prometheus, embedded=embedded) as opened,
+            queue_for(app, opened),
+        ):
             serve(app, opened)
             tiers = opened.manager.config.enabled_tiers
             log.info("service started", tiers=tiers, database=safe_url(opened.engine.url))
@@ -95,6 +115,8 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(accounts.router)
     app.include_router(web.router)
+    if with_jobs:
+        app.include_router(jobs.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=http_metrics)
     return app

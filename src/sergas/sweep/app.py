@@ -19,12 +19,13 @@ from typing import Any
 from sergas.db.engine import safe_url
 from sergas.manager import RoutingContext, ZohoIntegrationManager
 from sergas.manager.config import parse_tier_name
+from sergas.org import background
 from sergas.query import Criteria
 from sergas.runtime import Runtime, Target, open_runtime
 from sergas.settings import Settings
 from sergas.sweep.metrics import SweepMetrics
 from sergas.sweep.reading import Gateway
-from sergas.sweep.runner import Progress, SweepReport, run_sweep
+from sergas.sweep.runner import Progress, RunControl, SweepReport, run_sweep
 from sergas.sweep.settings import SweepSettings
 from sergas.sweep.store import SweepStore
 from sergas.tiers.base import BulkResult, Record, TierName
@@ -60,15 +61,36 @@ class Sweep:
         out: Path | None = None,
         progress: Progress | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        control: RunControl | None = None,
     ) -> dict[str, Any]:
-        """Run the sweep; return the summary."""
-        runtime, target = self.runtime, self.runtime.target
+        """Run the sweep; return the summary. `control`: who holds the lease and writes
+        the batches (default: this process, see `RunControl`)."""
+        target = self.runtime.target
         before = target.stats() if target.stats else None
-        store = SweepStore(runtime.engine)
+        # Background work for the org's limits: refused once the credit reserve is reached.
+        with background("sweep"):
+            report = await self._run(dry_run, restart, out, progress, clock, control)
+        after = target.stats() if target.stats else None
+        result = summary(report, target, self.metrics.snapshot(), before, after)
+        if report.run_id is not None and report.finished and report.merged_into is None:
+            extra = {k: result[k] for k in ("credits", "http_requests", "tiers", "target")}
+            await SweepStore(self.runtime.engine).annotate(report.run_id, extra)
+        return result
+
+    async def _run(
+        self,
+        dry_run: bool,
+        restart: bool,
+        out: Path | None,
+        progress: Progress | None,
+        clock: Callable[[], datetime],
+        control: RunControl | None,
+    ) -> SweepReport:
+        runtime = self.runtime
         chosen = out or self.settings.out
-        report = await run_sweep(
+        return await run_sweep(
             routed(runtime.manager, self.settings.tier),
-            store,
+            SweepStore(runtime.engine),
             runtime.scope,
             self.settings,
             clock=clock,
@@ -76,16 +98,11 @@ class Sweep:
             restart=restart,
             out=chosen or default_out(runtime.settings, self.settings, clock()),
             progress=progress,
+            control=control,
             # A folder asked for is always written; the dated default only when it says
             # something new.
             reuse_briefs=chosen is None and not dry_run,
         )
-        after = target.stats() if target.stats else None
-        result = summary(report, target, self.metrics.snapshot(), before, after)
-        if report.run_id is not None and report.finished:
-            extra = {k: result[k] for k in ("credits", "http_requests", "tiers", "target")}
-            await store.annotate(report.run_id, extra)
-        return result
 
 
 @contextlib.asynccontextmanager
@@ -164,6 +181,7 @@ def summary(
         "dry_run": report.dry_run,
         "resumed": report.resumed,
         "finished": report.finished,
+        "merged_into": report.merged_into,
         "checked_at": report.checked_at.isoformat(),
         "accounts": report.counts(),
         "not_written": report.not_written(),

@@ -27,6 +27,14 @@ class SweepMetrics:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._clear()
+
+    def reset(self) -> None:
+        """Forget what was counted: a worker counts each sweep job from its start."""
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
         self.calls: dict[str, Counter[str]] = defaultdict(Counter)  # tier -> outcome -> n
         self.operations: dict[str, Counter[str]] = defaultdict(Counter)  # tier -> op -> n
         self.durations: dict[str, list[float]] = defaultdict(list)

@@ -1,9 +1,13 @@
-"""One sweep, start to finish: read → score → plan → write (checkpointed) → briefs.
+"""One sweep, start to finish: lease → read → score → plan → write (checkpointed) → briefs.
 
-A real run saves its plan (scores and batches) before writing anything; if the store holds
-an unfinished run for the same CRM, that run is resumed instead: no reading, no scoring,
-only the batches not done yet. A dry run reads and scores, writes nothing to Zoho and
-nothing to the store (so it can never block or disturb a later real run).
+A real run holds its CRM's lease (`sergas.sweep.lease`) from before it reads until its run
+is done, and saves its plan (scores and batches) before writing anything; if the store
+holds an unfinished run for the same CRM, that run is resumed instead: no reading, no
+scoring, only the batches not done yet. A dry run reads and scores, writes nothing to Zoho
+and nothing to the store (so it can never block or disturb a later real run).
+
+Its batches are written here (`LocalWriter`) or, for a queued sweep, by shard jobs on
+several workers (`RunControl.writer`, see `sergas.jobs.shards`).
 
 With `reuse_briefs`, a run whose briefs would say exactly what the previous finished run's
 said (the same accounts, owners, scores, changes and failures: only the run's time
@@ -12,26 +16,40 @@ differs) writes no new folder; the summary points at the previous run's folder i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sergas.sweep.briefs import Brief, BriefsWritten, RunInfo, build_briefs, write_briefs
+from sergas.sweep.lease import Holder, Interrupted, SweepLease
 from sergas.sweep.model import Outcome, ScoredAccount, scored
 from sergas.sweep.reading import Gateway, read_all
 from sergas.sweep.scoring import STATUSES, score_account
 from sergas.sweep.settings import SweepSettings
-from sergas.sweep.store import RunRow, SweepStore
+from sergas.sweep.store import BatchRow, RunRow, SweepStore
 from sergas.sweep.writing import BatchWriter
 
-__all__ = ["NullProgress", "Progress", "SweepReport", "plan_batches", "run_sweep"]
+__all__ = [
+    "BatchesWriter",
+    "LocalWriter",
+    "NullProgress",
+    "Progress",
+    "RunControl",
+    "SweepReport",
+    "plan_batches",
+    "run_sweep",
+]
+
+T = TypeVar("T")
 
 SCORE_STEP = 500  # accounts per progress update while scoring
 
@@ -71,6 +89,7 @@ class SweepReport:
     briefs_reused: bool = False  # nothing changed: `briefs` is the previous run's folder
     briefs_fingerprint: str | None = None
     duration_s: float = 0.0
+    merged_into: str | None = None  # a queued sweep merged into a run finished meanwhile
 
     @property
     def changed(self) -> list[ScoredAccount]:
@@ -124,6 +143,70 @@ def plan_batches(
     return [records[i : i + size] for i in range(0, len(records), size)]
 
 
+@dataclass
+class RunControl:
+    """How a real run is held and written: by whom (the lease's holder), whether it should
+    stop at its next checkpoint, and who writes its batches. The defaults are a plain
+    `sergas sweep`: this process holds the lease and writes every batch itself."""
+
+    holder: Holder = field(default_factory=Holder.process)
+    stop: asyncio.Event | None = None  # set: stop at the next checkpoint (Interrupted)
+    writer: BatchesWriter | None = None  # None: this process writes the batches
+    # A queued sweep: if a run that started after this moment has finished (and none is
+    # unfinished), this one is merged into it instead of sweeping again.
+    requested_at: datetime | None = None
+
+
+class BatchesWriter(Protocol):
+    """Writes a run's batches that are not done; returns every record's outcome and the
+    numbers of the batches left unresolved."""
+
+    async def write(
+        self,
+        run: RunRow,
+        batches: list[BatchRow],
+        lease: SweepLease,
+        progress: Progress,
+    ) -> tuple[dict[str, Outcome], list[int]]: ...
+
+
+class LocalWriter:
+    """This process writes the batches, `write_concurrency` at a time."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        store: SweepStore,
+        settings: SweepSettings,
+        clock: Callable[[], datetime],
+        stop: asyncio.Event | None,
+    ) -> None:
+        self.gateway, self.store, self.settings = gateway, store, settings
+        self.clock, self.stop = clock, stop
+
+    async def write(
+        self,
+        run: RunRow,
+        batches: list[BatchRow],
+        lease: SweepLease,
+        progress: Progress,
+    ) -> tuple[dict[str, Outcome], list[int]]:
+        writer = BatchWriter(
+            self.gateway,
+            self.store,
+            run.id,
+            run.checked_at,
+            concurrency=self.settings.write_concurrency,
+            clock=self.clock,
+            fence=lease.fence,
+            stop=self.stop,
+            on_batch=lambda n: progress.advance("write", n),
+            test_pause=self.settings.test_pause,
+        )
+        outcomes = await writer.write_all(batches)
+        return outcomes, writer.unresolved
+
+
 async def run_sweep(
     gateway: Gateway,
     store: SweepStore,
@@ -135,51 +218,129 @@ async def run_sweep(
     restart: bool = False,
     out: Path | None = None,
     progress: Progress | None = None,
+    control: RunControl | None = None,
     reuse_briefs: bool = False,
 ) -> SweepReport:
     """Run (or resume) the sweep for the CRM named by `scope`; write briefs into `out`
-    (unless `reuse_briefs` and they would repeat the previous run's: module docstring)."""
+    (unless `reuse_briefs` and they would repeat the previous run's: module docstring).
+
+    A real run holds the scope's lease throughout (SweepRunning if another sweep holds
+    it); a dry run takes no lease and touches no sweep table."""
     progress = progress or NullProgress()
+    control = control or RunControl()
+    if dry_run:
+        started = time.perf_counter()
+        report = await _fresh(gateway, store, scope, settings, clock(), clock, progress, None)
+        return await _briefed(report, store, scope, settings, out, started, reuse=False)
+    lease = SweepLease(store.engine, scope, control.holder, seconds=settings.lease_seconds)
+    async with lease.held():
+        return await _real_run(
+            gateway,
+            store,
+            scope,
+            settings,
+            clock,
+            restart,
+            out,
+            progress,
+            control,
+            lease,
+            reuse_briefs,
+        )
+
+
+async def _real_run(
+    gateway: Gateway,
+    store: SweepStore,
+    scope: str,
+    settings: SweepSettings,
+    clock: Callable[[], datetime],
+    restart: bool,
+    out: Path | None,
+    progress: Progress,
+    control: RunControl,
+    lease: SweepLease,
+    reuse_briefs: bool,
+) -> SweepReport:
     started = time.perf_counter()
     now = clock()
-    unfinished = None if dry_run else await store.unfinished_run(scope)
+    unfinished = await store.unfinished_run(scope)
     if unfinished is not None and restart:
         await store.abandon_run(unfinished.id, now)
         progress.note(f"abandoned the unfinished run {unfinished.id}")
         unfinished = None
+    if unfinished is None and control.requested_at is not None:
+        latest = await store.latest_finished(scope)
+        if latest is not None and latest.started_at >= control.requested_at:
+            progress.note(f"merged into run {latest.id}, which started after this request")
+            return _merged(latest)
     if unfinished is not None:
         progress.note(
             f"resuming the unfinished run {unfinished.id} of "
             f"{unfinished.started_at:%Y-%m-%d %H:%M} UTC"
         )
-        report = await _resume(gateway, store, unfinished, settings, clock, progress)
+        await lease.set_run(unfinished.id)
+        if unfinished.job_id != control.holder.job_id:
+            await store.set_run_job(unfinished.id, control.holder.job_id)
+        scores = await store.scores(unfinished.id)
+        report = SweepReport(
+            unfinished.id, False, True, unfinished.checked_at, unfinished.accounts_scanned, scores
+        )
+        run = unfinished
     else:
-        report = await _fresh(gateway, store, scope, settings, now, clock, dry_run, progress)
+        report = await _fresh(gateway, store, scope, settings, now, clock, progress, control)
+        run = await _plan(store, scope, settings, now, clock, report, lease)
+        await lease.set_run(run.id)
+    writer = control.writer or LocalWriter(gateway, store, settings, clock, control.stop)
+    batches = await store.batches(run.id)
+    progress.start("write", sum(len(b.records) for b in batches))
+    report.outcomes, unresolved = await writer.write(run, batches, lease, progress)
+    numbers = set(unresolved)
+    report.unresolved = [i for b in batches if b.batch_no in numbers for i in b.ids]
+    await _briefed(report, store, scope, settings, out, started, reuse=reuse_briefs)
+    if report.finished:
+        summary = _stored_summary(report)
+        await store.finish_run(
+            run, report.scores, summary, clock(), lease.fence, keep_runs=settings.history_runs
+        )
+    return report
+
+
+def _merged(run: RunRow) -> SweepReport:
+    report = SweepReport(run.id, False, False, run.checked_at, run.accounts_scanned, [])
+    report.merged_into = run.id
+    return report
+
+
+async def _briefed(
+    report: SweepReport,
+    store: SweepStore,
+    scope: str,
+    settings: SweepSettings,
+    out: Path | None,
+    started: float,
+    *,
+    reuse: bool,
+) -> SweepReport:
     failures = {o.id: o for o in report.outcomes.values() if not o.ok}
     for record_id in report.unresolved:
         failures[record_id] = Outcome(record_id, False, "UNRESOLVED", "not confirmed yet")
     info = RunInfo(
         report.run_id,
         report.checked_at,
-        dry_run,
+        report.dry_run,
         previous_sweep=any(s.previous_score is not None for s in report.scores),
     )
     if out is not None:
         briefs = build_briefs(report.scores, failures, info, top_movers=settings.top_movers)
         report.briefs_fingerprint = fingerprint(briefs)
-        previous = await store.latest_finished(scope) if reuse_briefs else None
+        previous = await store.latest_finished(scope) if reuse else None
         reused = _reusable(previous, report.briefs_fingerprint, len(briefs))
         if reused is not None:
             report.briefs, report.briefs_reused = reused, True
         else:
             report.briefs = write_briefs(briefs, out)
     report.duration_s = time.perf_counter() - started
-    if report.run_id is not None and report.finished:
-        run = await store.run(report.run_id)
-        assert run is not None
-        await store.finish_run(
-            run, report.scores, _stored_summary(report), clock(), keep_runs=settings.history_runs
-        )
     return report
 
 
@@ -223,11 +384,14 @@ async def _fresh(
     settings: SweepSettings,
     now: datetime,
     clock: Callable[[], datetime],
-    dry_run: bool,
     progress: Progress,
+    control: RunControl | None,
 ) -> SweepReport:
+    """Read and score (a dry run stops here)."""
     progress.start("read", 3)
-    data = await read_all(gateway, settings, lambda _m, _n: progress.advance("read"))
+    reading = read_all(gateway, settings, lambda _m, _n: progress.advance("read"))
+    stop = control.stop if control else None
+    data = await (reading if stop is None else _unless_stopped(reading, stop))
     previous = await store.previous_scores(scope)
     progress.start("score", len(data.accounts))
     results: list[ScoredAccount] = []
@@ -236,64 +400,55 @@ async def _fresh(
         results.append(scored(account, result, previous.get(account.id)))
         if i % SCORE_STEP == 0:
             progress.advance("score", SCORE_STEP)
+            # Let the loop run between steps: a worker's heartbeats and the lease's
+            # renewals must not wait for 100,000 accounts to be scored.
+            await asyncio.sleep(0)
     progress.advance("score", len(data.accounts) % SCORE_STEP)
     checked_at = now.astimezone(UTC).replace(microsecond=0)
-    report = SweepReport(None, dry_run, False, checked_at, data.scanned, results)
-    if dry_run:
-        return report
-    batches = plan_batches(results, checked_at, settings.batch_size)
+    return SweepReport(None, control is None, False, checked_at, data.scanned, results)
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> T:
+    """`work`, cancelled (Interrupted) if `stop` is set first: nothing is written before
+    the plan is saved, so reading again later loses only time."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise Interrupted("stopped on request while reading; nothing was written yet")
+    return task.result()
+
+
+async def _plan(
+    store: SweepStore,
+    scope: str,
+    settings: SweepSettings,
+    now: datetime,
+    clock: Callable[[], datetime],
+    report: SweepReport,
+    lease: SweepLease,
+) -> RunRow:
+    """Save the run, its scores and its batches before anything is written (only while
+    this sweep still holds its lease)."""
+    batches = plan_batches(report.scores, report.checked_at, settings.batch_size)
     run = RunRow(
         id=uuid.uuid4().hex,
         scope=scope,
         state="writing",
         started_at=now,
-        checked_at=checked_at,
-        accounts_scanned=data.scanned,
-        accounts_scored=len(results),
+        checked_at=report.checked_at,
+        accounts_scanned=report.scanned,
+        accounts_scored=len(report.scores),
         accounts_changed=len(report.changed),
         batches=len(batches),
+        job_id=lease.holder.job_id,
     )
-    await store.create_run(run, results, batches, clock())
+    await store.create_run(run, report.scores, batches, clock(), lease.fence)
     report.run_id = run.id
-    await _write(gateway, store, run, settings, clock, progress, report)
-    return report
-
-
-async def _resume(
-    gateway: Gateway,
-    store: SweepStore,
-    run: RunRow,
-    settings: SweepSettings,
-    clock: Callable[[], datetime],
-    progress: Progress,
-) -> SweepReport:
-    scores = await store.scores(run.id)
-    report = SweepReport(run.id, False, True, run.checked_at, run.accounts_scanned, scores)
-    await _write(gateway, store, run, settings, clock, progress, report)
-    return report
-
-
-async def _write(
-    gateway: Gateway,
-    store: SweepStore,
-    run: RunRow,
-    settings: SweepSettings,
-    clock: Callable[[], datetime],
-    progress: Progress,
-    report: SweepReport,
-) -> None:
-    batches = await store.batches(run.id)
-    progress.start("write", sum(len(b.records) for b in batches))
-    writer = BatchWriter(
-        gateway,
-        store,
-        run.id,
-        run.checked_at,
-        concurrency=settings.write_concurrency,
-        clock=clock,
-        on_batch=lambda n: progress.advance("write", n),
-        test_pause=settings.test_pause,
-    )
-    report.outcomes = await writer.write_all(batches)
-    unresolved = set(writer.unresolved)
-    report.unresolved = [i for b in batches if b.batch_no in unresolved for i in b.ids]
+    return run

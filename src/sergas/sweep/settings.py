@@ -69,6 +69,12 @@ class SweepSettings(BaseSettings):
     batch_size: int = Field(500, ge=1, le=1000)
     # Batches in flight. 2 x 500 keeps 10 writes in flight: Zoho's cap on heavy calls.
     write_concurrency: int = Field(2, ge=1, le=20)
+    # One sweep per CRM at a time (sergas.sweep.lease): the lease a sweep holds expires this
+    # long after its last renewal (renewed every third of it), so a dead holder frees it.
+    lease_seconds: float = Field(60, ge=1, le=3600)
+    # A queued sweep writes its batches as this many shard jobs, which any workers take in
+    # parallel (sergas.jobs); 1 writes them in the sweep's own job. `sergas sweep` ignores it.
+    shards: int = Field(4, ge=1, le=64)
     top_movers: int = Field(5, ge=0)
     # Finished runs whose per-account scores are kept (per CRM): the history behind
     # `sergas sweep diff`, the dashboard's trends and each account's score over time.

@@ -2,7 +2,8 @@
 
 A run's plan (every scored account and every batch with the exact records to write) is
 saved in one transaction before the first write; from then on each batch moves
-pending → writing → done, one small transaction per move. See docs/sweep.md ("Resume").
+pending → writing → done, one small transaction per move, the move to "writing" only while
+the sweep's lease fence holds (`sergas.sweep.lease`). See docs/sweep.md ("Resume").
 Finishing a run also adds its scores to the history (`sweep_history`), which keeps the
 newest `keep_runs` runs of the scope; what reads the history is `sergas.sweep.history`.
 """
@@ -15,20 +16,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sergas.db.engine import database_errors
 from sergas.db.tables import (
     sweep_batches,
     sweep_history,
     sweep_last_scores,
+    sweep_leases,
     sweep_runs,
     sweep_scores,
 )
+from sergas.sweep.lease import Fence
 from sergas.sweep.model import Outcome, ScoredAccount
 from sergas.sweep.scoring import Owner
 
-__all__ = ["BatchRow", "RunRow", "SweepStore"]
+__all__ = ["BatchRow", "BatchState", "RunRow", "SweepStore"]
 
 PENDING, WRITING, DONE = "pending", "writing", "done"
 RUN_WRITING, RUN_DONE, RUN_ABANDONED = "writing", "done", "abandoned"
@@ -48,6 +51,16 @@ class RunRow:
     accounts_changed: int
     batches: int
     summary: dict[str, Any] | None = None
+    job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A batch without its records: what a sharded sweep follows."""
+
+    batch_no: int
+    state: str
+    job_id: int | None  # the shard job writing it
 
 
 @dataclass(frozen=True)
@@ -58,10 +71,21 @@ class BatchRow:
     records: list[dict[str, Any]]
     outcomes: list[Outcome] | None
     attempts: int
+    job_id: int | None = None  # the shard job writing it
 
     @property
     def ids(self) -> list[str]:
         return [str(r["id"]) for r in self.records]
+
+
+async def _hold(conn: AsyncConnection, fence: Fence | None) -> None:
+    """Lock the lease row `fence` names for this transaction; LeaseLost if it no longer
+    holds."""
+    if fence is None:
+        return
+    query = select(sweep_leases.c.scope).where(fence.condition()).with_for_update()
+    if (await conn.execute(query)).first() is None:
+        raise fence.lost(0)
 
 
 def _chunks(rows: Sequence[Any]) -> list[Sequence[Any]]:
@@ -80,6 +104,7 @@ def _run(row: Any) -> RunRow:
         accounts_changed=row.accounts_changed,
         batches=row.batches,
         summary=row.summary,
+        job_id=row.job_id,
     )
 
 
@@ -121,6 +146,13 @@ class SweepStore:
                 row = (await conn.execute(query)).first()
         return None if row is None else _run(row)
 
+    async def set_run_job(self, run_id: str, job_id: int | None) -> None:
+        """The job now running the run (a resumed run changes hands)."""
+        statement = update(sweep_runs).where(sweep_runs.c.id == run_id).values(job_id=job_id)
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
+
     async def previous_scores(self, scope: str) -> dict[str, tuple[int, str]]:
         query = select(
             sweep_last_scores.c.account_id, sweep_last_scores.c.score, sweep_last_scores.c.status
@@ -136,8 +168,11 @@ class SweepStore:
         scores: Sequence[ScoredAccount],
         batches: Sequence[list[dict[str, Any]]],
         now: datetime,
+        fence: Fence | None = None,
     ) -> None:
-        """Save the whole plan at once: the run, its scores and its pending batches."""
+        """Save the whole plan at once: the run, its scores and its pending batches; with
+        `fence`, only while it holds (the lease row is locked until the plan is saved, so a
+        sweep taking the lease over finds this run and resumes it)."""
         score_rows = [
             {
                 "run_id": run.id,
@@ -169,6 +204,7 @@ class SweepStore:
         ]
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
+                await _hold(conn, fence)
                 await conn.execute(
                     insert(sweep_runs),
                     [
@@ -184,6 +220,7 @@ class SweepStore:
                             "accounts_changed": run.accounts_changed,
                             "batches": run.batches,
                             "summary": None,
+                            "job_id": run.job_id,
                         }
                     ],
                 )
@@ -212,12 +249,15 @@ class SweepStore:
             for r in rows
         ]
 
-    async def batches(self, run_id: str) -> list[BatchRow]:
+    async def batches(self, run_id: str, numbers: Sequence[int] | None = None) -> list[BatchRow]:
+        """The run's batches (only `numbers`, when given), in order."""
         query = (
             select(sweep_batches)
             .where(sweep_batches.c.run_id == run_id)
             .order_by(sweep_batches.c.batch_no)
         )
+        if numbers is not None:
+            query = query.where(sweep_batches.c.batch_no.in_(list(numbers)))
         with database_errors(self.engine.url):
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(query)).all()
@@ -229,19 +269,52 @@ class SweepStore:
                 records=list(r.records),
                 outcomes=None if r.outcomes is None else [Outcome.from_json(o) for o in r.outcomes],
                 attempts=r.attempts,
+                job_id=r.job_id,
             )
             for r in rows
         ]
 
-    async def mark_writing(self, run_id: str, batch_no: int, now: datetime) -> None:
-        """Committed before the write call: a crash after this leaves the batch "writing"."""
-        await self._set_batch(
-            run_id,
-            batch_no,
-            state=WRITING,
-            attempts=sweep_batches.c.attempts + 1,
-            updated_at=now,
+    async def batch_states(self, run_id: str) -> list[BatchState]:
+        query = (
+            select(sweep_batches.c.batch_no, sweep_batches.c.state, sweep_batches.c.job_id)
+            .where(sweep_batches.c.run_id == run_id)
+            .order_by(sweep_batches.c.batch_no)
         )
+        with database_errors(self.engine.url):
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return [BatchState(r.batch_no, r.state, r.job_id) for r in rows]
+
+    async def assign(self, run_id: str, numbers: Sequence[int], job_id: int) -> None:
+        """Batches `numbers` are written by the shard job `job_id`."""
+        statement = (
+            update(sweep_batches)
+            .where(sweep_batches.c.run_id == run_id, sweep_batches.c.batch_no.in_(list(numbers)))
+            .values(job_id=job_id)
+        )
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
+
+    async def mark_writing(self, run_id: str, batch_no: int, now: datetime, fence: Fence) -> None:
+        """Committed before the write call: a crash after this leaves the batch "writing".
+        Only while `fence` holds (the lease is still this sweep's); else LeaseLost."""
+        statement = (
+            update(sweep_batches)
+            .where(
+                sweep_batches.c.run_id == run_id,
+                sweep_batches.c.batch_no == batch_no,
+                fence.clause(),
+            )
+            .values(state=WRITING, attempts=sweep_batches.c.attempts + 1, updated_at=now)
+        )
+        if fence.shard_job is not None:
+            statement = statement.where(sweep_batches.c.job_id == fence.shard_job)
+        with database_errors(self.engine.url):
+            async with self.engine.begin() as conn:
+                changed = (await conn.execute(statement)).rowcount
+        if not changed:
+            raise fence.lost(batch_no)
 
     async def mark_done(
         self, run_id: str, batch_no: int, outcomes: Sequence[Outcome], now: datetime
@@ -270,12 +343,14 @@ class SweepStore:
         scores: Sequence[ScoredAccount],
         summary: dict[str, Any],
         now: datetime,
+        fence: Fence | None = None,
         *,
         keep_runs: int = KEEP_RUNS,
     ) -> None:
         """The run's scores become the last scores and join the history; the run is done;
         older runs' score rows (no longer needed for resume or briefs) are dropped, and so
-        is the history of all but the newest `keep_runs` finished runs. One transaction."""
+        is the history of all but the newest `keep_runs` finished runs. One transaction,
+        with `fence` only while it holds."""
         last = [
             {
                 "scope": run.scope,
@@ -294,6 +369,7 @@ class SweepStore:
         ids = [s.id for s in scores]
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
+                await _hold(conn, fence)
                 for chunk in _chunks(ids):
                     await conn.execute(
                         delete(sweep_last_scores).where(

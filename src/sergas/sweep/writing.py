@@ -12,6 +12,9 @@ Account_Status and stamp is written, whatever the checkpoint says. That read set
   records found written count as written, the others are reported;
 - records Zoho reported as failed: a failure after the write (a lost answer) is caught.
 
+A batch is marked "writing" only while the sweep's lease fence holds (LeaseLost otherwise),
+and no batch is started once `stop` is set: the ones in flight finish, then Interrupted.
+
 See docs/sweep.md ("Resume").
 """
 
@@ -27,6 +30,7 @@ from typing import Any
 
 from sergas.errors import SergasError
 from sergas.query import F
+from sergas.sweep.lease import Fence, Interrupted
 from sergas.sweep.model import Outcome
 from sergas.sweep.reading import Gateway, all_or_nothing, parse_datetime
 from sergas.sweep.store import DONE, WRITING, BatchRow, SweepStore
@@ -78,10 +82,15 @@ class BatchWriter:
         *,
         concurrency: int,
         clock: Callable[[], datetime],
+        fence: Fence,
+        stop: asyncio.Event | None = None,
         on_batch: Callable[[int], None] | None = None,
         test_pause: str | None = None,
     ) -> None:
         self.gateway = gateway
+        self.fence = fence
+        self.stop = stop
+        self.stopped = False
         self.store = store
         self.run_id = run_id
         self.checked_at = checked_at
@@ -116,6 +125,9 @@ class BatchWriter:
 
         async def one(batch: BatchRow) -> None:
             async with slots:
+                if self.stop is not None and self.stop.is_set():
+                    self.stopped = True  # not started: it stays as it was
+                    return
                 await self._maybe_park()
                 self.in_flight += 1
                 self.idle.clear()
@@ -133,6 +145,11 @@ class BatchWriter:
 
         # If one batch raises, the others are cancelled (a cancelled batch stays "writing").
         await all_or_nothing([one(b) for b in todo])
+        if self.stopped:
+            raise Interrupted(
+                f"stopped on request after {self.done} of {len(batches)} batches; "
+                "the rest resume from their checkpoints"
+            )
         return outcomes
 
     def _finished(self, batch: BatchRow) -> None:
@@ -155,7 +172,7 @@ class BatchWriter:
         if found is not None:
             confirmed = _already_written(batch.records, found)
         to_send = [r for r in batch.records if str(r["id"]) not in confirmed]
-        await self.store.mark_writing(self.run_id, batch.batch_no, self.clock())
+        await self.store.mark_writing(self.run_id, batch.batch_no, self.clock(), self.fence)
         if to_send:
             confirmed.update(await self._send_and_check(to_send))
         if _hook(self.test_pause, "in") == batch.batch_no:
