@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -215,8 +214,14 @@ class SqlTokenStore:
     # -- helpers -----------------------------------------------------------------------------
 
     def _insert(self) -> Any:
-        dialect = postgresql if self._postgres else sqlite
-        return dialect.insert(TOKENS)
+        # Each dialect's upsert is imported only for its own database.
+        if self._postgres:
+            from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+            return postgres_insert(TOKENS)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(TOKENS)
 
     def _decode(self, row: RowMapping) -> StoredToken:
         access = row["access_token"]

@@ -6,7 +6,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import typer
-import uvicorn
 
 from sergas.cli._common import console, err_console, styled
 
@@ -81,6 +80,8 @@ def serve(
     )
     for name, value in client_env(base_url).items():
         print(f"export {name}={value}", flush=True)
+    import uvicorn  # only here: a second's worth of imports every other command skips
+
     uvicorn.run(application, host=host, port=port, log_level="warning", lifespan="on")
 
 

@@ -23,7 +23,6 @@ import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from filelock import AsyncFileLock, Timeout
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -132,6 +131,8 @@ async def _release(conn: AsyncConnection, key: int) -> None:
 async def _file_lock(
     path: Path, max_wait: float, what: str, engine: AsyncEngine
 ) -> AsyncIterator[None]:
+    from filelock import AsyncFileLock, Timeout  # ~0.1 s to import: only when locking
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # Removed again on release (filelock checks the inode it locked is still the file's).
     lock = AsyncFileLock(path, timeout=max_wait, mode=0o600, fallback_to_soft=False)

@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from redis.exceptions import RedisError
 
 from sergas.org.client import client_id
 
@@ -71,6 +70,8 @@ class SharedBreakers:
 
     async def run(self) -> None:
         """Follow the other processes' transitions until cancelled."""
+        from redis.exceptions import RedisError  # only with Redis configured
+
         while True:
             try:
                 async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
@@ -125,6 +126,8 @@ class SharedBreakers:
         name, breaker = change.breaker, self.breakers[change.breaker]
         key = f"{self.prefix}:{name}"
         timeout = breaker.recovery_timeout
+        from redis.exceptions import RedisError
+
         with contextlib.suppress(RedisError, OSError):
             async with self.client.pipeline(transaction=True) as pipe:
                 if change.new == "open":

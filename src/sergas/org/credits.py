@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
 from limits import RateLimitItemPerDay
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 __all__ = ["OBSERVATION_TTL", "CreditLedger"]
 
@@ -47,11 +49,11 @@ class CreditLedger:
         self.key = key
         self.item = RateLimitItemPerDay(budget)
         self.storage: Storage = (
-            RedisStorage(
+            _redis_storage(
                 "async+redis://",  # the connection comes from the pool, not this URL
                 implementation="redispy",
                 key_prefix="sergas:credits",
-                connection_pool=client.connection_pool,  # type: ignore[arg-type]  # passed on
+                connection_pool=client.connection_pool,  # passed on to redis-py
             )
             if client is not None
             else MemoryStorage()
@@ -153,3 +155,10 @@ class CreditLedger:
             return None
         left, spent = (raw.decode() if isinstance(raw, bytes) else raw).split(":")
         return int(left), int(spent)
+
+
+def _redis_storage(*args: Any, **kwargs: Any) -> Storage:
+    """`limits`' Redis storage, imported only when Redis is configured."""
+    from limits.aio.storage import RedisStorage
+
+    return RedisStorage(*args, **kwargs)

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError
 
 from sergas.errors import (
     CoordinationError,
@@ -36,8 +35,10 @@ from sergas.errors import (
 )
 from sergas.org.client import client_id, credits_observer
 from sergas.org.credits import CreditLedger
-from sergas.org.semaphore import LeasedSemaphore
 from sergas.org.work import current_work
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 __all__ = ["DEFAULT_BACKOFF", "RETRY_REDIS_AFTER", "LocalSlots", "OrgLimiter", "SharedSlots"]
 
@@ -48,6 +49,16 @@ DEFAULT_BACKOFF = 1.0  # seconds every process holds off after a 429 without Ret
 RETRY_REDIS_AFTER = 1.0  # seconds between tries of a Redis that failed
 Release = Callable[[], Awaitable[None]]
 
+
+
+def redis_down() -> tuple[type[BaseException], ...]:
+    """What a failed Redis call raises: the socket's errors and redis-py's own. redis-py is
+    imported only once Redis is configured (it takes ~0.2 s), and until then nothing can
+    raise its errors, so they are looked up where they would be, not imported here."""
+    exceptions = sys.modules.get("redis.exceptions")
+    if exceptions is None:
+        return (OSError,)
+    return (exceptions.RedisError, OSError)
 
 class LocalSlots:
     """This process's slots (asyncio's semaphores wake waiters in FIFO order)."""
@@ -109,6 +120,8 @@ class SharedSlots:
     def __init__(
         self, client: aioredis.Redis, org: str, cap: int, heavy_cap: int, *, lease: float
     ) -> None:
+        from sergas.org.semaphore import LeasedSemaphore  # redis, only when configured
+
         self.client = client
         self.channel = f"sergas:{{{org}}}:released"
         backoff = f"sergas:{{{org}}}:backoff"
@@ -132,12 +145,12 @@ class SharedSlots:
             token = await self.general.acquire(left)
         except BaseException:
             if heavy_token is not None:
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(*redis_down()):
                     await self.heavy.release(heavy_token)
             raise
 
         async def release() -> None:
-            with contextlib.suppress(RedisError, OSError):  # else the leases expire
+            with contextlib.suppress(*redis_down()):  # else the leases expire
                 await self.general.release(token)
                 if heavy_token is not None:
                     await self.heavy.release(heavy_token)
@@ -179,7 +192,7 @@ class SharedSlots:
                             owners = data.decode() if isinstance(data, bytes) else str(data)
                             self.general.wake(owners)
                             self.heavy.wake(owners)
-            except (RedisError, OSError):
+            except redis_down():
                 await asyncio.sleep(RETRY_REDIS_AFTER)
 
 
@@ -247,7 +260,7 @@ class OrgLimiter:
         self.stats["backoffs"] += 1
         left = self.local.backoff(seconds)
         if self.shared is not None and self.degraded_since is None:
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*redis_down()):
                 left = await self.shared.backoff(seconds)
         log.warning("Zoho answered 429: the org backs off", seconds=round(left, 3))
 
@@ -257,14 +270,14 @@ class OrgLimiter:
         if self.shared is not None and self.degraded_since is None:
             try:
                 slots = await self.shared.snapshot()
-            except (RedisError, OSError) as exc:
+            except redis_down() as exc:
                 self._degrade(exc)
                 slots = self._local_snapshot()
         else:
             slots = self._local_snapshot()
         try:
             credits = await self.ledger.snapshot()
-        except (RedisError, OSError):
+        except redis_down():
             credits = {"budget": self.ledger.budget, "spent_by_this_process": self.ledger.spent}
         return {
             "mode": self.mode,
@@ -288,7 +301,7 @@ class OrgLimiter:
             return
         try:
             remaining = await self.ledger.remaining()
-        except (RedisError, OSError) as exc:
+        except redis_down() as exc:
             self._degrade(exc)
             self._refuse_background(work, exc)
         if remaining - credits < self.reserve:
@@ -318,7 +331,7 @@ class OrgLimiter:
                     release = await self.shared.acquire(heavy, self.slot_timeout)
                 except TimeoutError:  # the deadline (an OSError too, so first)
                     raise
-                except (RedisError, OSError) as exc:
+                except redis_down() as exc:
                     self._degrade(exc)
                 else:
                     self._restored()
@@ -366,7 +379,7 @@ class OrgLimiter:
         if reported is not None:
             try:
                 await self.ledger.observe(reported)
-            except (RedisError, OSError) as exc:
+            except redis_down() as exc:
                 self._degrade(exc)
 
     def _local_snapshot(self) -> dict[str, Any]:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-
-from dateutil.parser import isoparse
 
 from sergas import errors
 from sergas.errors import SergasError, error_from_zoho
@@ -85,6 +82,8 @@ def _cell(value: Any) -> str:
 
 def zip_csv(module: str, records: list[Mapping[str, Any]]) -> bytes:
     """The records as a zipped CSV for Zoho's upload: an Id column, then every field seen."""
+    import zipfile  # zipfile and dateutil's parser: only for bulk jobs, not every command
+
     columns: list[str] = []
     for record in records:
         columns.extend(api_name(k) for k in record if k != "id" and k not in columns)
@@ -101,6 +100,8 @@ def zip_csv(module: str, records: list[Mapping[str, Any]]) -> bytes:
 
 def csv_rows(archive: bytes) -> list[dict[str, str]]:
     """The rows of the one CSV in a bulk job's zip, by header."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
             member = next(n for n in zipped.namelist() if n.lower().endswith(".csv"))
@@ -204,6 +205,8 @@ def _typed(
         if kind in _DECIMAL:
             return float(raw)
         if kind == "datetime":
+            from dateutil.parser import isoparse
+
             return _iso_utc(isoparse(raw))
     except ValueError:
         return raw
