@@ -124,6 +124,20 @@ async def test_what_mcp_cannot_do_fails_over_without_hurting_its_health(
     assert tier_sandbox.stats()["endpoints"].get("MCP create_records") is None
 
 
+async def test_by_default_inserts_and_user_lookups_skip_mcp(
+    make_manager: MakeManager, tier_sandbox: RunningSandbox
+) -> None:
+    manager = make_manager()
+    assert manager.metrics is not None
+    assert manager.routed("create_records")[-1] == "mcp"
+    created = await manager.create_records([{"Account_Name": f"Direct {uuid.uuid4().hex[:8]}"}])
+    assert created.ok
+    email = tier_sandbox.sandbox.all_users[3]["email"]
+    assert len(await manager.find_users(email)) == 1
+    assert manager.metrics.failovers == {}
+    assert "mcp" not in manager.tiers.built()  # never even opened
+
+
 async def test_without_another_tier_unsupported_is_raised(
     make_manager: MakeManager, tier_sandbox: RunningSandbox
 ) -> None:
