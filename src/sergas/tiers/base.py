@@ -185,9 +185,9 @@ class ZohoTier(Protocol):
         related_list: str,
         *,
         module: str = "Accounts",
-        fields: Sequence[str] | None = None,
         page: int = 1,
         per_page: int = RECORDS_PER_PAGE,
+        fields: Sequence[str] | None = None,
     ) -> RecordPage:
         """A page of a record's related list (one of RELATED_LISTS; another raises
         InvalidDataError naming them)."""

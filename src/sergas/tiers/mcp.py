@@ -270,11 +270,4 @@ def _items(body: Mapping[str, Any]) -> list[dict[str, Any] | None]:
 
 
 def _page(body: Mapping[str, Any]) -> Page:
-    info = body.get("info") or {}
-    number = info.get("page")
-    return Page(
-        _data(body),
-        bool(info.get("more_records")),
-        info.get("next_page_token") or None,
-        number if isinstance(number, int) else None,
-    )
+    return Page.of(_data(body), body.get("info"))

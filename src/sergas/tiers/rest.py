@@ -136,42 +136,24 @@ class RestPrimitives:
         return int(body.get("count") or 0)
 
     async def add_note(self, module: str, record_id: str, note: Mapping[str, Any]) -> WriteAnswer:
-        reply = await self.http.request(
-            "POST",
-            _path(module, record_id) + "/Notes",
-            CallKind.WRITE,
-            records=1,
-            json={"data": [dict(note)]},
-            items=True,
-        )
-        return WriteAnswer(_items(reply.body), reply.status)
+        return await self._write("POST", _path(module, record_id) + "/Notes", [note])
 
     async def create_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
-        reply = await self.http.request(
-            "POST",
-            _path(module),
-            CallKind.WRITE,
-            records=len(records),
-            json={"data": [dict(r) for r in records]},
-            items=True,
-        )
-        return WriteAnswer(_items(reply.body), reply.status)
+        return await self._write("POST", _path(module), records)
 
     async def update_one(self, module: str, record_id: str, data: Mapping[str, Any]) -> WriteAnswer:
-        reply = await self.http.request(
-            "PUT",
-            _path(module, record_id),
-            CallKind.WRITE,
-            records=1,
-            json={"data": [dict(data)]},
-            items=True,
-        )
-        return WriteAnswer(_items(reply.body), reply.status)
+        return await self._write("PUT", _path(module, record_id), [data])
 
     async def put_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
+        return await self._write("PUT", _path(module), records)
+
+    async def _write(
+        self, method: str, path: str, records: Sequence[Mapping[str, Any]]
+    ) -> WriteAnswer:
+        """A write of `records` as Zoho's `{"data": [...]}`; its per-record items."""
         reply = await self.http.request(
-            "PUT",
-            _path(module),
+            method,
+            path,
             CallKind.WRITE,
             records=len(records),
             json={"data": [dict(r) for r in records]},
@@ -294,14 +276,7 @@ def _items(body: Any) -> list[dict[str, Any] | None]:
 
 def _page(body: Any) -> Page:
     """A list answer (204 and 304 have no body: no records)."""
-    info = (body.get("info") or {}) if isinstance(body, dict) else {}
-    number = info.get("page")
-    return Page(
-        _data(body),
-        bool(info.get("more_records")),
-        info.get("next_page_token") or None,
-        number if isinstance(number, int) else None,
-    )
+    return Page.of(_data(body), body.get("info") if isinstance(body, dict) else None)
 
 
 def _since(since: datetime | None) -> dict[str, str] | None:

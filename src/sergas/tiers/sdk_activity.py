@@ -133,15 +133,7 @@ def sdk_page(model: Any) -> Page:
     if model is None:
         return Page([])
     records = [to_plain(r) for r in model.get_data() or []]
-    info = to_plain(model.get_info()) if hasattr(model, "get_info") else None
-    info = info if isinstance(info, dict) else {}
-    number = info.get("page")
-    return Page(
-        records,
-        bool(info.get("more_records")),
-        info.get("next_page_token") or None,
-        number if isinstance(number, int) else None,
-    )
+    return Page.of(records, to_plain(model.get_info()) if hasattr(model, "get_info") else None)
 
 
 def sdk_items(model: Any) -> list[Item | None]:

@@ -64,6 +64,18 @@ class Page:
     next_page_token: str | None = None
     page: int | None = None  # Zoho's info.page, when it says
 
+    @classmethod
+    def of(cls, records: list[Record], info: Any) -> Page:
+        """Records and Zoho's `info` object (more_records, next_page_token, page)."""
+        info = info if isinstance(info, Mapping) else {}
+        number = info.get("page")
+        return cls(
+            records,
+            bool(info.get("more_records")),
+            info.get("next_page_token") or None,
+            number if isinstance(number, int) else None,
+        )
+
 
 @dataclass(frozen=True)
 class RelatedQuery:

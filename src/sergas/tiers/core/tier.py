@@ -171,9 +171,9 @@ class Tier:
         related_list: str,
         *,
         module: str = "Accounts",
-        fields: Sequence[str] | None = None,
         page: int = 1,
         per_page: int = RECORDS_PER_PAGE,
+        fields: Sequence[str] | None = None,
     ) -> RecordPage:
         """A page of the record's related list; `fields=None` is every field of the list's
         module (at most 50)."""
