@@ -21,7 +21,12 @@ UnsupportedError (the manager moves on to another tier). The tools used:
 - get_related_records, get_notes, get_deleted_records, get_record_count;
 - update_record, bulk_update_records, add_note; describe_module (fields, once per module;
   it takes no If-Modified-Since, so a stale copy is read again in full);
-- health_check: the server's tool list (it must offer every mapped tool), timed.
+- health_check: the server's tool list (it must offer every core tool), timed.
+
+The account-work tools (`OPTIONAL_TOOLS`: related records, notes, deletions, counts) are
+newer than the rest, and an endpoint may lack them: the first call of one lists the server's
+tools once, and a tool it does not offer raises UnsupportedError, so the manager moves that
+operation on to another tier.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from sergas.auth.manager import TokenManager
-from sergas.errors import ConfigError
+from sergas.errors import ConfigError, UnsupportedError
 from sergas.settings import Settings
 from sergas.tiers.base import Record, TierName
 from sergas.tiers.core import CallKind, Tier, ZohoCalls
@@ -39,7 +44,15 @@ from sergas.tiers.core.primitives import Page, PageQuery, RelatedQuery, WriteAns
 from sergas.tiers.mcp_session import MCPConnection
 from sergas.tiers.retry import RetryPolicy
 
-__all__ = ["DEFAULT_TOOLS", "READ_TOOLS", "TOOLS", "WRITE_TOOLS", "MCPPrimitives", "ZohoMCPClient"]
+__all__ = [
+    "DEFAULT_TOOLS",
+    "OPTIONAL_TOOLS",
+    "READ_TOOLS",
+    "TOOLS",
+    "WRITE_TOOLS",
+    "MCPPrimitives",
+    "ZohoMCPClient",
+]
 
 # The tools this tier calls, by their canonical names (the sandbox's).
 READ_TOOLS = frozenset(
@@ -57,6 +70,10 @@ READ_TOOLS = frozenset(
 )
 WRITE_TOOLS = frozenset({"update_record", "bulk_update_records", "add_note"})
 TOOLS = READ_TOOLS | WRITE_TOOLS
+# Tools an endpoint may lack without being unhealthy: what they serve goes to another tier.
+OPTIONAL_TOOLS = frozenset(
+    {"get_related_records", "get_notes", "add_note", "get_deleted_records", "get_record_count"}
+)
 
 # Canonical tool name → the server's tool name. The sandbox's names are the canonical ones.
 DEFAULT_TOOLS: dict[str, str] = {name: name for name in sorted(TOOLS)}
@@ -112,6 +129,7 @@ class MCPPrimitives:
                 details={"settings": ["ZOHO_MCP_TOOLS"]},
             )
         self.tools: dict[str, str] = {**DEFAULT_TOOLS, **names}
+        self.offered: set[str] | None = None  # the server's tools, once listed
         self.calls = ZohoCalls("mcp", settings, tokens.user, retry=retry)
         self.connection = MCPConnection(
             settings.zoho_mcp_url, tokens, timeout=settings.http_timeout, mode=protocol
@@ -133,6 +151,11 @@ class MCPPrimitives:
         out. Reads, and updates of given ids to given values, are idempotent; adding a note
         is not."""
         name = self.tools[tool]
+        if tool in OPTIONAL_TOOLS and name not in await self._offered():
+            raise UnsupportedError(
+                f"the MCP endpoint has no {name} tool; use the sdk or rest tier",
+                details={"tier": "mcp", "tool": name},
+            )
         args = {k: v for k, v in arguments.items() if v is not None}
         call = self.calls.call(kind, records=records, idempotent=idempotent)
         return await self.calls.run(
@@ -251,11 +274,19 @@ class MCPPrimitives:
         body = await self.call("describe_module", CallKind.METADATA, {"module": module})
         return [f for f in body.get("fields") or [] if isinstance(f, dict)]
 
+    async def _offered(self) -> set[str]:
+        if self.offered is None:
+            call = self.calls.call(CallKind.HEALTH)
+            self.offered = await self.calls.run(call, self.connection.list_tools)
+        return self.offered
+
     async def health(self) -> str:
-        """Healthy when the endpoint answers and offers every mapped tool (no retries)."""
+        """Healthy when the endpoint answers and offers every core tool (no retries)."""
         call = self.calls.call(CallKind.HEALTH)
         offered = await self.calls.run(call, self.connection.list_tools, retry=False)
-        missing = sorted(set(self.tools.values()) - offered)
+        self.offered = offered
+        core = {name for tool, name in self.tools.items() if tool not in OPTIONAL_TOOLS}
+        missing = sorted(core - offered)
         return f"missing tools: {', '.join(missing)}" if missing else ""
 
 
