@@ -10,6 +10,7 @@ SergasError                      code, http_status, details, retryable, tier_hea
 │   └── CreditReserveError       background work refused: the org's credits are at the reserve
 ├── NotFoundError                the module, record or job does not exist
 ├── InvalidDataError             Zoho rejected the request's content
+│   └── UnsupportedError         this tier has no way to do it (nothing sent): try another tier
 ├── LimitExceededError           the request breaks a documented size limit (fields, records, ...)
 ├── ConnectionError              Zoho could not be reached
 ├── TimeoutError                 Zoho did not answer in time
@@ -62,6 +63,7 @@ __all__ = [
     "TimeoutError",
     "TokenExpiredError",
     "TokenKeyMissingError",
+    "UnsupportedError",
     "ZohoErrorRule",
     "error_from_zoho",
     "explain",
@@ -180,6 +182,14 @@ class NotFoundError(SergasError):
 
 class InvalidDataError(SergasError):
     default_code = "INVALID_DATA"
+
+
+class UnsupportedError(InvalidDataError):
+    """The tier has no way to do this at all (Zoho's MCP endpoint has no create or users
+    tool): nothing was sent. Not the tier's health, yet the manager moves on to the next
+    tier for it, as another tier can do what this one cannot."""
+
+    default_code = "NOT_SUPPORTED_ON_TIER"
 
 
 class LimitExceededError(SergasError):

@@ -14,6 +14,7 @@ __all__ = [
     "BULK_WRITE_JOB_ROWS",
     "COQL_OFFSET_CAP",
     "COQL_PAGE",
+    "DELETED_TYPES",
     "LIGHT_WRITE",
     "MAX_FIELDS",
     "PAGE_TOKEN_CHAIN",
@@ -34,6 +35,7 @@ SEARCH_CAP: Final = 2000  # the search API answers LIMIT_REACHED past this many 
 MAX_FIELDS: Final = 50  # most fields per records-API call (`fields`) and COQL columns
 USERS_PER_PAGE: Final = 200  # GET /users per page
 SORTABLE: Final = ("id", "Created_Time", "Modified_Time")  # the records API's `sort_by`
+DELETED_TYPES: Final = ("all", "recycle", "permanent")  # GET /{module}/deleted's `type`
 
 # -- writes --------------------------------------------------------------------------------
 WRITE_CHUNK: Final = 100  # most records per insert/update call

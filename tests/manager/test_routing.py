@@ -73,6 +73,15 @@ TABLE: list[Row] = [
     ("get_account", {}, (), ALL, {}, []),
     ("get_account", {}, ALL, (), {}, []),
     ("get_account", {}, ("mcp", "sdk"), ("rest",), {}, []),
+    # what MCP's tools cannot do (inserts, user lookup) goes to MCP last, unless preferred
+    ("find_users", {}, (), (), {}, ["sdk", "rest", "mcp"]),
+    ("find_users", {"agent_context": AGENT, "requires_realtime": True}, (), (), {},
+     ["sdk", "rest", "mcp"]),
+    ("create_records", {"record_count": 3}, (), (), {"rest": 0}, ["sdk", "rest", "mcp"]),
+    ("create_records", {"record_count": 500}, (), (), {}, ["sdk", "rest", "mcp"]),
+    ("create_records", {"preferred_tier": "mcp"}, (), (), {}, ["mcp", "sdk", "rest"]),
+    ("find_users", {}, ("sdk", "rest"), (), {}, ["mcp"]),
+    ("get_notes", {}, (), (), {}, ["mcp", "sdk", "rest"]),
 ]  # fmt: skip
 
 

@@ -316,6 +316,32 @@ async def test_the_tool_name_map_is_used_and_checked(
         make_mcp(settings={"ZOHO_MCP_TOOLS": "{not json"})
 
 
+async def test_an_endpoint_without_the_account_work_tools_is_healthy_and_says_unsupported(
+    make_mcp: MakeMCP, tier_sandbox: RunningSandbox
+) -> None:
+    # An endpoint that names no get_notes tool (mapped here to one the server lacks).
+    lacking = make_mcp(tools={"get_notes": "crm_notes", "get_record_count": "crm_count"})
+    assert (await lacking.health_check()).healthy  # the core tools are all there
+    rid = some_ids(tier_sandbox, 1)[0]
+    before = calls(tier_sandbox)
+    with pytest.raises(errors.UnsupportedError) as raised:
+        await lacking.get_notes(rid)
+    assert "crm_notes" in raised.value.message
+    with pytest.raises(errors.UnsupportedError):
+        await lacking.count_records()
+    assert calls(tier_sandbox) == before  # the tool list from the health check sufficed
+    fresh = make_mcp(tools={"get_notes": "crm_notes"})
+    with pytest.raises(errors.UnsupportedError):
+        await fresh.get_notes(rid)  # lists the tools once, then refuses
+    contacts = await fresh.get_related_records(rid, "Contacts")  # a tool it does offer
+    assert {c["id"] for c in contacts.records} == {
+        c["id"]
+        for c in tier_sandbox.sandbox.store.all("Contacts")
+        if (c.get("Account_Name") or {}).get("id") == rid
+    }
+    assert tier_sandbox.stats()["endpoints"].get("MCP get_related_records") == 1
+
+
 async def test_without_an_mcp_url_calls_fail_with_config_error(make_mcp: MakeMCP) -> None:
     client = make_mcp(settings={"ZOHO_MCP_URL": ""})
     with pytest.raises(errors.ConfigError, match="ZOHO_MCP_URL"):

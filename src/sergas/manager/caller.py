@@ -41,9 +41,18 @@ READ_OPERATIONS = frozenset(
         "coql",
         "bulk_read_accounts",
         "describe_fields",
+        "list_records",
+        "search_page",
+        "get_related_records",
+        "get_notes",
+        "get_deleted_records",
+        "count_records",
+        "find_users",
     }
 )
-WRITE_OPERATIONS = frozenset({"update_account", "bulk_update_accounts"})
+WRITE_OPERATIONS = frozenset(
+    {"update_account", "bulk_update_accounts", "add_note", "create_records"}
+)
 OPERATIONS = READ_OPERATIONS | WRITE_OPERATIONS
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sergas.errors import SergasError
@@ -33,7 +34,16 @@ from sergas.manager.prometheus import prometheus_metrics
 from sergas.manager.runner import TierRunner
 from sergas.manager.tiers import Tiers
 from sergas.query import CoqlQuery, Criteria
-from sergas.tiers.base import BulkResult, ReadStrategy, Record, RecordResult, TierName, ZohoTier
+from sergas.tiers.base import (
+    BulkResult,
+    DeletedType,
+    ReadStrategy,
+    Record,
+    RecordPage,
+    RecordResult,
+    TierName,
+    ZohoTier,
+)
 
 __all__ = ["ZohoIntegrationManager"]
 
@@ -286,6 +296,204 @@ class ZohoIntegrationManager:
             lambda t: t.describe_fields(module),
             caller,
             lambda: {"module": module},
+        )
+
+    # Pages with Zoho's paging signal, a record's related records and notes, deletions,
+    # counts, users, inserts.
+
+    async def list_records(
+        self,
+        *,
+        module: str = "Accounts",
+        fields: Sequence[str] | None = None,
+        page: int = 1,
+        per_page: int = 200,
+        page_token: str | None = None,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> RecordPage:
+        """One page of the module's records; `more` says whether another follows, and
+        `next_page_token` (past 2,000 records) is what to pass back as `page_token`."""
+        return await self._execute(
+            "list_records",
+            context,
+            lambda t: t.list_records(
+                module=module,
+                fields=fields,
+                page=page,
+                per_page=per_page,
+                page_token=page_token,
+                sort_by=sort_by,
+                sort_order=sort_order,
+            ),
+            caller,
+            lambda: {"module": module, "page": page, "per_page": per_page},
+        )
+
+    async def search_page(
+        self,
+        criteria: Criteria,
+        *,
+        module: str = "Accounts",
+        fields: Sequence[str] | None = None,
+        page: int = 1,
+        per_page: int = 200,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> RecordPage:
+        """One page of Zoho's search API (at most 2,000 matches in all), with `more`."""
+        return await self._execute(
+            "search_page",
+            context,
+            lambda t: t.search_page(
+                criteria, module=module, fields=fields, page=page, per_page=per_page
+            ),
+            caller,
+            lambda: {"module": module, "criteria": criteria.to_search(), "page": page},
+        )
+
+    async def get_related_records(
+        self,
+        record_id: str,
+        related_list: str,
+        *,
+        module: str = "Accounts",
+        fields: Sequence[str] | None = None,
+        page: int = 1,
+        per_page: int = 200,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> RecordPage:
+        """A page of the record's related list: "Contacts", "Deals", "Notes", "Tasks",
+        "Calls" or "Events" (another raises InvalidDataError naming them)."""
+        return await self._execute(
+            "get_related_records",
+            context,
+            lambda t: t.get_related_records(
+                record_id,
+                related_list,
+                module=module,
+                fields=fields,
+                page=page,
+                per_page=per_page,
+            ),
+            caller,
+            lambda: {"module": module, "record_id": record_id, "related_list": related_list},
+        )
+
+    async def get_notes(
+        self,
+        record_id: str,
+        *,
+        module: str = "Accounts",
+        page: int = 1,
+        per_page: int = 200,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> RecordPage:
+        """A page of the notes on the record, newest first."""
+        return await self._execute(
+            "get_notes",
+            context,
+            lambda t: t.get_notes(record_id, module=module, page=page, per_page=per_page),
+            caller,
+            lambda: {"module": module, "record_id": record_id},
+        )
+
+    async def get_deleted_records(
+        self,
+        *,
+        module: str = "Accounts",
+        since: datetime | None = None,
+        type: DeletedType = "all",
+        page: int = 1,
+        per_page: int = 200,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> RecordPage:
+        """A page of the module's deleted records, latest first: `recycle` (still in the
+        recycle bin), `permanent`, or `all`; only those deleted after `since` when given."""
+        return await self._execute(
+            "get_deleted_records",
+            context,
+            lambda t: t.get_deleted_records(
+                module=module, since=since, type=type, page=page, per_page=per_page
+            ),
+            caller,
+            lambda: {"module": module, "type": type},
+        )
+
+    async def count_records(
+        self,
+        *,
+        module: str = "Accounts",
+        criteria: Criteria | None = None,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> int:
+        """How many records the module has, or how many match `criteria`."""
+        return await self._execute(
+            "count_records",
+            context,
+            lambda t: t.count_records(module=module, criteria=criteria),
+            caller,
+            lambda: {"module": module},
+        )
+
+    async def find_users(
+        self,
+        query: str,
+        *,
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> list[dict[str, Any]]:
+        """Users whose email is `query` (exact, case-insensitive) or whose name contains it
+        (case-insensitive), as Zoho gives them (id, full_name, email, status, …); [] when
+        none match. Served from the tier's copy of the users (revalidated with
+        If-Modified-Since once it is older than five minutes); the MCP tier has no users
+        call, so the call moves on to another tier."""
+        return await self._execute(
+            "find_users", context, lambda t: t.find_users(query), caller, dict
+        )
+
+    async def add_note(
+        self,
+        record_id: str,
+        *,
+        content: str,
+        title: str | None = None,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> RecordResult:
+        """A note on the record; the new note's id in `.id`. A refused note raises."""
+        return await self._execute(
+            "add_note",
+            context,
+            lambda t: t.add_note(record_id, content=content, title=title, module=module),
+            caller,
+            lambda: {"module": module, "record_id": record_id},
+        )
+
+    async def create_records(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        module: str = "Accounts",
+        context: RoutingContext | None = None,
+        caller: Caller | None = None,
+    ) -> BulkResult:
+        """Insert records: one outcome per input, in input order (the new id in `.id`). The
+        MCP tier cannot create, so the call moves on to another tier."""
+        ctx = context or RoutingContext(operation_type="create_records", record_count=len(records))
+        return await self._execute(
+            "create_records",
+            ctx,
+            lambda t: t.create_records(records, module=module),
+            caller,
+            lambda: {"module": module, "records": len(records)},
         )
 
     # Health, metrics, breakers.

@@ -10,6 +10,9 @@ The first tier comes from the first rule that names an enabled tier:
 
 The other enabled tiers follow by priority (lower first, then tier number). Tiers whose
 breaker is open are left out wherever they would stand; an empty list means none can be tried.
+
+An operation Zoho's MCP tools cannot do (`NOT_ON_MCP`: inserts, user lookup) puts MCP last
+unless it is the preferred tier: there it would only raise UnsupportedError and fail over.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from dataclasses import dataclass
 from sergas.manager.config import RoutingContext
 from sergas.tiers.base import TierName
 
-__all__ = ["BULK_RECORD_COUNT", "TierView", "route"]
+__all__ = ["BULK_RECORD_COUNT", "NOT_ON_MCP", "TierView", "route"]
 
 BULK_RECORD_COUNT = 10
+NOT_ON_MCP = frozenset({"create_records", "find_users"})
 _TIER_ORDER: tuple[TierName, ...] = ("mcp", "sdk", "rest")
 _DEFAULT_CONTEXT = RoutingContext()
 
@@ -44,9 +48,10 @@ def route(
     ctx = context or _DEFAULT_CONTEXT
     enabled = {t.name: t for t in tiers if t.enabled}
     first = _first_choice(operation, ctx, enabled.keys())
+    mcp_last = operation in NOT_ON_MCP
     rest = sorted(
         (t for t in enabled.values() if t.name != first),
-        key=lambda t: (t.priority, _TIER_ORDER.index(t.name)),
+        key=lambda t: (mcp_last and t.name == "mcp", t.priority, _TIER_ORDER.index(t.name)),
     )
     order = ([enabled[first]] if first else []) + rest
     return [t.name for t in order if not t.open]
@@ -63,6 +68,8 @@ def _first_choice(
         "mcp" if ctx.requires_realtime else None,
         *_TIER_ORDER,
     ]
+    if operation in NOT_ON_MCP:  # only if asked for, or nothing else is enabled
+        candidates = [ctx.preferred_tier, *(t for t in candidates[1:] if t != "mcp"), "mcp"]
     for tier in candidates:
         if tier is not None and tier in enabled:
             return tier

@@ -1,6 +1,7 @@
 """One manager operation, start to finish: the caller's permission, then route, then tier by
 tier through its breaker and deadline, outcomes to the hooks, on to the next tier after a
-tier-health error.
+tier-health error or an operation the tier cannot do at all (`UnsupportedError`: nothing
+was sent, and it does not count against the tier's health).
 
 Kept apart from `ZohoIntegrationManager` (the public API) so the rules of a single call can
 be read in one place.
@@ -15,7 +16,7 @@ from dataclasses import replace
 from typing import Any, NoReturn, TypeVar
 
 from sergas import errors
-from sergas.errors import CircuitOpenError, SergasError
+from sergas.errors import CircuitOpenError, SergasError, UnsupportedError
 from sergas.log import correlation_scope, get_logger
 from sergas.manager.breaker import CircuitBreaker
 from sergas.manager.caller import Caller, Refusal, RefusalAudit
@@ -31,9 +32,22 @@ T = TypeVar("T")
 log = get_logger("sergas.manager")
 
 # Bulk operations run Zoho jobs with deadlines of their own; the tier timeout would cut them.
-NO_DEADLINE = frozenset({"bulk_read_accounts", "bulk_update_accounts"})
+# Inserts of any number of records run as many chunks as they need.
+NO_DEADLINE = frozenset({"bulk_read_accounts", "bulk_update_accounts", "create_records"})
 # Zoho's documented credit cost of single calls (one API request each on REST and the SDK).
-CREDITS = {"get_account": 1, "get_accounts": 1, "search_accounts": 1, "update_account": 1}
+CREDITS = {
+    "get_account": 1,
+    "get_accounts": 1,
+    "search_accounts": 1,
+    "update_account": 1,
+    "list_records": 1,
+    "search_page": 1,
+    "get_related_records": 1,
+    "get_notes": 1,
+    "get_deleted_records": 1,
+    "count_records": 1,
+    "add_note": 1,
+}
 
 
 class TierRunner:
@@ -79,7 +93,7 @@ class TierRunner:
                 except CircuitOpenError as exc:
                     last = exc  # rejected without being tried: the next tier may take it
                 except SergasError as exc:
-                    if not exc.tier_health:
+                    if not (exc.tier_health or isinstance(exc, UnsupportedError)):
                         raise
                     last = exc
                 previous = name

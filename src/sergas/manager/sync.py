@@ -24,7 +24,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from sergas.manager.manager import ZohoIntegrationManager
 from sergas.query import CoqlQuery, Criteria
-from sergas.tiers.base import BulkResult, Record, RecordResult, TierName
+from sergas.tiers.base import BulkResult, Record, RecordPage, RecordResult, TierName
 
 __all__ = ["EventLoopRunningError", "SyncZohoIntegrationManager"]
 
@@ -112,6 +112,35 @@ class SyncZohoIntegrationManager:
 
     def describe_fields(self, module: str = "Accounts", **kw: Any) -> list[dict[str, Any]]:
         return self._run("describe_fields", self.manager.describe_fields, module, **kw)
+
+    def list_records(self, **kw: Any) -> RecordPage:
+        return self._run("list_records", self.manager.list_records, **kw)
+
+    def search_page(self, criteria: Criteria, **kw: Any) -> RecordPage:
+        return self._run("search_page", self.manager.search_page, criteria, **kw)
+
+    def get_related_records(self, record_id: str, related_list: str, **kw: Any) -> RecordPage:
+        return self._run(
+            "get_related_records", self.manager.get_related_records, record_id, related_list, **kw
+        )
+
+    def get_notes(self, record_id: str, **kw: Any) -> RecordPage:
+        return self._run("get_notes", self.manager.get_notes, record_id, **kw)
+
+    def get_deleted_records(self, **kw: Any) -> RecordPage:
+        return self._run("get_deleted_records", self.manager.get_deleted_records, **kw)
+
+    def count_records(self, **kw: Any) -> int:
+        return self._run("count_records", self.manager.count_records, **kw)
+
+    def find_users(self, query: str, **kw: Any) -> list[dict[str, Any]]:
+        return self._run("find_users", self.manager.find_users, query, **kw)
+
+    def add_note(self, record_id: str, **kw: Any) -> RecordResult:
+        return self._run("add_note", self.manager.add_note, record_id, **kw)
+
+    def create_records(self, records: Sequence[Mapping[str, Any]], **kw: Any) -> BulkResult:
+        return self._run("create_records", self.manager.create_records, records, **kw)
 
     def get_tier_health(self) -> dict[TierName, dict[str, Any]]:
         return self._run("get_tier_health", self.manager.get_tier_health)

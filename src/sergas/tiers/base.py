@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from sergas.query import CoqlQuery, Criteria
@@ -21,6 +22,21 @@ from sergas.zoho_limits import RECORDS_PER_PAGE
 Record = dict[str, Any]
 TierName = Literal["mcp", "sdk", "rest"]
 ReadStrategy = Literal["auto", "coql", "bulk"]
+DeletedType = Literal["all", "recycle", "permanent"]
+# The related lists Sergas reads (Zoho's api names; each is also the child module's name).
+RELATED_LISTS: tuple[str, ...] = ("Contacts", "Deals", "Notes", "Tasks", "Calls", "Events")
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """One page of records and Zoho's paging signal: `more` is `info.more_records`;
+    `next_page_token` is `info.next_page_token` when Zoho gave one (pass it back as
+    `page_token` to go on past 2,000 records)."""
+
+    records: list[Record]
+    more: bool
+    next_page_token: str | None = None
+    page: int = 1
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,90 @@ class ZohoTier(Protocol):
 
     async def coql(self, query: str | CoqlQuery) -> list[Record]:
         """A COQL SELECT; a CoqlQuery is rendered with every value escaped."""
+        ...
+
+    async def list_records(
+        self,
+        *,
+        module: str = "Accounts",
+        fields: Sequence[str] | None = None,
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+        page_token: str | None = None,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+    ) -> RecordPage:
+        """One page of GET /{module} with its paging signal; `page_token` (from an earlier
+        page) instead of `page` past 2,000 records."""
+        ...
+
+    async def search_page(
+        self,
+        criteria: Criteria,
+        *,
+        module: str = "Accounts",
+        fields: Sequence[str] | None = None,
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+    ) -> RecordPage:
+        """One page of Zoho's search API with its paging signal."""
+        ...
+
+    async def get_related_records(
+        self,
+        record_id: str,
+        related_list: str,
+        *,
+        module: str = "Accounts",
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+        fields: Sequence[str] | None = None,
+    ) -> RecordPage:
+        """A page of a record's related list (one of RELATED_LISTS; another raises
+        InvalidDataError naming them)."""
+        ...
+
+    async def get_notes(
+        self, record_id: str, *, module: str = "Accounts", page: int = 1, per_page: int = 200
+    ) -> RecordPage:
+        """A page of the notes on a record, newest first."""
+        ...
+
+    async def add_note(
+        self, record_id: str, *, content: str, title: str | None = None, module: str = "Accounts"
+    ) -> RecordResult:
+        """A new note on the record; its id in `.id`. A refused note raises."""
+        ...
+
+    async def get_deleted_records(
+        self,
+        *,
+        module: str = "Accounts",
+        since: datetime | None = None,
+        type: DeletedType = "all",
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+    ) -> RecordPage:
+        """A page of the module's deleted records (latest first), only those deleted after
+        `since` when given."""
+        ...
+
+    async def count_records(
+        self, *, module: str = "Accounts", criteria: Criteria | None = None
+    ) -> int:
+        """How many records the module has, or how many match `criteria`."""
+        ...
+
+    async def find_users(self, query: str) -> list[dict[str, Any]]:
+        """Users by email (exact, case-insensitive) or by part of their name; UnsupportedError
+        on a tier without a users call."""
+        ...
+
+    async def create_records(
+        self, records: Sequence[Mapping[str, Any]], *, module: str = "Accounts"
+    ) -> BulkResult:
+        """Insert records; one outcome per input, in input order (UnsupportedError on a tier
+        that cannot create)."""
         ...
 
     async def describe_fields(self, module: str = "Accounts") -> list[dict[str, Any]]:

@@ -11,38 +11,69 @@ loss and re-opening live in `mcp_session`; auth and the translation of every lib
 into a Sergas error in `mcp_boundary`. Every tool call passes the choke point (retries, the
 process's cap).
 
-Zoho's MCP tools have no users call and no bulk jobs, so this tier has none of those
-capabilities: bulk reads use COQL pages whatever the size ("bulk" is refused), bulk updates
-use bulk_update_records in chunks of 100 whatever the size, and COQL rows get their user
-lookups from search (see `core.metadata`). The tools used:
+Zoho's MCP tools have no users call, no create tool and no bulk jobs, so this tier has none
+of those capabilities: bulk reads use COQL pages whatever the size ("bulk" is refused), bulk
+updates use bulk_update_records in chunks of 100 whatever the size, COQL rows get their user
+lookups from search (see `core.metadata`), and `find_users` and `create_records` raise
+UnsupportedError (the manager moves on to another tier). The tools used:
 
 - list_records (pages, page tokens), get_record, search_records, coql_query;
-- update_record, bulk_update_records; describe_module (fields, once per module);
-- health_check: the server's tool list (it must offer every mapped tool), timed.
+- get_related_records, get_notes, get_deleted_records, get_record_count;
+- update_record, bulk_update_records, add_note; describe_module (fields, once per module;
+  it takes no If-Modified-Since, so a stale copy is read again in full);
+- health_check: the server's tool list (it must offer every core tool), timed.
+
+The account-work tools (`OPTIONAL_TOOLS`: related records, notes, deletions, counts) are
+newer than the rest, and an endpoint may lack them: the first call of one lists the server's
+tools once, and a tool it does not offer raises UnsupportedError, so the manager moves that
+operation on to another tier.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sergas.auth.manager import TokenManager
-from sergas.errors import ConfigError
+from sergas.errors import ConfigError, UnsupportedError
 from sergas.settings import Settings
 from sergas.tiers.base import Record, TierName
 from sergas.tiers.core import CallKind, Tier, ZohoCalls
-from sergas.tiers.core.primitives import Page, PageQuery, WriteAnswer
+from sergas.tiers.core.primitives import Page, PageQuery, RelatedQuery, WriteAnswer
 from sergas.tiers.mcp_session import MCPConnection
 from sergas.tiers.retry import RetryPolicy
 
-__all__ = ["DEFAULT_TOOLS", "READ_TOOLS", "TOOLS", "WRITE_TOOLS", "MCPPrimitives", "ZohoMCPClient"]
+__all__ = [
+    "DEFAULT_TOOLS",
+    "OPTIONAL_TOOLS",
+    "READ_TOOLS",
+    "TOOLS",
+    "WRITE_TOOLS",
+    "MCPPrimitives",
+    "ZohoMCPClient",
+]
 
 # The tools this tier calls, by their canonical names (the sandbox's).
 READ_TOOLS = frozenset(
-    {"search_records", "get_record", "list_records", "coql_query", "describe_module"}
+    {
+        "search_records",
+        "get_record",
+        "list_records",
+        "coql_query",
+        "describe_module",
+        "get_related_records",
+        "get_notes",
+        "get_deleted_records",
+        "get_record_count",
+    }
 )
-WRITE_TOOLS = frozenset({"update_record", "bulk_update_records"})
+WRITE_TOOLS = frozenset({"update_record", "bulk_update_records", "add_note"})
 TOOLS = READ_TOOLS | WRITE_TOOLS
+# Tools an endpoint may lack without being unhealthy: what they serve goes to another tier.
+OPTIONAL_TOOLS = frozenset(
+    {"get_related_records", "get_notes", "add_note", "get_deleted_records", "get_record_count"}
+)
 
 # Canonical tool name → the server's tool name. The sandbox's names are the canonical ones.
 DEFAULT_TOOLS: dict[str, str] = {name: name for name in sorted(TOOLS)}
@@ -98,6 +129,7 @@ class MCPPrimitives:
                 details={"settings": ["ZOHO_MCP_TOOLS"]},
             )
         self.tools: dict[str, str] = {**DEFAULT_TOOLS, **names}
+        self.offered: set[str] | None = None  # the server's tools, once listed
         self.calls = ZohoCalls("mcp", settings, tokens.user, retry=retry)
         self.connection = MCPConnection(
             settings.zoho_mcp_url, tokens, timeout=settings.http_timeout, mode=protocol
@@ -107,15 +139,27 @@ class MCPPrimitives:
         await self.connection.aclose()
 
     async def call(
-        self, tool: str, kind: CallKind, arguments: Mapping[str, Any], *, records: int = 0
+        self,
+        tool: str,
+        kind: CallKind,
+        arguments: Mapping[str, Any],
+        *,
+        records: int = 0,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
         """Call a tool by its canonical name through the choke point; None arguments are left
-        out. Every call here is idempotent: reads, and updates of given ids to given values."""
+        out. Reads, and updates of given ids to given values, are idempotent; adding a note
+        is not."""
         name = self.tools[tool]
+        if tool in OPTIONAL_TOOLS and name not in await self._offered():
+            raise UnsupportedError(
+                f"the MCP endpoint has no {name} tool; use the sdk or rest tier",
+                details={"tier": "mcp", "tool": name},
+            )
         args = {k: v for k, v in arguments.items() if v is not None}
-        call = self.calls.call(kind, records=records)
+        call = self.calls.call(kind, records=records, idempotent=idempotent)
         return await self.calls.run(
-            call, lambda: self.connection.call_tool(name, args, idempotent=True)
+            call, lambda: self.connection.call_tool(name, args, idempotent=idempotent)
         )
 
     # -- records -----------------------------------------------------------------------------
@@ -160,6 +204,55 @@ class MCPPrimitives:
     async def coql(self, query: str) -> list[Record]:
         return _data(await self.call("coql_query", CallKind.COQL, {"query": query}))
 
+    async def related_page(self, query: RelatedQuery) -> Page:
+        arguments = {
+            "module": query.module,
+            "record_id": query.record_id,
+            "related_list": query.related_list,
+            "fields": list(query.fields),
+            "page": query.page,
+            "per_page": query.per_page,
+        }
+        return _page(await self.call("get_related_records", CallKind.READ, arguments))
+
+    async def notes_page(self, query: RelatedQuery) -> Page:
+        arguments = {
+            "module": query.module,
+            "record_id": query.record_id,
+            "fields": list(query.fields),
+            "page": query.page,
+            "per_page": query.per_page,
+        }
+        return _page(await self.call("get_notes", CallKind.READ, arguments))
+
+    async def deleted_page(
+        self, module: str, kind: str, page: int, per_page: int, since: datetime | None
+    ) -> Page:
+        arguments = {
+            "module": module,
+            "type": kind,
+            "page": page,
+            "per_page": per_page,
+            "since": since.isoformat() if since else None,
+        }
+        return _page(await self.call("get_deleted_records", CallKind.READ, arguments))
+
+    async def count(self, module: str, criteria: str | None) -> int:
+        arguments = {"module": module, "criteria": criteria}
+        body = await self.call("get_record_count", CallKind.READ, arguments)
+        return int(body.get("count") or 0)
+
+    async def add_note(self, module: str, record_id: str, note: Mapping[str, Any]) -> WriteAnswer:
+        arguments = {
+            "module": module,
+            "record_id": record_id,
+            "content": note.get("Note_Content"),
+            "title": note.get("Note_Title"),
+        }
+        # Not idempotent (a resent note is a second note): sent once, retried only after a 429.
+        body = await self.call("add_note", CallKind.WRITE, arguments, records=1, idempotent=False)
+        return WriteAnswer(_items(body))
+
     async def update_one(self, module: str, record_id: str, data: Mapping[str, Any]) -> WriteAnswer:
         arguments = {"module": module, "record_id": record_id, "data": dict(data)}
         body = await self.call("update_record", CallKind.WRITE, arguments, records=1)
@@ -174,15 +267,26 @@ class MCPPrimitives:
 
     # -- metadata and health -----------------------------------------------------------------
 
-    async def fields(self, module: str) -> list[dict[str, Any]]:
+    async def fields(
+        self, module: str, since: datetime | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Always in full: describe_module takes no If-Modified-Since."""
         body = await self.call("describe_module", CallKind.METADATA, {"module": module})
         return [f for f in body.get("fields") or [] if isinstance(f, dict)]
 
+    async def _offered(self) -> set[str]:
+        if self.offered is None:
+            call = self.calls.call(CallKind.HEALTH)
+            self.offered = await self.calls.run(call, self.connection.list_tools)
+        return self.offered
+
     async def health(self) -> str:
-        """Healthy when the endpoint answers and offers every mapped tool (no retries)."""
+        """Healthy when the endpoint answers and offers every core tool (no retries)."""
         call = self.calls.call(CallKind.HEALTH)
         offered = await self.calls.run(call, self.connection.list_tools, retry=False)
-        missing = sorted(set(self.tools.values()) - offered)
+        self.offered = offered
+        core = {name for tool, name in self.tools.items() if tool not in OPTIONAL_TOOLS}
+        missing = sorted(core - offered)
         return f"missing tools: {', '.join(missing)}" if missing else ""
 
 
@@ -197,5 +301,4 @@ def _items(body: Mapping[str, Any]) -> list[dict[str, Any] | None]:
 
 
 def _page(body: Mapping[str, Any]) -> Page:
-    info = body.get("info") or {}
-    return Page(_data(body), bool(info.get("more_records")), info.get("next_page_token") or None)
+    return Page.of(_data(body), body.get("info"))

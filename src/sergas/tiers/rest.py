@@ -3,12 +3,14 @@
 `ZohoRESTClient` is the core's `Tier` (sergas.tiers.core) over `RestPrimitives`: each
 primitive is one REST call through `rest_http.RestHTTP` (one pooled httpx2 client per
 client, authenticated by the TokenManager's hook, every request through the choke point).
-The REST tier has every capability: a users call, Bulk Read and Bulk Write jobs.
+The REST tier has every capability: a users call, inserts, Bulk Read and Bulk Write jobs.
+Reads of what the core keeps a copy of send If-Modified-Since when asked to (`since`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -17,8 +19,8 @@ from sergas.query import api_name
 from sergas.tiers.base import Record, TierName
 from sergas.tiers.core import CallKind, Tier
 from sergas.tiers.core.bulk_files import csv_rows
-from sergas.tiers.core.primitives import Page, PageQuery, ReadJob, WriteAnswer
-from sergas.tiers.rest_http import RestHTTP
+from sergas.tiers.core.primitives import Page, PageQuery, ReadJob, RelatedQuery, WriteAnswer
+from sergas.tiers.rest_http import Reply, RestHTTP
 from sergas.zoho_limits import USERS_PER_PAGE
 
 if TYPE_CHECKING:
@@ -101,21 +103,57 @@ class RestPrimitives:
         )
         return _data(reply.body)
 
-    async def update_one(self, module: str, record_id: str, data: Mapping[str, Any]) -> WriteAnswer:
+    async def related_page(self, query: RelatedQuery) -> Page:
+        return await self._related(query)
+
+    async def notes_page(self, query: RelatedQuery) -> Page:
+        return await self._related(query, sort_by="Created_Time", sort_order="desc")
+
+    async def _related(self, query: RelatedQuery, **sort: str) -> Page:
+        params = {
+            "fields": list(query.fields),
+            "page": query.page,
+            "per_page": query.per_page,
+            **sort,
+        }
+        path = f"{_path(query.module, query.record_id)}/{api_name(query.related_list)}"
+        return _page((await self.http.request("GET", path, CallKind.READ, params=params)).body)
+
+    async def deleted_page(
+        self, module: str, kind: str, page: int, per_page: int, since: datetime | None
+    ) -> Page:
+        params = {"type": kind, "page": page, "per_page": per_page}
         reply = await self.http.request(
-            "PUT",
-            _path(module, record_id),
-            CallKind.WRITE,
-            records=1,
-            json={"data": [dict(data)]},
-            items=True,
+            "GET", _path(module) + "/deleted", CallKind.READ, params=params, headers=_since(since)
         )
-        return WriteAnswer(_items(reply.body), reply.status)
+        return _page(reply.body)
+
+    async def count(self, module: str, criteria: str | None) -> int:
+        reply = await self.http.request(
+            "GET", _path(module) + "/actions/count", CallKind.READ, params={"criteria": criteria}
+        )
+        body = reply.body if isinstance(reply.body, dict) else {}
+        return int(body.get("count") or 0)
+
+    async def add_note(self, module: str, record_id: str, note: Mapping[str, Any]) -> WriteAnswer:
+        return await self._write("POST", _path(module, record_id) + "/Notes", [note])
+
+    async def create_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
+        return await self._write("POST", _path(module), records)
+
+    async def update_one(self, module: str, record_id: str, data: Mapping[str, Any]) -> WriteAnswer:
+        return await self._write("PUT", _path(module, record_id), [data])
 
     async def put_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
+        return await self._write("PUT", _path(module), records)
+
+    async def _write(
+        self, method: str, path: str, records: Sequence[Mapping[str, Any]]
+    ) -> WriteAnswer:
+        """A write of `records` as Zoho's `{"data": [...]}`; its per-record items."""
         reply = await self.http.request(
-            "PUT",
-            _path(module),
+            method,
+            path,
             CallKind.WRITE,
             records=len(records),
             json={"data": [dict(r) for r in records]},
@@ -125,16 +163,30 @@ class RestPrimitives:
 
     # -- metadata ----------------------------------------------------------------------------
 
-    async def fields(self, module: str) -> list[dict[str, Any]]:
+    async def fields(
+        self, module: str, since: datetime | None = None
+    ) -> list[dict[str, Any]] | None:
         reply = await self.http.request(
-            "GET", CRM + "/settings/fields", CallKind.METADATA, params={"module": module}
+            "GET",
+            CRM + "/settings/fields",
+            CallKind.METADATA,
+            params={"module": module},
+            headers=_since(since),
         )
+        if _not_modified(reply):
+            return None
         body = reply.body if isinstance(reply.body, dict) else {}
         return list(body.get("fields") or [])
 
-    async def users_page(self, page: int) -> tuple[list[dict[str, Any]], bool]:
+    async def users_page(
+        self, page: int, since: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], bool] | None:
         params = {"type": "AllUsers", "page": page, "per_page": USERS_PER_PAGE}
-        reply = await self.http.request("GET", CRM + "/users", CallKind.METADATA, params=params)
+        reply = await self.http.request(
+            "GET", CRM + "/users", CallKind.METADATA, params=params, headers=_since(since)
+        )
+        if _not_modified(reply):
+            return None
         body = reply.body if isinstance(reply.body, dict) else {}
         users = [u for u in body.get("users") or [] if isinstance(u, dict)]
         return users, bool((body.get("info") or {}).get("more_records"))
@@ -223,5 +275,14 @@ def _items(body: Any) -> list[dict[str, Any] | None]:
 
 
 def _page(body: Any) -> Page:
-    info = (body.get("info") or {}) if isinstance(body, dict) else {}
-    return Page(_data(body), bool(info.get("more_records")), info.get("next_page_token") or None)
+    """A list answer (204 and 304 have no body: no records)."""
+    return Page.of(_data(body), body.get("info") if isinstance(body, dict) else None)
+
+
+def _since(since: datetime | None) -> dict[str, str] | None:
+    """If-Modified-Since, in ISO 8601 as Zoho's docs write it."""
+    return {"If-Modified-Since": since.isoformat(timespec="seconds")} if since else None
+
+
+def _not_modified(reply: Reply) -> bool:
+    return reply.status == 304

@@ -2,7 +2,9 @@
 
 `ZohoSDKClient` is the core's `Tier` (sergas.tiers.core) over `SDKPrimitives`: each
 primitive is one SDK operation in a worker thread. The SDK tier has every capability: a
-users call, Bulk Read and Bulk Write jobs (`sdk_jobs`).
+users call (If-Modified-Since sent when the core revalidates its copy), inserts, Bulk Read
+and Bulk Write jobs (`sdk_jobs`); related records, notes, deleted records and counts are
+in `sdk_activity`. The SDK's fields call takes no headers: fields are read in full.
 
 **The SDK is initialized once per process** (its configuration is one class attribute): one
 Zoho environment and one Zoho user per process. A second ZohoSDKClient for the same target
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -50,7 +53,8 @@ from sergas.errors import SergasError, error_from_zoho
 from sergas.tiers.base import Record, TierName
 from sergas.tiers.core import CallKind, Tier, ZohoCalls
 from sergas.tiers.core.primitives import Item, Page, PageQuery, WriteAnswer
-from sergas.tiers.sdk_convert import InvalidValue, field_info, plain_list, to_plain, to_sdk_record
+from sergas.tiers.sdk_activity import SDKActivityCalls, sdk_items, sdk_page
+from sergas.tiers.sdk_convert import InvalidValue, field_info, plain_list, to_sdk_record
 from sergas.tiers.sdk_errors import CLIENT_SIDE_CODES
 from sergas.tiers.sdk_jobs import SDKJobCalls, record_ops, request_headers
 from sergas.tiers.sdk_runtime import (
@@ -86,7 +90,7 @@ class ZohoSDKClient(Tier):
         return f"ZohoSDKClient(api_domain={target.api_domain!r}, user={target.user!r})"
 
 
-class SDKPrimitives(SDKJobCalls):
+class SDKPrimitives(SDKJobCalls, SDKActivityCalls):
     """Zoho's calls through the SDK (see `core.primitives`)."""
 
     name: TierName = "sdk"
@@ -165,7 +169,7 @@ class SDKPrimitives(SDKJobCalls):
         )
         ops = record_ops(query.module)
         page: Page = await self.run(
-            CallKind.READ, ops.get_records, params, request_headers(), after=_page
+            CallKind.READ, ops.get_records, params, request_headers(), after=sdk_page
         )
         return page
 
@@ -178,7 +182,7 @@ class SDKPrimitives(SDKJobCalls):
         )
         ops = record_ops(query.module)
         page: Page = await self.run(
-            CallKind.SEARCH, ops.search_records, params, request_headers(), after=_page
+            CallKind.SEARCH, ops.search_records, params, request_headers(), after=sdk_page
         )
         return page
 
@@ -188,14 +192,16 @@ class SDKPrimitives(SDKJobCalls):
         params = parameters((GetRecordParam.fields, ",".join(fields) if fields else None))
         ops = record_ops(module)
         page: Page = await self.run(
-            CallKind.READ, ops.get_record, int(record_id), params, request_headers(), after=_page
+            CallKind.READ, ops.get_record, int(record_id), params, request_headers(), after=sdk_page
         )
         return dict(page.records[0]) if page.records else None
 
     async def coql(self, query: str) -> list[Record]:
         body = CoqlBody()
         body.set_select_query(query)
-        page: Page = await self.run(CallKind.COQL, CoqlOperations().get_records, body, after=_page)
+        page: Page = await self.run(
+            CallKind.COQL, CoqlOperations().get_records, body, after=sdk_page
+        )
         return page.records
 
     async def update_one(self, module: str, record_id: str, data: Mapping[str, Any]) -> WriteAnswer:
@@ -215,13 +221,15 @@ class SDKPrimitives(SDKJobCalls):
             int(record_id),
             body,
             request_headers(),
-            after=_items,
+            after=sdk_items,
             records=1,
             with_status=True,
         )
         return WriteAnswer(items, status)
 
-    async def put_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
+    async def put_chunk(
+        self, module: str, records: Sequence[Mapping[str, Any]], *, create: bool = False
+    ) -> WriteAnswer:
         """A value that fits its field in no way is that record's INVALID_DATA, not sent."""
         infos = await self._infos(module)
         items: list[Item | None] = [None] * len(records)
@@ -232,22 +240,28 @@ class SDKPrimitives(SDKJobCalls):
             except InvalidValue as bad:
                 items[n] = bad.item(n)
         if ready:
-            sent = await self._update(module, [sdk_record for _, sdk_record in ready])
+            sent = await self._update(module, [sdk_record for _, sdk_record in ready], create)
             for (n, _), item in zip(ready, sent, strict=False):
                 items[n] = item
         return WriteAnswer(items)
 
-    async def _update(self, module: str, records: list[Any]) -> list[Item | None]:
+    async def create_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
+        """As `put_chunk`, as inserts (POST /{module})."""
+        return await self.put_chunk(module, records, create=True)
+
+    async def _update(self, module: str, records: list[Any], create: bool) -> list[Item | None]:
         body = BodyWrapper()
         body.set_data(records)
+        ops = record_ops(module)
         try:
             items: list[Item | None] = await self.run(
                 CallKind.WRITE,
-                record_ops(module).update_records,
+                ops.create_records if create else ops.update_records,
                 body,
                 request_headers(),
-                after=_items,
+                after=sdk_items,
                 records=len(records),
+                idempotent=not create,
             )
         except SergasError as exc:
             if exc.code not in CLIENT_SIDE_CODES:
@@ -255,13 +269,13 @@ class SDKPrimitives(SDKJobCalls):
             if len(records) == 1:  # the SDK refused this record's values before sending it
                 return [_error_item(exc)]
             # The SDK refused one value for the whole batch: send the records one by one.
-            return await self._one_by_one(module, records)
+            return await self._one_by_one(module, records, create)
         return items
 
-    async def _one_by_one(self, module: str, records: list[Any]) -> list[Item | None]:
+    async def _one_by_one(self, module: str, records: list[Any], create: bool) -> list[Item | None]:
         async def single(record: Any) -> tuple[Item | None, SergasError | None]:
             try:
-                return (await self._update(module, [record]))[0], None
+                return (await self._update(module, [record], create))[0], None
             except SergasError as exc:
                 return _error_item(exc), exc
 
@@ -278,7 +292,10 @@ class SDKPrimitives(SDKJobCalls):
 
     # -- metadata ----------------------------------------------------------------------------
 
-    async def fields(self, module: str) -> list[dict[str, Any]]:
+    async def fields(
+        self, module: str, since: datetime | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Always in full: the SDK's get_fields takes no If-Modified-Since."""
         found: list[dict[str, Any]] = await self.run(
             CallKind.METADATA,
             FieldsOperations().get_fields,
@@ -287,16 +304,26 @@ class SDKPrimitives(SDKJobCalls):
         )
         return found
 
-    async def users_page(self, page: int) -> tuple[list[dict[str, Any]], bool]:
+    async def users_page(
+        self, page: int, since: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], bool] | None:
         params = parameters(
             (GetUsersParam.type, "AllUsers"),
             (GetUsersParam.page, page),
             (GetUsersParam.per_page, USERS_PER_PAGE),
         )
-        found: tuple[list[dict[str, Any]], bool] = await self.run(
-            CallKind.METADATA, UsersOperations().get_users, params, after=_users_page
+        status, found = await self.run(
+            CallKind.METADATA,
+            UsersOperations().get_users,
+            params,
+            request_headers(since),
+            after=_users_page,
+            with_status=True,
         )
-        return found
+        if status == 304:
+            return None
+        answer: tuple[list[dict[str, Any]], bool] = found
+        return answer
 
     async def org_zgid(self) -> str:
         orgs = await self.run(
@@ -313,22 +340,6 @@ class SDKPrimitives(SDKJobCalls):
 
 
 # -- answers, converted in the worker thread ----------------------------------------------------
-
-
-def _page(model: Any) -> Page:
-    """A records answer as plain records and its paging `info` (empty for 204)."""
-    if model is None:
-        return Page([])
-    records = [to_plain(r) for r in model.get_data() or []]
-    info = to_plain(model.get_info()) if hasattr(model, "get_info") else None
-    info = info if isinstance(info, dict) else {}
-    return Page(records, bool(info.get("more_records")), info.get("next_page_token") or None)
-
-
-def _items(model: Any) -> list[Item | None]:
-    """A write answer's items in Zoho's JSON shape (status, code, message, details)."""
-    items = list(model.get_data() or []) if model is not None else []
-    return [p if isinstance(p, dict) else None for p in (to_plain(i) for i in items)]
 
 
 def _error_item(exc: SergasError) -> Item:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -48,14 +49,19 @@ def correlation_id() -> str | None:
     return str(value) if value else None
 
 
-def request_headers() -> Any:
-    """A HeaderMap carrying X-Correlation-ID, or None when there is no correlation id."""
-    value = correlation_id()
-    if value is None:
+def request_headers(since: datetime | None = None) -> Any:
+    """A HeaderMap carrying X-Correlation-ID and, with `since`, If-Modified-Since (ISO 8601,
+    as Zoho's docs write it); None when there is neither."""
+    values: dict[str, str] = {}
+    if (value := correlation_id()) is not None:
+        values[CORRELATION_HEADER] = value
+    if since is not None:
+        values["If-Modified-Since"] = since.isoformat(timespec="seconds")
+    if not values:
         return None
     headers = HeaderMap()
-    # HeaderMap.add() turns a str of a header it has no spec for into "None": set it directly.
-    headers.request_headers[CORRELATION_HEADER] = value
+    # HeaderMap.add() turns a str of a header it has no spec for into "None": set them directly.
+    headers.request_headers.update(values)
     return headers
 
 

@@ -3,8 +3,12 @@
 
 Every adapter has `Primitives`. The optional capabilities are protocols of their own, and a
 tier has one when its adapter implements it (`isinstance`): `UserDirectory` (a users call),
-`BulkReadJobs`, `BulkWriteJobs`. The MCP tier has none of the three: its strategies use COQL
-and record updates, and its user lookups come from search (see `core.metadata`).
+`RecordCreation` (inserts), `BulkReadJobs`, `BulkWriteJobs`. The MCP tier has none of them:
+its strategies use COQL and record updates, its user lookups come from search (see
+`core.metadata`), and what needs one of them raises `UnsupportedError` there.
+
+Reads of what Sergas holds a copy of (`fields`, `users_page`) take `since`: sent as
+If-Modified-Since, and None comes back when Zoho answers 304 (nothing changed).
 
 Every primitive sends through the tier's `ZohoCalls` (the choke point), and raises only
 `sergas.errors` classes.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from sergas.query import Criteria
@@ -29,6 +34,8 @@ __all__ = [
     "PageQuery",
     "Primitives",
     "ReadJob",
+    "RecordCreation",
+    "RelatedQuery",
     "UserDirectory",
     "WriteAnswer",
 ]
@@ -55,6 +62,31 @@ class Page:
     records: list[Record]
     more: bool = False
     next_page_token: str | None = None
+    page: int | None = None  # Zoho's info.page, when it says
+
+    @classmethod
+    def of(cls, records: list[Record], info: Any) -> Page:
+        """Records and Zoho's `info` object (more_records, next_page_token, page)."""
+        info = info if isinstance(info, Mapping) else {}
+        number = info.get("page")
+        return cls(
+            records,
+            bool(info.get("more_records")),
+            info.get("next_page_token") or None,
+            number if isinstance(number, int) else None,
+        )
+
+
+@dataclass(frozen=True)
+class RelatedQuery:
+    """One page of GET /{module}/{record_id}/{related_list}; `fields` always given."""
+
+    module: str
+    record_id: str
+    related_list: str
+    fields: Sequence[str]
+    page: int = 1
+    per_page: int = RECORDS_PER_PAGE
 
 
 @dataclass(frozen=True)
@@ -110,8 +142,33 @@ class Primitives(Protocol):
         """PUT /{module} with at most WRITE_CHUNK records (each with a numeric "id")."""
         ...
 
-    async def fields(self, module: str) -> list[dict[str, Any]]:
-        """The module's field metadata as GET /settings/fields shows it."""
+    async def related_page(self, query: RelatedQuery) -> Page:
+        """GET /{module}/{id}/{related list}."""
+        ...
+
+    async def notes_page(self, query: RelatedQuery) -> Page:
+        """The record's notes (`query.related_list` is "Notes"), newest first."""
+        ...
+
+    async def add_note(self, module: str, record_id: str, note: Mapping[str, Any]) -> WriteAnswer:
+        """POST /{module}/{id}/Notes with one note (Note_Content, maybe Note_Title)."""
+        ...
+
+    async def deleted_page(
+        self, module: str, kind: str, page: int, per_page: int, since: datetime | None
+    ) -> Page:
+        """GET /{module}/deleted?type=kind; `since` as If-Modified-Since (304: no records)."""
+        ...
+
+    async def count(self, module: str, criteria: str | None) -> int:
+        """GET /{module}/actions/count, with the search API's criteria text when given."""
+        ...
+
+    async def fields(
+        self, module: str, since: datetime | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The module's field metadata as GET /settings/fields shows it; None when `since`
+        was sent and Zoho answered 304 (a tier that cannot send it reads them in full)."""
         ...
 
     async def health(self) -> str:
@@ -124,8 +181,18 @@ class Primitives(Protocol):
 
 @runtime_checkable
 class UserDirectory(Protocol):
-    async def users_page(self, page: int) -> tuple[list[dict[str, Any]], bool]:
-        """GET /users?type=AllUsers: one page of users and whether more follow."""
+    async def users_page(
+        self, page: int, since: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], bool] | None:
+        """GET /users?type=AllUsers: one page of users and whether more follow; with `since`
+        (If-Modified-Since) only those changed after it, None for Zoho's 304."""
+        ...
+
+
+@runtime_checkable
+class RecordCreation(Protocol):
+    async def create_chunk(self, module: str, records: Sequence[Mapping[str, Any]]) -> WriteAnswer:
+        """POST /{module} with at most WRITE_CHUNK new records."""
         ...
 
 

@@ -1,4 +1,5 @@
-"""The read strategies, once for every tier: records pages, COQL walks, search pages, bulk reads.
+"""The read strategies, once for every tier: records pages, COQL walks, search pages, bulk reads,
+and a record's related records and notes.
 
 Iteration (`iter_records`): records-API pages of 200 through page tokens; Zoho's chain of page
 tokens ends at 100,000 records (PAGINATION_LIMIT_EXCEEDED), and past it COQL carries on by id
@@ -28,13 +29,14 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal
 
-from sergas.errors import InvalidDataError, LimitExceededError
+from sergas.errors import InvalidDataError, LimitExceededError, SergasError
 from sergas.log import get_logger
 from sergas.query import CoqlQuery, Criteria, F, api_name
-from sergas.tiers.base import ReadStrategy, Record
+from sergas.tiers.base import RELATED_LISTS, ReadStrategy, Record, RecordPage
 from sergas.tiers.core.jobs import Poller, read_by_job
 from sergas.tiers.core.metadata import Metadata
-from sergas.tiers.core.primitives import BulkReadJobs, PageQuery, Primitives
+from sergas.tiers.core.primitives import BulkReadJobs, Page, PageQuery, Primitives, RelatedQuery
+from sergas.tiers.core.writes import missing_record, not_found
 from sergas.zoho_limits import (
     COQL_OFFSET_CAP,
     COQL_PAGE,
@@ -42,7 +44,17 @@ from sergas.zoho_limits import (
     SEARCH_CAP,
 )
 
-__all__ = ["bulk_read", "count", "iter_records", "search", "walk_by_id"]
+__all__ = [
+    "NOTE_FIELDS",
+    "bulk_read",
+    "count",
+    "iter_records",
+    "record_page",
+    "related",
+    "related_list",
+    "search",
+    "walk_by_id",
+]
 
 log = get_logger("sergas.tiers")
 
@@ -244,3 +256,38 @@ async def _coql_pages(
         last = int(more[-1]["id"]) if more else last
     unique = list({str(r["id"]): r for r in rows}.values())
     return await meta.with_owner_emails(module, unique)
+
+
+# -- related records and notes ---------------------------------------------------------------
+
+# A note's fields, as every tier asks for them (MCP's get_notes answers these by default).
+NOTE_FIELDS = ("Note_Title", "Note_Content", "Parent_Id", "Owner", "Created_Time", "Modified_Time")
+
+
+def related_list(name: str) -> str:
+    """Zoho's api name of one of RELATED_LISTS (any case); InvalidDataError names them."""
+    found = next((known for known in RELATED_LISTS if known.casefold() == name.casefold()), None)
+    if found is None:
+        raise InvalidDataError(
+            f"unknown related list {name!r}; use one of {', '.join(RELATED_LISTS)}",
+            details={"param_name": "related_list", "supported_values": list(RELATED_LISTS)},
+        )
+    return found
+
+
+def record_page(page: Page, number: int) -> RecordPage:
+    return RecordPage(page.records, page.more, page.next_page_token, page.page or number)
+
+
+async def related(
+    tier: Primitives, meta: Metadata, query: RelatedQuery, notes: bool = False
+) -> RecordPage:
+    """A page of a record's related list (of its notes, newest first, with `notes`); a
+    parent that does not exist is NotFoundError."""
+    try:
+        page = await (tier.notes_page(query) if notes else tier.related_page(query))
+    except SergasError as exc:
+        if missing_record(exc):
+            raise not_found(query.module, query.record_id, exc) from None
+        raise
+    return record_page(page, query.page)

@@ -12,16 +12,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sergas.errors import NotFoundError, SergasError
+from sergas.errors import InvalidDataError, NotFoundError, SergasError
 from sergas.query import CoqlQuery, Criteria, api_name
-from sergas.tiers.base import BulkResult, HealthStatus, ReadStrategy, Record, RecordResult, TierName
+from sergas.tiers.base import (
+    BulkResult,
+    DeletedType,
+    HealthStatus,
+    ReadStrategy,
+    Record,
+    RecordPage,
+    RecordResult,
+    TierName,
+)
 from sergas.tiers.core import reads, writes
 from sergas.tiers.core.jobs import Poller
 from sergas.tiers.core.metadata import Metadata
-from sergas.tiers.core.primitives import PageQuery, Primitives
-from sergas.zoho_limits import RECORDS_PER_PAGE
+from sergas.tiers.core.primitives import PageQuery, Primitives, RelatedQuery
+from sergas.zoho_limits import DELETED_TYPES, RECORDS_PER_PAGE
 
 if TYPE_CHECKING:
     from sergas.settings import Settings
@@ -113,6 +123,109 @@ class Tier:
         """A COQL SELECT; a CoqlQuery is rendered with every value escaped."""
         return await self.adapter.coql(query.render() if isinstance(query, CoqlQuery) else query)
 
+    async def list_records(
+        self,
+        *,
+        module: str = "Accounts",
+        fields: Sequence[str] | None = None,
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+        page_token: str | None = None,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+    ) -> RecordPage:
+        """One page of GET /{module} and its paging signal; `page_token` replaces `page`."""
+        query = PageQuery(
+            api_name(module),
+            await self._columns(module, fields),
+            page=None if page_token else page,
+            per_page=per_page,
+            page_token=page_token,
+            sort_by=api_name(sort_by) if sort_by else None,
+            sort_order=sort_order,
+        )
+        return reads.record_page(await self.adapter.list_page(query), page)
+
+    async def search_page(
+        self,
+        criteria: Criteria,
+        *,
+        module: str = "Accounts",
+        fields: Sequence[str] | None = None,
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+    ) -> RecordPage:
+        """One page of Zoho's search API and its paging signal."""
+        query = PageQuery(
+            api_name(module),
+            [api_name(f) for f in fields] if fields else None,
+            page=page,
+            per_page=per_page,
+            criteria=criteria.to_search(),
+        )
+        return reads.record_page(await self.adapter.search_page(query), page)
+
+    async def get_related_records(
+        self,
+        record_id: str,
+        related_list: str,
+        *,
+        module: str = "Accounts",
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+        fields: Sequence[str] | None = None,
+    ) -> RecordPage:
+        """A page of the record's related list; `fields=None` is every field of the list's
+        module (at most 50)."""
+        listed = reads.related_list(related_list)
+        _check_id(record_id)
+        columns = await self._columns(listed, fields)
+        query = RelatedQuery(api_name(module), str(record_id), listed, columns, page, per_page)
+        return await reads.related(self.adapter, self.meta, query)
+
+    async def get_notes(
+        self,
+        record_id: str,
+        *,
+        module: str = "Accounts",
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+    ) -> RecordPage:
+        """A page of the notes on the record, newest first."""
+        _check_id(record_id)
+        fields = list(reads.NOTE_FIELDS)
+        query = RelatedQuery(api_name(module), str(record_id), "Notes", fields, page, per_page)
+        return await reads.related(self.adapter, self.meta, query, notes=True)
+
+    async def get_deleted_records(
+        self,
+        *,
+        module: str = "Accounts",
+        since: datetime | None = None,
+        type: DeletedType = "all",
+        page: int = 1,
+        per_page: int = RECORDS_PER_PAGE,
+    ) -> RecordPage:
+        """A page of the module's deleted records, latest first (after `since` when given)."""
+        if type not in DELETED_TYPES:
+            raise InvalidDataError(
+                f"unknown type of deleted records {type!r}; use {', '.join(DELETED_TYPES)}",
+                details={"param_name": "type", "supported_values": list(DELETED_TYPES)},
+            )
+        found = await self.adapter.deleted_page(api_name(module), type, page, per_page, since)
+        return reads.record_page(found, page)
+
+    async def count_records(
+        self, *, module: str = "Accounts", criteria: Criteria | None = None
+    ) -> int:
+        """How many records the module has, or how many match `criteria` (1 credit)."""
+        text = criteria.to_search() if criteria is not None else None
+        return await self.adapter.count(api_name(module), text)
+
+    async def find_users(self, query: str) -> list[dict[str, Any]]:
+        """Users by email or part of a name, from the users copy (see `core.metadata`)."""
+        return await self.meta.find_users(query)
+
     async def bulk_read_accounts(
         self,
         *,
@@ -155,6 +268,19 @@ class Tier:
             api_name(module),
             records,
         )
+
+    async def create_records(
+        self, records: Sequence[Mapping[str, Any]], *, module: str = "Accounts"
+    ) -> BulkResult:
+        """Insert records; one outcome per input, in input order (see `core.writes`)."""
+        return await writes.create(self.adapter, api_name(module), records)
+
+    async def add_note(
+        self, record_id: str, *, content: str, title: str | None = None, module: str = "Accounts"
+    ) -> RecordResult:
+        """A new note on the record; its id in `.id`."""
+        _check_id(record_id)
+        return await writes.add_note(self.adapter, api_name(module), str(record_id), content, title)
 
     # -- metadata ----------------------------------------------------------------------------
 

@@ -1,4 +1,10 @@
-"""The write strategies, once for every tier: one update, and bulk updates by chunks or jobs.
+"""The write strategies, once for every tier: one update, bulk updates by chunks or jobs,
+inserts by chunks, and a note on a record.
+
+Inserts (`create`): chunks of 100 records, all at once (1 credit per 10 records), one outcome
+per input in input order, the new record's id in `.id`; a tier without inserts (MCP) raises
+UnsupportedError before anything is sent. A note (`add_note`) is one insert under its parent
+record; a refused one raises, as a single update does.
 
 Bulk update (`bulk_update`):
 
@@ -21,19 +27,40 @@ error is raised instead, so the manager can fail over to another tier.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sergas.errors import InvalidDataError, NotFoundError, SergasError, error_from_zoho
+from sergas.errors import (
+    InvalidDataError,
+    NotFoundError,
+    SergasError,
+    UnsupportedError,
+    error_from_zoho,
+)
 from sergas.log import get_logger
 from sergas.tiers.base import BulkResult, RecordResult
 from sergas.tiers.core.bulk_files import csv_ready
 from sergas.tiers.core.jobs import Poller, write_by_job
 from sergas.tiers.core.metadata import Metadata
-from sergas.tiers.core.primitives import BulkWriteJobs, Item, Primitives
+from sergas.tiers.core.primitives import (
+    BulkWriteJobs,
+    Item,
+    Primitives,
+    RecordCreation,
+    WriteAnswer,
+)
 from sergas.zoho_limits import BULK_WRITE_JOB_ROWS, WRITE_CHUNK
 
-__all__ = ["NO_OUTCOME", "bulk_update", "item_result", "update_one"]
+__all__ = [
+    "NO_OUTCOME",
+    "add_note",
+    "bulk_update",
+    "create",
+    "item_result",
+    "missing_record",
+    "not_found",
+    "update_one",
+]
 
 log = get_logger("sergas.tiers")
 
@@ -62,9 +89,35 @@ async def update_one(
     """One record; a rejected record raises the mapped error (InvalidDataError, …), and a
     record that does not exist NotFoundError, worded as `get_account` words it."""
     changes = {k: v for k, v in data.items() if k != "id"}
+    return await _single(tier.update_one(module, record_id, changes), module, record_id)
+
+
+async def add_note(
+    tier: Primitives, module: str, record_id: str, content: str, title: str | None
+) -> RecordResult:
+    """A note on the record; its id in `.id`. A refused note raises, a missing record as
+    NotFoundError."""
+    if not content.strip():
+        raise InvalidDataError("a note needs some text", details={"api_name": "Note_Content"})
+    note = {"Note_Content": content, **({"Note_Title": title} if title else {})}
     try:
-        answer = await tier.update_one(module, record_id, changes)
-        result = item_result(answer.items[0] if answer.items else None, 0, record_id)
+        return await _single(tier.add_note(module, record_id, note), module, record_id, new=True)
+    except InvalidDataError as exc:
+        # POST /Notes (the SDK's way) names a missing parent as an invalid Parent_Id.
+        if exc.code == "INVALID_DATA" and exc.details.get("api_name") == "Parent_Id":
+            raise not_found(module, record_id, exc) from None
+        raise
+
+
+async def _single(
+    sent: Awaitable[WriteAnswer], module: str, record_id: str, *, new: bool = False
+) -> RecordResult:
+    """The outcome of a call that wrote one record (`record_id`'s, or a `new` one under it):
+    a refusal raises, and "no such record" as NotFoundError."""
+    own = None if new else record_id
+    try:
+        answer = await sent
+        result = item_result(answer.items[0] if answer.items else None, 0, own)
         if result.code == NO_OUTCOME:
             raise SergasError(f"Zoho returned no outcome for record {record_id}", code=NO_OUTCOME)
         if not result.ok:
@@ -72,14 +125,27 @@ async def update_one(
             raise error_from_zoho(result.code, answer.status, result.message, details)
     except InvalidDataError as exc:
         # Zoho's "the id given seems to be invalid" (an item, or a tool's error): no such record.
-        if exc.code == "INVALID_DATA" and exc.details.get("api_name") == "id":
-            raise NotFoundError(
-                f"no {module} record with id {record_id}",
-                http_status=exc.http_status,
-                details={"module": module, "id": record_id},
-            ) from None
+        if missing_record(exc):
+            raise not_found(module, record_id, exc) from None
         raise
     return result
+
+
+def not_found(module: str, record_id: str, exc: SergasError) -> NotFoundError:
+    """Worded as `get_account` words it."""
+    return NotFoundError(
+        f"no {module} record with id {record_id}",
+        http_status=exc.http_status,
+        details={"module": module, "id": record_id},
+    )
+
+
+def missing_record(exc: SergasError) -> bool:
+    """Zoho's "the id given seems to be invalid" for the record a call names: the field `id`
+    of a write item, or the path's record id (`resource_path_index` 1)."""
+    return exc.code == "INVALID_DATA" and (
+        exc.details.get("api_name") == "id" or exc.details.get("resource_path_index") == 1
+    )
 
 
 def _failure(index: int, record_id: str | None, exc: SergasError) -> RecordResult:
@@ -168,10 +234,18 @@ def _id(record: Mapping[str, Any]) -> str | None:
 async def _chunk(
     tier: Primitives, module: str, records: Sequence[Mapping[str, Any]], chunk: list[int]
 ) -> _Outcome:
-    ids = [str(records[i]["id"]) for i in chunk]
+    ids: list[str | None] = [str(records[i]["id"]) for i in chunk]
     body = [{**records[i], "id": rid} for i, rid in zip(chunk, ids, strict=True)]
+    return await _sent(lambda: tier.put_chunk(module, body), chunk, ids)
+
+
+Send = Callable[[], Awaitable[WriteAnswer]]
+
+
+async def _sent(send: Send, chunk: list[int], ids: list[str | None]) -> _Outcome:
+    """One chunk's outcomes, by input position; the call's error for each when it failed."""
     try:
-        answer = await tier.put_chunk(module, body)
+        answer = await send()
     except SergasError as exc:
         return [_failure(i, rid, exc) for i, rid in zip(chunk, ids, strict=True)], exc
     items = answer.items
@@ -179,3 +253,31 @@ async def _chunk(
         item_result(items[n] if n < len(items) else None, i, rid)
         for n, (i, rid) in enumerate(zip(chunk, ids, strict=True))
     ], None
+
+
+async def create(tier: Primitives, module: str, records: Sequence[Mapping[str, Any]]) -> BulkResult:
+    """Insert `records` in chunks of WRITE_CHUNK (see the module doc)."""
+    if not isinstance(tier, RecordCreation):
+        raise UnsupportedError(
+            f"the {tier.name} tier cannot create records; use the sdk or rest tier",
+            details={"tier": tier.name, "operation": "create_records"},
+        )
+    creator = tier
+    log.info("create", tier=tier.name, module=module, records=len(records))
+    chunks = [
+        list(range(i, min(i + WRITE_CHUNK, len(records))))
+        for i in range(0, len(records), WRITE_CHUNK)
+    ]
+
+    def send(chunk: list[int]) -> Send:
+        body = [{k: v for k, v in records[i].items() if k != "id"} for i in chunk]
+        return lambda: creator.create_chunk(module, body)
+
+    outcomes = await asyncio.gather(
+        *(_sent(send(chunk), chunk, [None] * len(chunk)) for chunk in chunks)
+    )
+    failures = [error for _, error in outcomes if error is not None]
+    if failures and len(failures) == len(outcomes):  # nothing was written
+        raise failures[0]
+    results = sorted((r for batch, _ in outcomes for r in batch), key=lambda r: r.index)
+    return BulkResult(tuple(results))
