@@ -1,5 +1,6 @@
-"""The score of 20 accounts, read from a sandbox through the manager, equals the score worked
-out by hand in hand_checked.py; the sweep writes exactly those values back."""
+"""The score of 25 accounts (with their deals, tasks, calls and meetings), read from a sandbox
+through the manager, equals the score worked out by hand in hand_checked.py; the sweep writes
+exactly those values back."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ async def test_scores_match_the_hand_computed_fixture(hand_crm: Crm, tier: str) 
     settings = SweepSettings()
     await migrate()
     async with open_runtime(load_settings()) as runtime:
-        data = await read_all(routed(runtime.manager, tier), settings)
+        data = await read_all(routed(runtime.manager, tier), settings, NOW)
 
     assert data.scanned == len(CASES) + len(INACTIVE)
+    # Held in the window, not Missed: 2 + 1 + 1 calls; 1 + 1 meetings.
+    assert (data.calls, data.meetings) == (4, 2)
     got = {a.name: score_account(a, settings, NOW) for a in data.accounts}
     assert sorted(got) == sorted(c.name for c in CASES)  # inactive ratings are left out
     for case in CASES:
@@ -43,12 +46,13 @@ async def test_scores_match_the_hand_computed_fixture(hand_crm: Crm, tier: str) 
 async def test_the_sweep_writes_the_hand_computed_values(hand_crm: Crm, tmp_path: Path) -> None:
     summary = await sweep_once(clock=NOW, out=tmp_path / "briefs")
 
+    n = len(CASES)
     assert summary["accounts"] | {"statuses": None} == {
-        "scanned": 22,
-        "scored": 20,
-        "changed": 20,
+        "scanned": n + len(INACTIVE),
+        "scored": n,
+        "changed": n,
         "unchanged": 0,
-        "written": 20,
+        "written": n,
         "confirmed_on_read_back": 0,
         "not_written": 0,
         "statuses": None,
@@ -61,7 +65,7 @@ async def test_the_sweep_writes_the_hand_computed_values(hand_crm: Crm, tmp_path
     for case in INACTIVE:
         assert hand_crm.account(hand_crm.ids[case.name])["Health_Score"] is None
     stats = hand_crm.running.stats()
-    assert stats["records_written"] == {"Accounts": 20}
+    assert stats["records_written"] == {"Accounts": n}
     assert stats["records_written_more_than_once"] == 0
 
 
@@ -71,7 +75,7 @@ async def test_a_later_sweep_reports_changes_since_the_previous_one(
     await sweep_once(clock=NOW, out=tmp_path / "first")
     again = await sweep_once(clock=NOW, out=tmp_path / "same-day")
     assert again["accounts"]["changed"] == 0
-    assert hand_crm.written() == 20  # nothing written twice
+    assert hand_crm.written() == len(CASES)  # nothing written twice
 
     # Ten days on: "Fifteen Days Inc" is 25 days quiet (34.5 -> 29.5 activity points, 75 -> 70,
     # still Healthy); "Seventy Exactly Inc" goes 24 -> 34 days (30 -> 25: 70 -> 65, Watch).
