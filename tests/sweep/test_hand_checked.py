@@ -14,6 +14,7 @@ from tests.sweep.conftest import Crm, migrate, sweep_once
 from tests.sweep.hand_checked import CASES, INACTIVE, NOW
 
 from sergas.runtime import open_runtime
+from sergas.sandbox.schema import NOTE_EXTRAS
 from sergas.settings import load_settings
 from sergas.sweep.app import routed
 from sergas.sweep.reading import read_all
@@ -97,3 +98,98 @@ def brief(crm: Crm, folder: Path, owner: int) -> dict[str, Any]:
         (folder / f"{name.lower().replace(' ', '-')}.json").read_text()
     )
     return data
+
+
+async def test_an_at_risk_account_s_brief_names_its_key_contacts_and_latest_note(
+    hand_crm: Crm, tmp_path: Path
+) -> None:
+    """Key contacts: the account's most recently active ones (then most recently changed),
+    at most three; the latest note on the account, verbatim up to 280 characters."""
+    sandbox = hand_crm.running.sandbox
+    store = sandbox.store
+    risky, other = hand_crm.ids["Missed Calls Only LLC"], hand_crm.ids["Never Touched Ltd"]
+
+    def user(i: int) -> dict[str, Any]:
+        u = sandbox.users[i]
+        return {"name": u["full_name"], "id": u["id"], "email": u["email"]}
+
+    def contact(account: str, name: str, active: float | None, changed: float) -> dict[str, Any]:
+        first, last = name.split()
+        return {f.api_name: None for f in sandbox.modules["Contacts"].fields} | {
+            "id": store.new_id(),
+            "First_Name": first,
+            "Last_Name": last,
+            "Full_Name": name,
+            "Title": f"{first}'s title",
+            "Email": f"{first.lower()}@example.com",
+            "Phone": "+1 555 0100",
+            "Account_Name": {"name": "x", "id": account},
+            "Owner": user(2),
+            "Created_Time": (NOW - timedelta(days=400)).isoformat(),
+            "Modified_Time": (NOW - timedelta(days=changed)).isoformat(),
+            "Last_Activity_Time": None
+            if active is None
+            else (NOW - timedelta(days=active)).isoformat(),
+        }
+
+    store.put_many(
+        "Contacts",
+        [
+            contact(risky, "Dana Quiet", None, 300),  # fourth: left out
+            contact(risky, "Ava Recent", 2, 2),
+            contact(risky, "Cy Changed", None, 1),
+            contact(risky, "Ben Earlier", 10, 10),
+            contact(other, "Olga Other", 1, 1),  # another account's
+        ],
+    )
+    long_text = "Renewal paused | new CFO.\n" + "0123456789" * 30
+    notes = [
+        (risky, "Old news", "Spoke about the roadmap.", 30),
+        (risky, "Renewal", long_text, 5),
+        (other, "Not this one", "Another account's newer note.", 1),
+    ]
+    store.put_many(
+        "Notes",
+        [
+            {f.api_name: None for f in sandbox.modules["Notes"].fields}
+            | NOTE_EXTRAS
+            | {
+                "id": store.new_id(),
+                "Note_Title": title,
+                "Note_Content": content,
+                "Parent_Id": {"module": {"api_name": "Accounts"}, "name": "x", "id": parent},
+                "Owner": user(2),
+                "Created_By": user(3),
+                "Modified_By": user(3),
+                "Created_Time": (NOW - timedelta(days=days)).isoformat(),
+                "Modified_Time": (NOW - timedelta(days=days)).isoformat(),
+            }
+            for parent, title, content, days in notes
+        ],
+    )
+
+    await sweep_once(clock=NOW, out=tmp_path / "b")
+
+    (row,) = [a for a in brief(hand_crm, tmp_path / "b", 2)["at_risk"] if a["id"] == risky]
+    assert [c["name"] for c in row["contacts"]] == ["Ava Recent", "Ben Earlier", "Cy Changed"]
+    assert row["contacts"][0] == {
+        "name": "Ava Recent",
+        "title": "Ava's title",
+        "email": "ava@example.com",
+        "phone": "+1 555 0100",
+    }
+    expected_content = "Renewal paused | new CFO.\n" + "0123456789" * 25 + "0123"
+    assert len(expected_content) == 280
+    assert row["latest_note"] == {
+        "title": "Renewal",
+        "content": expected_content + "…",
+        "created": (NOW - timedelta(days=5)).isoformat(),
+        "author": sandbox.users[3]["full_name"],
+    }
+    name = sandbox.users[2]["full_name"]
+    markdown = (tmp_path / "b" / f"{name.lower().replace(' ', '-')}.md").read_text()
+    section = markdown.split("### Missed Calls Only LLC", 1)[1].split("##", 1)[0]
+    assert "| Ava Recent | Ava's title | ava@example.com | +1 555 0100 |" in section
+    assert "Dana Quiet" not in section and "Olga Other" not in section
+    assert f"Latest note “Renewal”, 2026-02-25, by {sandbox.users[3]['full_name']}:" in section
+    assert "> Renewal paused | new CFO.\n> 0123456789" in section
