@@ -396,31 +396,35 @@ async def read_details(gateway: Gateway, account_ids: Iterable[str]) -> dict[str
     notes: dict[str, tuple[datetime, Note]] = {}
     gate = asyncio.Semaphore(DETAIL_QUERIES)
 
-    async def contacts_of(chunk: list[str]) -> None:
+    def add_contact(account: str, record: Record) -> None:
+        contacts.setdefault(account, []).append((_contact_rank(record), _contact(record)))
+
+    def add_note(account: str, record: Record) -> None:
+        note = _note(record)
+        at = note.created or datetime.min.replace(tzinfo=UTC)
+        if account not in notes or at > notes[account][0]:
+            notes[account] = (at, note)
+
+    async def each(
+        module: str,
+        link: str,
+        fields: Sequence[str],
+        chunk: list[str],
+        add: Callable[[str, Record], None],
+    ) -> None:
         async with gate:
-            criteria = F("Account_Name").in_(chunk)
-            async for record in gateway.iter_accounts(
-                criteria=criteria, fields=list(CONTACT_FIELDS), module="Contacts"
-            ):
-                account = _lookup_id(record, "Account_Name")
+            records = gateway.iter_accounts(
+                criteria=F(link).in_(chunk), fields=list(fields), module=module
+            )
+            async for record in records:
+                account = _lookup_id(record, link)
                 if account is not None:
-                    contacts.setdefault(account, []).append(
-                        (_contact_rank(record), _contact(record))
-                    )
+                    add(account, record)
 
-    async def notes_of(chunk: list[str]) -> None:
-        async with gate:
-            criteria = F("Parent_Id").in_(chunk)
-            async for record in gateway.iter_accounts(
-                criteria=criteria, fields=list(NOTE_FIELDS), module="Notes"
-            ):
-                account = _lookup_id(record, "Parent_Id")
-                note = _note(record)
-                at = note.created or datetime.min.replace(tzinfo=UTC)
-                if account is not None and (account not in notes or at > notes[account][0]):
-                    notes[account] = (at, note)
-
-    await all_or_nothing([contacts_of(c) for c in chunks] + [notes_of(c) for c in chunks])
+    await all_or_nothing(
+        [each("Contacts", "Account_Name", CONTACT_FIELDS, c, add_contact) for c in chunks]
+        + [each("Notes", "Parent_Id", NOTE_FIELDS, c, add_note) for c in chunks]
+    )
     details: dict[str, AccountDetails] = {}
     for account_id in ids:
         ranked = sorted(contacts.get(account_id, ()), key=lambda pair: pair[0], reverse=True)
