@@ -5,6 +5,7 @@ exactly those values back."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,17 @@ import pytest
 from tests.sweep.conftest import Crm, migrate, sweep_once
 from tests.sweep.hand_checked import CASES, INACTIVE, NOW
 
+from sergas.errors import ServerError
 from sergas.runtime import open_runtime
 from sergas.sandbox.schema import NOTE_EXTRAS
 from sergas.settings import load_settings
-from sergas.sweep.app import routed
-from sergas.sweep.reading import read_all
+from sergas.sweep.app import open_sweep, routed
+from sergas.sweep.reading import Gateway, read_all
+from sergas.sweep.runner import run_sweep
 from sergas.sweep.scoring import score_account
 from sergas.sweep.settings import SweepSettings
+from sergas.sweep.store import SweepStore
+from sergas.tiers.base import BulkResult, Record
 
 
 @pytest.mark.parametrize("tier", ["rest", "sdk", "mcp"])
@@ -193,3 +198,45 @@ async def test_an_at_risk_account_s_brief_names_its_key_contacts_and_latest_note
     assert "Dana Quiet" not in section and "Olga Other" not in section
     assert f"Latest note “Renewal”, 2026-02-25, by {sandbox.users[3]['full_name']}:" in section
     assert "> Renewal paused | new CFO.\n> 0123456789" in section
+
+
+class _NoContacts:
+    """The sweep's gateway, with Zoho refusing every read of Contacts (a failure of one
+    module that the sandbox cannot be asked for on its own: every COQL query shares a path)."""
+
+    def __init__(self, inner: Gateway) -> None:
+        self.inner = inner
+
+    async def bulk_read_accounts(self, **kw: Any) -> list[Record]:
+        return await self.inner.bulk_read_accounts(**kw)
+
+    async def bulk_update_accounts(self, records: Any, **kw: Any) -> BulkResult:
+        return await self.inner.bulk_update_accounts(records, **kw)
+
+    def iter_accounts(self, **kw: Any) -> AsyncIterator[Record]:
+        if kw.get("module") == "Contacts":
+            raise ServerError("Zoho answered 500", code="INTERNAL_ERROR")
+        return self.inner.iter_accounts(**kw)
+
+
+async def test_when_contacts_cannot_be_read_the_scores_are_written_and_the_brief_says_so(
+    hand_crm: Crm, tmp_path: Path
+) -> None:
+    await migrate()
+    sweep = SweepSettings()
+    async with open_sweep(load_settings(), sweep) as job:
+        report = await run_sweep(
+            _NoContacts(routed(job.runtime.manager, "rest")),
+            SweepStore(job.runtime.engine),
+            job.runtime.scope,
+            sweep,
+            clock=lambda: NOW,
+            out=tmp_path / "b",
+        )
+    assert report.finished and report.counts()["written"] == len(CASES)
+    risky = hand_crm.ids["Missed Calls Only LLC"]
+    (row,) = [a for a in brief(hand_crm, tmp_path / "b", 2)["at_risk"] if a["id"] == risky]
+    assert (row["details_read"], row["contacts"], row["latest_note"]) == (False, None, None)
+    name = hand_crm.running.sandbox.users[2]["full_name"]
+    markdown = (tmp_path / "b" / f"{name.lower().replace(' ', '-')}.md").read_text()
+    assert "Contacts and notes could not be read from Zoho for this brief." in markdown

@@ -61,13 +61,19 @@ def _row(account: ScoredAccount) -> dict[str, Any]:
     }
 
 
-def _at_risk_row(account: ScoredAccount, details: Mapping[str, AccountDetails]) -> dict[str, Any]:
+def _at_risk_row(
+    account: ScoredAccount, details: Mapping[str, AccountDetails] | None
+) -> dict[str, Any]:
+    """`contacts` and `latest_note` are None (not [] and None) when they could not be read."""
+    if details is None:
+        return {**_row(account), "contacts": None, "latest_note": None, "details_read": False}
     found = details.get(account.id, AccountDetails())
     note = found.latest_note
     return {
         **_row(account),
         "contacts": [c.to_json() for c in found.contacts],
         "latest_note": note.to_json() if note else None,
+        "details_read": True,
     }
 
 
@@ -77,7 +83,7 @@ def _brief(
     failures: Mapping[str, Outcome],
     run: RunInfo,
     top_movers: int,
-    details: Mapping[str, AccountDetails],
+    details: Mapping[str, AccountDetails] | None,
 ) -> Brief:
     counts = Counter(a.status for a in accounts)
     at_risk = sorted(
@@ -131,15 +137,14 @@ def build_briefs(
     details: Mapping[str, AccountDetails] | None = None,
 ) -> list[Brief]:
     """One brief per owner, owners by name. `details`: the at-risk accounts' key contacts
-    and latest note, by account id (none given: the brief says none are known)."""
+    and latest note, by account id (None: they could not be read, and the brief says so)."""
     by_owner: dict[str, list[ScoredAccount]] = defaultdict(list)
     owners: dict[str, Owner] = {}
     for account in accounts:
         by_owner[account.owner.id].append(account)
         owners.setdefault(account.owner.id, account.owner)
     ordered = sorted(owners.values(), key=lambda o: (o.name.lower(), o.id))
-    found = details or {}
-    return [_brief(o, by_owner[o.id], failures, run, top_movers, found) for o in ordered]
+    return [_brief(o, by_owner[o.id], failures, run, top_movers, details) for o in ordered]
 
 
 def _delta(value: int | None) -> str:
@@ -226,6 +231,8 @@ def render_markdown(brief: Brief) -> str:
 def _account_details(account: dict[str, Any]) -> list[str]:
     """An at-risk account's key contacts and latest note (the note quoted verbatim)."""
     lines = [f"### {account['name']}", ""]
+    if not account.get("details_read", True):
+        return [*lines, "Contacts and notes could not be read from Zoho for this brief."]
     contacts = account.get("contacts") or []
     if contacts:
         lines += ["| Contact | Title | Email | Phone |", "|---|---|---|---|"]

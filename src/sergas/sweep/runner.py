@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from sergas.errors import SergasError
+from sergas.log import get_logger
 from sergas.sweep.briefs import Brief, BriefsWritten, RunInfo, build_briefs, write_briefs
 from sergas.sweep.lease import Holder, Interrupted, SweepLease
 from sergas.sweep.model import AccountDetails, Outcome, ScoredAccount, scored
@@ -51,6 +53,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+log = get_logger(__name__)
 
 SCORE_STEP = 500  # accounts per progress update while scoring
 
@@ -366,9 +369,17 @@ async def _briefed(
     return report
 
 
-async def _details(gateway: Gateway, scores: Sequence[ScoredAccount]) -> dict[str, AccountDetails]:
-    """Contacts and latest note of the accounts the briefs show in detail (at risk)."""
-    return await read_details(gateway, (s.id for s in scores if s.status == "At Risk"))
+async def _details(
+    gateway: Gateway, scores: Sequence[ScoredAccount]
+) -> dict[str, AccountDetails] | None:
+    """Contacts and latest note of the accounts the briefs show in detail (at risk); None
+    when Zoho would not give them: the scores are written by now, so the briefs still come,
+    saying the details could not be read (and the next run reads them again)."""
+    try:
+        return await read_details(gateway, (s.id for s in scores if s.status == "At Risk"))
+    except SergasError as exc:
+        log.warning("sweep: at-risk contacts and notes not read", error=str(exc))
+        return None
 
 
 def fingerprint(briefs: Sequence[Brief]) -> str:
