@@ -139,9 +139,12 @@ def _lookup_id(record: Mapping[str, Any], name: str) -> str | None:
     return str(flat) if flat else None
 
 
-def _key(record_id: str | None) -> int | None:
-    """Zoho's ids are digits: as ints they take half the memory of strings as map keys."""
-    return int(record_id) if record_id and record_id.isdigit() else None
+def _key(record_id: str | None) -> int | str | None:
+    """Zoho's ids are digits: as ints they take half the memory of strings as map keys
+    (any other id is kept as it is)."""
+    if not record_id:
+        return None
+    return int(record_id) if record_id.isdigit() else record_id
 
 
 def _number(value: Any) -> float | None:
@@ -204,10 +207,10 @@ class Reader:
         self.gateway, self.settings, self.now = gateway, settings, now
         self.on_module = on_module
         self.scanned = self.deals = self.tasks = self.calls = self.meetings = 0
-        self._deals: dict[int, list[Deal]] = {}
-        self._tasks: dict[int, list[date | None]] = {}
+        self._deals: dict[int | str, list[Deal]] = {}
+        self._tasks: dict[int | str, list[date | None]] = {}
         # What_Id (an account or an open deal) -> [last call, calls, last meeting, meetings]
-        self._activity: dict[int, list[Any]] = {}
+        self._activity: dict[int | str, list[Any]] = {}
         self._owners: dict[str, Owner] = {}  # one Owner per user, shared by their accounts
 
     def _done(self, module: str, count: int) -> None:
@@ -217,7 +220,7 @@ class Reader:
     async def related(self) -> None:
         """Read open deals, open tasks, held calls and meetings at once, into aggregates."""
         settings, now = self.settings, self.now
-        deal_account: dict[int, int] = {}
+        deal_account: dict[int | str, int | str] = {}
         await all_or_nothing(
             [
                 self._read_deals(deal_account),
@@ -239,7 +242,7 @@ class Reader:
     ) -> AsyncIterator[Record]:
         return self.gateway.iter_accounts(criteria=criteria, fields=list(fields), module=module)
 
-    async def _read_deals(self, deal_account: dict[int, int]) -> None:
+    async def _read_deals(self, deal_account: dict[int | str, int | str]) -> None:
         open_stages = set(self.settings.open_deal_stages)
         deals = self._deals
         async for deal in self._stream("Deals", open_deals_criteria(self.settings), DEAL_FIELDS):
