@@ -12,6 +12,11 @@ that many workers against its cap-limited minimum, with peak RSS per worker
 (`benchmarks/_sweep_workers.py` says how):
 
     .venv/bin/python -m benchmarks.sweep --workers 1,2,4 --accounts 100000
+
+With `--rss 10000,100000` it measures instead the peak RSS of a plain `sergas sweep` at each
+size and what each additional account costs (`benchmarks/_sweep_rss.py`):
+
+    .venv/bin/python -m benchmarks.sweep --rss 10000,100000
 """
 
 from __future__ import annotations
@@ -65,8 +70,14 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--workers", help="e.g. 1,2,4: a queued sweep on that many workers")
+    parser.add_argument("--rss", help="e.g. 10000,100000: peak RSS of a sweep at each size")
     parser.add_argument("--no-plain", action="store_true", help="with --workers: no plain row")
     args = parser.parse_args()
+    if args.rss:
+        from benchmarks import _sweep_rss
+
+        _sweep_rss.main(args)
+        return
     if args.workers:
         from benchmarks import _sweep_workers
 

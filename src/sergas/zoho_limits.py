@@ -12,6 +12,7 @@ from typing import Final
 __all__ = [
     "BULK_READ_JOB_ROWS",
     "BULK_WRITE_JOB_ROWS",
+    "COQL_IN_VALUES",
     "COQL_OFFSET_CAP",
     "COQL_PAGE",
     "DELETED_TYPES",
@@ -31,6 +32,7 @@ RECORDS_PER_PAGE: Final = 200  # records API and search: most records per page (
 PAGE_TOKEN_CHAIN: Final = 100_000  # records reachable through one chain of page tokens
 COQL_PAGE: Final = 2000  # most rows one COQL query returns (LIMIT)
 COQL_OFFSET_CAP: Final = 100_000  # COQL's OFFSET + LIMIT may not pass this
+COQL_IN_VALUES: Final = 100  # most values of one COQL `in` (v7 on; 50 before)
 SEARCH_CAP: Final = 2000  # the search API answers LIMIT_REACHED past this many matches
 MAX_FIELDS: Final = 50  # most fields per records-API call (`fields`) and COQL columns
 USERS_PER_PAGE: Final = 200  # GET /users per page

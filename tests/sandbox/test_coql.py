@@ -175,6 +175,42 @@ def test_lookup_operators_compare_ids() -> None:
     assert ids(base + f"id > {a1} and id < {R['a4']['id']}") == names("a2", "a3")
 
 
+def test_a_walk_by_id_gets_the_rows_an_unbounded_query_gets() -> None:
+    """Pages walked by id ("id > last and ...") start past the bound without scanning what
+    lies before it; the rows are the same as filtering everything."""
+    a2 = R["a2"]["id"]
+    base = "select Account_Name from Accounts where "
+    assert ids(base + f"id > {a2} and Employees >= 0") == [
+        i for i in ids(base + "Employees >= 0") if int(i) > int(a2)
+    ]
+    assert ids(base + f"(id >= {a2}) and (Employees is not null)") == [
+        i for i in ids(base + "Employees is not null") if int(i) >= int(a2)
+    ]
+    assert ids(base + f"id > {R['a5']['id']} and Employees >= 0") == []
+    assert ids(base + f"id > {a2} and Employees >= 0 order by id desc") == names("a5", "a3")
+
+
+def test_a_query_on_a_lookup_reads_its_index_and_sees_every_change() -> None:
+    """ "<lookup> in (...)" and "<lookup> = id" give what filtering every record gives, also
+    right after a record is relinked (the index follows the module's version)."""
+    store, rows = build_store()
+    a1, a2 = rows["a1"]["id"], rows["a2"]["id"]
+    base = "select Account_Name from Accounts where "
+    everything = "(Parent_Account in (" + f"{a1}, {a2})) or (Employees = -1)"
+    assert ids(base + f"Parent_Account in ({a1}, {a2}, 7)", store) == ids(base + everything, store)
+    assert ids(base + f"Parent_Account = '{a1}' and Employees >= 0", store) == [
+        i
+        for i in ids(base + f"(Parent_Account = {a1}) or (Employees = -1)", store)
+        if i in ids(base + "Employees >= 0", store)
+    ]
+    assert ids(base + f"Parent_Account in ({a1})", store) == [rows["a2"]["id"], rows["a3"]["id"]]
+    relinked = store.get("Accounts", rows["a5"]["id"])
+    assert relinked is not None
+    store.put("Accounts", relinked | {"Parent_Account": {"name": "Acme Inc", "id": a1}})
+    assert ids(base + f"Parent_Account in ({a1})", store) == names("a2", "a3", "a5")
+    assert ids(base + f"Parent_Account in ({a1}) order by id desc limit 1", store) == names("a5")
+
+
 def test_boolean_and_multiselect_fields() -> None:
     widgets = Module(
         "Widgets",

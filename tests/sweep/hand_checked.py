@@ -1,4 +1,4 @@
-"""Twenty accounts whose scores were worked out by hand from the rules in docs/sweep.md.
+"""Twenty-five accounts whose scores were worked out by hand from the rules in docs/sweep.md.
 
 The rules with the default settings, as used below:
 
@@ -10,11 +10,14 @@ The rules with the default settings, as used below:
     score         round half up of the sum (weights add up to 100)
     status        Healthy >= 70, Watch >= 40, At Risk below
 
-d is whole days since Last_Activity_Time (floored). "Overdue" and "past closing" mean a date
-before today (NOW's date); a deal closing today or a task due today is not late. Only open
-stages count as deals; Completed tasks never count. Reasons list the signals that lost
-points, biggest loss first; equal losses keep the order activity, pipeline, deals on time,
-tasks, revenue.
+d is whole days (floored) since the latest of Last_Activity_Time, the last call and the last
+meeting; a call or meeting counts when it was held in the last 84 days (not ahead, not a
+Missed call), on the account or on one of its open deals. When any counts, the activity
+reason names the last call and meeting with their dates and the counts. "Overdue" and "past
+closing" mean a date before today (NOW's date); a deal closing today or a task due today is
+not late. Only open stages count as deals; Completed tasks never count. Reasons list the
+signals that lost points, biggest loss first; equal losses keep the order activity,
+pipeline, deals on time, tasks, revenue.
 
 Offsets are in days from NOW (negative: in the past).
 """
@@ -40,6 +43,9 @@ class Case:
     owner: int = 0  # index into the sandbox's users
     rating: str | None = "Active"
     extra: dict[str, object] = field(default_factory=dict)
+    # (days before NOW, Call_Type, about its first deal instead of the account)
+    calls: tuple[tuple[float, str, bool], ...] = ()
+    meetings: tuple[float, ...] = ()  # days before NOW (negative: still ahead)
 
 
 OPEN = "Qualification"
@@ -347,6 +353,86 @@ CASES: tuple[Case, ...] = (
             "Annual revenue under 10,000,000",
         ),
         owner=0,
+    ),
+)
+
+# Calls and meetings (NOW is 2026-03-02 12:00 UTC; owner 2's accounts).
+CASES += (
+    # Account quiet for 100 days, but calls 20 and 50 days ago (a Missed one 2 days ago does
+    # not count): d = 20 -> 0.5 * 64 = 32; no deals 0 + 15; 20; 2,000,000 -> 5 = 72
+    Case(
+        "Called Lately Ltd",
+        100,
+        2_000_000,
+        score=72,
+        status="Healthy",
+        reasons=(
+            "No open deals",
+            "Annual revenue under 10,000,000",
+            "Last activity 20 days ago (last call 2026-02-10; 2 calls, 0 meetings in 84 days)",
+        ),
+        owner=2,
+        calls=((20, "Outbound", False), (50, "Inbound", False), (2, "Missed", False)),
+    ),
+    # No activity on record, a meeting 30 days ago (one 10 days ahead and a call 90 days ago
+    # do not count): d = 30 -> 27; 30,000 -> 12; on time 15; 20; unknown 0 = 74
+    # losses: revenue 10, activity 8, pipeline 8 (tie: signal order)
+    Case(
+        "Met Recently GmbH",
+        None,
+        None,
+        ((30_000, 10, OPEN),),
+        score=74,
+        status="Healthy",
+        reasons=(
+            "Annual revenue unknown",
+            "Last activity 30 days ago (last meeting 2026-01-31; 0 calls, 1 meeting in 84 days)",
+            "Open pipeline 30,000 across 1 deal, under the 50,000 target",
+        ),
+        owner=2,
+        calls=((90, "Outbound", False),),
+        meetings=(30, -10),
+    ),
+    # Account quiet for 60 days; a call about its open deal 5 days ago: d = 5 -> 35;
+    # 60,000 -> 20; 15; 20; 20,000,000 -> 10 = 100
+    Case(
+        "Deal Call Corp",
+        60,
+        20_000_000,
+        ((60_000, 20, OPEN),),
+        score=100,
+        status="Healthy",
+        owner=2,
+        calls=((5, "Inbound", True),),
+    ),
+    # The account's own activity (34 days) is newer than its call (50) and meeting (70):
+    # d = 34 -> 25; no deals 0 + 15; 20; 10,000,000 -> 10 = 70
+    Case(
+        "Own Activity Newer Inc",
+        34,
+        10_000_000,
+        score=70,
+        status="Healthy",
+        reasons=(
+            "No open deals",
+            "Last activity 34 days ago (last call 2026-01-11, last meeting 2025-12-22; "
+            "1 call, 1 meeting in 84 days)",
+        ),
+        owner=2,
+        calls=((50, "Outbound", False),),
+        meetings=(70,),
+    ),
+    # Quiet for 90 days; only a Missed call (3 days ago) since: d = 90 -> 0; 0 + 15; 20;
+    # unknown 0 = 35 (At Risk). The brief test gives it contacts and notes.
+    Case(
+        "Missed Calls Only LLC",
+        90,
+        None,
+        score=35,
+        status="At Risk",
+        reasons=("No activity in 90 days", "No open deals", "Annual revenue unknown"),
+        owner=2,
+        calls=((3, "Missed", False),),
     ),
 )
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sergas.sweep.briefs import RunInfo, build_briefs, render_markdown, write_briefs
-from sergas.sweep.model import Outcome, ScoredAccount
+from sergas.sweep.model import AccountDetails, Contact, Note, Outcome, ScoredAccount
+from sergas.sweep.reading import truncate
 from sergas.sweep.scoring import Owner
 
 ADA = Owner("u1", "Ada Lovelace", "ada@example.com")
@@ -80,6 +81,37 @@ def test_markdown_reads_as_a_brief() -> None:
     assert "INVALID_DATA: the id given seems to be invalid" in text
     assert "No account is at risk." in render_markdown(bob)
     assert "Not written" not in render_markdown(bob)
+
+
+def test_at_risk_accounts_show_their_contacts_and_latest_note_verbatim() -> None:
+    note = Note("Call | back", "Line one | with a pipe\n\nLine three", RUN.checked_at, "Ada")
+    details = {
+        "a": AccountDetails((Contact("Zoe Ng", None, "zoe@example.com", None),), note),
+    }
+    (ada, _) = build_briefs(ACCOUNTS, {}, RUN, details=details)
+    a, b = ada.data["at_risk"]
+    assert a["contacts"] == [
+        {"name": "Zoe Ng", "title": None, "email": "zoe@example.com", "phone": None}
+    ]
+    assert a["latest_note"] == {
+        "title": "Call | back",
+        "content": "Line one | with a pipe\n\nLine three",
+        "created": RUN.checked_at.isoformat(),
+        "author": "Ada",
+    }
+    assert (b["contacts"], b["latest_note"]) == ([], None)  # none known for "b"
+    text = render_markdown(ada)
+    assert "| Zoe Ng |  | zoe@example.com |  |" in text
+    assert "Latest note “Call | back”, 2026-03-02, by Ada:" in text
+    assert "> Line one | with a pipe\n>\n> Line three" in text  # quoted, not a table
+    section_b = text.split("### Account b", 1)[1].split("##", 1)[0]
+    assert "No contacts on record." in section_b and "No notes on record." in section_b
+
+
+def test_a_long_note_is_cut_with_an_ellipsis() -> None:
+    assert truncate("x" * 280) == "x" * 280
+    assert truncate("x" * 281) == "x" * 280 + "…"
+    assert truncate("word " * 100, limit=8) == "word wor…"
 
 
 def test_first_sweep_and_dry_run_say_so() -> None:

@@ -171,8 +171,13 @@ async def test_summary_shape(crm: Crm, tmp_path: Path) -> None:
 async def test_the_tier_setting_picks_where_bulk_calls_go_first(
     crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tier: str, first: str
 ) -> None:
-    """ "auto" is the manager's own routing: bulk calls to the SDK tier."""
+    """ "auto" is the manager's own routing: bulk calls to the SDK tier. One streamed read
+    per module (Deals, Tasks, Calls, Events, Accounts), then the at-risk accounts' contacts
+    and notes, 100 accounts per read."""
     monkeypatch.setenv("SERGAS_SWEEP_TIER", tier)
     summary = await sweep_once(dry_run=True, out=tmp_path / "b")
     assert list(summary["tiers"]) == [first]
-    assert summary["tiers"][first]["operations"] == {"bulk_read_accounts": 3}
+    at_risk = summary["accounts"]["statuses"]["At Risk"]
+    assert at_risk > 0
+    details = 2 * -(-at_risk // 100)
+    assert summary["tiers"][first]["operations"] == {"iter_accounts": 5 + details}

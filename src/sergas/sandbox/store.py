@@ -53,6 +53,7 @@ class RecordStore:
         self._deleted: dict[str, dict[str, Record]] = {m: {} for m in self._modules}
         self._version: dict[str, int] = dict.fromkeys(self._modules, 0)
         self._sorted: dict[tuple[str, str], tuple[int, list[Record]]] = {}
+        self._lookups: dict[tuple[str, str], tuple[int, dict[str, list[Record]]]] = {}
         self._next_id = ID_BASE + 1000
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
@@ -175,6 +176,22 @@ class RecordStore:
             records.sort(key=lambda r: (r.get(sort_by) or "", r["id"]), reverse=descending)
         self._sorted[key] = (version, records)
         return records
+
+    def by_lookup(self, module: str, field: str) -> dict[str, list[Record]]:
+        """Records by the id their lookup `field` points to, each list ascending by id; cached
+        per version (an index, as Zoho has: a query on a lookup need not read every record)."""
+        key = (module, field)
+        version = self._version[module]
+        cached = self._lookups.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        index: dict[str, list[Record]] = {}
+        for record in self.ordered(module):
+            value = record.get(field)
+            if isinstance(value, dict) and value.get("id") is not None:
+                index.setdefault(str(value["id"]), []).append(record)
+        self._lookups[key] = (version, index)
+        return index
 
     # -- writes --------------------------------------------------------------------------
 

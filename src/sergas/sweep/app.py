@@ -19,6 +19,7 @@ from typing import Any
 from sergas.db.engine import safe_url
 from sergas.manager import RoutingContext, ZohoIntegrationManager
 from sergas.manager.config import parse_tier_name
+from sergas.manager.routing import BULK_RECORD_COUNT
 from sergas.org import background
 from sergas.query import Criteria
 from sergas.runtime import Runtime, Target, open_runtime
@@ -114,11 +115,12 @@ async def open_sweep(settings: Settings, sweep_settings: SweepSettings) -> Async
 
 
 class _Preferring:
-    """The manager, asked to try one tier first on every bulk call (failover still applies)."""
+    """The manager, asked to try one tier first on every bulk call (failover still applies);
+    with no tier, the manager's routing for bulk calls."""
 
-    def __init__(self, manager: ZohoIntegrationManager, tier: TierName) -> None:
+    def __init__(self, manager: ZohoIntegrationManager, tier: TierName | None) -> None:
         self.manager = manager
-        self.tier: TierName = tier
+        self.tier: TierName | None = tier
 
     async def bulk_read_accounts(
         self,
@@ -129,6 +131,23 @@ class _Preferring:
     ) -> list[Record]:
         context = RoutingContext(operation_type="bulk_read_accounts", preferred_tier=self.tier)
         return await self.manager.bulk_read_accounts(
+            criteria=criteria, fields=fields, module=module, context=context
+        )
+
+    def iter_accounts(
+        self,
+        *,
+        criteria: Criteria | None = None,
+        fields: Sequence[str] | None = None,
+        module: str = "Accounts",
+    ) -> AsyncIterator[Record]:
+        # A whole module, page after page: routed as the bulk read it is.
+        context = RoutingContext(
+            operation_type="iter_accounts",
+            record_count=BULK_RECORD_COUNT,
+            preferred_tier=self.tier,
+        )
+        return self.manager.iter_accounts(
             criteria=criteria, fields=fields, module=module, context=context
         )
 
@@ -144,10 +163,9 @@ class _Preferring:
 
 
 def routed(manager: ZohoIntegrationManager, tier: str) -> Gateway:
-    """The gateway the sweep uses: the manager itself for "auto", else preferring `tier`."""
-    if tier == "auto":
-        return manager
-    return _Preferring(manager, parse_tier_name(tier))
+    """The gateway the sweep uses: the manager's routing for bulk calls for "auto", else
+    preferring `tier`."""
+    return _Preferring(manager, None if tier == "auto" else parse_tier_name(tier))
 
 
 def default_out(settings: Settings, sweep_settings: SweepSettings, now: datetime) -> Path:

@@ -1,5 +1,6 @@
-"""Per-owner briefs: accounts at risk and why, changes since the previous sweep, top movers,
-and any account whose new score could not be written to Zoho.
+"""Per-owner briefs: accounts at risk and why (with whom to call and the latest note),
+changes since the previous sweep, top movers, and any account whose new score could not be
+written to Zoho.
 
 `build_briefs` is pure (data in, dicts out); `write_briefs` renders each brief as Markdown
 and JSON into a folder, plus an index of all owners.
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sergas.files import atomic_write, private_dir
-from sergas.sweep.model import Outcome, ScoredAccount
+from sergas.sweep.model import AccountDetails, Outcome, ScoredAccount
 from sergas.sweep.scoring import STATUSES, Owner
 
 __all__ = ["Brief", "BriefsWritten", "RunInfo", "build_briefs", "render_markdown", "write_briefs"]
@@ -60,12 +61,29 @@ def _row(account: ScoredAccount) -> dict[str, Any]:
     }
 
 
+def _at_risk_row(
+    account: ScoredAccount, details: Mapping[str, AccountDetails] | None
+) -> dict[str, Any]:
+    """`contacts` and `latest_note` are None (not [] and None) when they could not be read."""
+    if details is None:
+        return {**_row(account), "contacts": None, "latest_note": None, "details_read": False}
+    found = details.get(account.id, AccountDetails())
+    note = found.latest_note
+    return {
+        **_row(account),
+        "contacts": [c.to_json() for c in found.contacts],
+        "latest_note": note.to_json() if note else None,
+        "details_read": True,
+    }
+
+
 def _brief(
     owner: Owner,
     accounts: Sequence[ScoredAccount],
     failures: Mapping[str, Outcome],
     run: RunInfo,
     top_movers: int,
+    details: Mapping[str, AccountDetails] | None,
 ) -> Brief:
     counts = Counter(a.status for a in accounts)
     at_risk = sorted(
@@ -99,7 +117,7 @@ def _brief(
         },
         "accounts": len(accounts),
         "counts": {status: counts.get(status, 0) for status in STATUSES},
-        "at_risk": [_row(a) for a in at_risk],
+        "at_risk": [_at_risk_row(a, details) for a in at_risk],
         "status_changes": [_row(a) for a in status_changes],
         "improved": sum(1 for a in accounts if (a.delta or 0) > 0),
         "worsened": sum(1 for a in accounts if (a.delta or 0) < 0),
@@ -116,15 +134,17 @@ def build_briefs(
     run: RunInfo,
     *,
     top_movers: int = 5,
+    details: Mapping[str, AccountDetails] | None = None,
 ) -> list[Brief]:
-    """One brief per owner, owners by name."""
+    """One brief per owner, owners by name. `details`: the at-risk accounts' key contacts
+    and latest note, by account id (None: they could not be read, and the brief says so)."""
     by_owner: dict[str, list[ScoredAccount]] = defaultdict(list)
     owners: dict[str, Owner] = {}
     for account in accounts:
         by_owner[account.owner.id].append(account)
         owners.setdefault(account.owner.id, account.owner)
     ordered = sorted(owners.values(), key=lambda o: (o.name.lower(), o.id))
-    return [_brief(o, by_owner[o.id], failures, run, top_movers) for o in ordered]
+    return [_brief(o, by_owner[o.id], failures, run, top_movers, details) for o in ordered]
 
 
 def _delta(value: int | None) -> str:
@@ -158,6 +178,8 @@ def render_markdown(brief: Brief) -> str:
             f"{_cell('; '.join(a['reasons']))} |"
             for a in d["at_risk"]
         ]
+        for a in d["at_risk"]:
+            lines += ["", *_account_details(a)]
     else:
         lines.append("No account is at risk.")
     lines += ["", "## Changes since the previous sweep", ""]
@@ -204,6 +226,34 @@ def render_markdown(brief: Brief) -> str:
             for a in d["not_written"]
         ]
     return "\n".join(lines) + "\n"
+
+
+def _account_details(account: dict[str, Any]) -> list[str]:
+    """An at-risk account's key contacts and latest note (the note quoted verbatim)."""
+    lines = [f"### {account['name']}", ""]
+    if not account.get("details_read", True):
+        return [*lines, "Contacts and notes could not be read from Zoho for this brief."]
+    contacts = account.get("contacts") or []
+    if contacts:
+        lines += ["| Contact | Title | Email | Phone |", "|---|---|---|---|"]
+        lines += [
+            f"| {_cell(c['name'])} | {_cell(c['title'] or '')} | {_cell(c['email'] or '')} | "
+            f"{_cell(c['phone'] or '')} |"
+            for c in contacts
+        ]
+    else:
+        lines.append("No contacts on record.")
+    note = account.get("latest_note")
+    lines.append("")
+    if note is None:
+        lines.append("No notes on record.")
+        return lines
+    when = datetime.fromisoformat(note["created"]).date().isoformat() if note["created"] else "?"
+    title = f" “{note['title']}”" if note["title"] else ""
+    lines.append(f"Latest note{title}, {when}, by {note['author'] or 'unknown'}:")
+    lines.append("")
+    lines += [f"> {line}" if line else ">" for line in note["content"].splitlines() or [""]]
+    return lines
 
 
 def _slug(text: str) -> str:

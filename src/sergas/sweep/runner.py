@@ -23,16 +23,18 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from sergas.errors import SergasError
+from sergas.log import get_logger
 from sergas.sweep.briefs import Brief, BriefsWritten, RunInfo, build_briefs, write_briefs
 from sergas.sweep.lease import Holder, Interrupted, SweepLease
-from sergas.sweep.model import Outcome, ScoredAccount, scored
-from sergas.sweep.reading import Gateway, read_all
+from sergas.sweep.model import AccountDetails, Outcome, ScoredAccount, scored
+from sergas.sweep.reading import READ_MODULES, Gateway, Reader, read_details
 from sergas.sweep.scoring import STATUSES, score_account
 from sergas.sweep.settings import SweepSettings
 from sergas.sweep.store import BatchRow, RunRow, SweepStore
@@ -45,17 +47,20 @@ __all__ = [
     "Progress",
     "RunControl",
     "SweepReport",
+    "iter_batches",
     "plan_batches",
     "run_sweep",
 ]
 
 T = TypeVar("T")
+log = get_logger(__name__)
 
 SCORE_STEP = 500  # accounts per progress update while scoring
 
 
 class Progress(Protocol):
-    """Phases "read" (3 modules), "score" (accounts) and "write" (records)."""
+    """Phases "read" (5 modules; the accounts are scored as they are read), "score"
+    (accounts, reported when all are scored) and "write" (records)."""
 
     def start(self, phase: str, total: int) -> None: ...
 
@@ -116,31 +121,47 @@ class SweepReport:
         }
 
     def not_written(self) -> list[dict[str, Any]]:
-        by_id = {s.id: s for s in self.scores}
-        rows = [(by_id[o.id], o.code, o.message) for o in self.outcomes.values() if not o.ok]
-        rows += [(by_id[i], "UNRESOLVED", "run `sergas sweep` again") for i in self.unresolved]
+        failed = [(o.id, o.code, o.message) for o in self.outcomes.values() if not o.ok]
+        failed += [(i, "UNRESOLVED", "run `sergas sweep` again") for i in self.unresolved]
+        wanted = {record_id for record_id, _, _ in failed}
+        by_id = {s.id: s for s in self.scores if s.id in wanted}
+        rows = [(by_id[i], code, message) for i, code, message in failed]
         return [
             {"id": s.id, "name": s.name, "owner": s.owner.name, "code": code, "message": msg}
             for s, code, msg in rows
         ]
 
 
+def iter_batches(
+    scores: Sequence[ScoredAccount], checked_at: datetime, size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """The update payloads of the changed accounts, `size` per batch, made as they are
+    saved (a whole plan's payloads are never in memory at once)."""
+    stamp = checked_at.astimezone(UTC).replace(microsecond=0).isoformat()
+    batch: list[dict[str, Any]] = []
+    for s in scores:
+        if not s.changed:
+            continue
+        batch.append(
+            {
+                "id": s.id,
+                "Health_Score": s.score,
+                "Account_Status": s.status,
+                "Last_Health_Check": stamp,
+            }
+        )
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def plan_batches(
     scores: Sequence[ScoredAccount], checked_at: datetime, size: int
 ) -> list[list[dict[str, Any]]]:
     """The update payloads of the changed accounts, `size` per batch."""
-    stamp = checked_at.astimezone(UTC).replace(microsecond=0).isoformat()
-    records = [
-        {
-            "id": s.id,
-            "Health_Score": s.score,
-            "Account_Status": s.status,
-            "Last_Health_Check": stamp,
-        }
-        for s in scores
-        if s.changed
-    ]
-    return [records[i : i + size] for i in range(0, len(records), size)]
+    return list(iter_batches(scores, checked_at, size))
 
 
 @dataclass
@@ -231,7 +252,7 @@ async def run_sweep(
     if dry_run:
         started = time.perf_counter()
         report = await _fresh(gateway, store, scope, settings, clock(), clock, progress, None)
-        return await _briefed(report, store, scope, settings, out, started, reuse=False)
+        return await _briefed(report, gateway, store, scope, settings, out, started, reuse=False)
     lease = SweepLease(store.engine, scope, control.holder, seconds=settings.lease_seconds)
     async with lease.held():
         return await _real_run(
@@ -297,7 +318,7 @@ async def _real_run(
     report.outcomes, unresolved = await writer.write(run, batches, lease, progress)
     numbers = set(unresolved)
     report.unresolved = [i for b in batches if b.batch_no in numbers for i in b.ids]
-    await _briefed(report, store, scope, settings, out, started, reuse=reuse_briefs)
+    await _briefed(report, gateway, store, scope, settings, out, started, reuse=reuse_briefs)
     if report.finished:
         summary = _stored_summary(report)
         await store.finish_run(
@@ -314,6 +335,7 @@ def _merged(run: RunRow) -> SweepReport:
 
 async def _briefed(
     report: SweepReport,
+    gateway: Gateway,
     store: SweepStore,
     scope: str,
     settings: SweepSettings,
@@ -332,7 +354,10 @@ async def _briefed(
         previous_sweep=any(s.previous_score is not None for s in report.scores),
     )
     if out is not None:
-        briefs = build_briefs(report.scores, failures, info, top_movers=settings.top_movers)
+        details = await _details(gateway, report.scores)
+        briefs = build_briefs(
+            report.scores, failures, info, top_movers=settings.top_movers, details=details
+        )
         report.briefs_fingerprint = fingerprint(briefs)
         previous = await store.latest_finished(scope) if reuse else None
         reused = _reusable(previous, report.briefs_fingerprint, len(briefs))
@@ -342,6 +367,19 @@ async def _briefed(
             report.briefs = write_briefs(briefs, out)
     report.duration_s = time.perf_counter() - started
     return report
+
+
+async def _details(
+    gateway: Gateway, scores: Sequence[ScoredAccount]
+) -> dict[str, AccountDetails] | None:
+    """Contacts and latest note of the accounts the briefs show in detail (at risk); None
+    when Zoho would not give them: the scores are written by now, so the briefs still come,
+    saying the details could not be read (and the next run reads them again)."""
+    try:
+        return await read_details(gateway, (s.id for s in scores if s.status == "At Risk"))
+    except SergasError as exc:
+        log.warning("sweep: at-risk contacts and notes not read", error=str(exc))
+        return None
 
 
 def fingerprint(briefs: Sequence[Brief]) -> str:
@@ -387,25 +425,37 @@ async def _fresh(
     progress: Progress,
     control: RunControl | None,
 ) -> SweepReport:
-    """Read and score (a dry run stops here)."""
-    progress.start("read", 3)
-    reading = read_all(gateway, settings, lambda _m, _n: progress.advance("read"))
-    stop = control.stop if control else None
-    data = await (reading if stop is None else _unless_stopped(reading, stop))
+    """Read and score (a dry run stops here): each account is scored as it is read, and
+    only its compact result is kept."""
+    progress.start("read", len(READ_MODULES))
     previous = await store.previous_scores(scope)
-    progress.start("score", len(data.accounts))
+    reader = Reader(gateway, settings, now, lambda _m, _n: progress.advance("read"))
+    stop = control.stop if control else None
+    reading = _read_and_score(reader, settings, now, previous)
+    results = await (reading if stop is None else _unless_stopped(reading, stop))
+    progress.start("score", len(results))
+    progress.advance("score", len(results))
+    checked_at = now.astimezone(UTC).replace(microsecond=0)
+    return SweepReport(None, control is None, False, checked_at, reader.scanned, results)
+
+
+async def _read_and_score(
+    reader: Reader,
+    settings: SweepSettings,
+    now: datetime,
+    previous: dict[str, tuple[int, str]],
+) -> list[ScoredAccount]:
+    await reader.related()
     results: list[ScoredAccount] = []
-    for i, account in enumerate(data.accounts, start=1):
+    texts: dict[str, str] = {}  # one copy of each reason's text ("No open deals", ...)
+    async for account in reader.accounts():
         result = score_account(account, settings, now)
-        results.append(scored(account, result, previous.get(account.id)))
-        if i % SCORE_STEP == 0:
-            progress.advance("score", SCORE_STEP)
+        results.append(scored(account, result, previous.pop(account.id, None), texts))
+        if len(results) % SCORE_STEP == 0:
             # Let the loop run between steps: a worker's heartbeats and the lease's
             # renewals must not wait for 100,000 accounts to be scored.
             await asyncio.sleep(0)
-    progress.advance("score", len(data.accounts) % SCORE_STEP)
-    checked_at = now.astimezone(UTC).replace(microsecond=0)
-    return SweepReport(None, control is None, False, checked_at, data.scanned, results)
+    return results
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> T:
@@ -436,7 +486,7 @@ async def _plan(
 ) -> RunRow:
     """Save the run, its scores and its batches before anything is written (only while
     this sweep still holds its lease)."""
-    batches = plan_batches(report.scores, report.checked_at, settings.batch_size)
+    changed = len(report.changed)
     run = RunRow(
         id=uuid.uuid4().hex,
         scope=scope,
@@ -445,10 +495,11 @@ async def _plan(
         checked_at=report.checked_at,
         accounts_scanned=report.scanned,
         accounts_scored=len(report.scores),
-        accounts_changed=len(report.changed),
-        batches=len(batches),
+        accounts_changed=changed,
+        batches=-(-changed // settings.batch_size),
         job_id=lease.holder.job_id,
     )
+    batches = iter_batches(report.scores, report.checked_at, settings.batch_size)
     await store.create_run(run, report.scores, batches, clock(), lease.fence)
     report.run_id = run.id
     return run

@@ -3,7 +3,9 @@
 Each signal earns points up to its weight (settings, defaults in brackets):
 
 - activity [35]: full up to `activity_fresh_days` (14) since the last activity, none from
-  `activity_stale_days` (84) on or with no activity at all, linear in between;
+  `activity_stale_days` (84) on or with no activity at all, linear in between; the last
+  activity is the latest of the account's Last_Activity_Time, its last call and its last
+  meeting (calls and meetings named, with their dates and counts, in the reason);
 - pipeline [20]: open deal amount / `pipeline_full_amount` (50,000), capped at 1;
 - deals on time [15]: share of open deals whose closing date has not passed (all points
   when there is no open deal: nothing is late);
@@ -21,18 +23,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sergas.sweep.settings import SweepSettings
 
 __all__ = [
+    "NO_ACTIVITY",
     "STATUSES",
     "AccountSignals",
+    "Activity",
     "Deal",
     "Owner",
     "Reason",
     "Score",
     "Status",
+    "last_activity",
     "round_half_up",
     "score_account",
     "status_for",
@@ -43,20 +48,35 @@ STATUSES: tuple[Status, ...] = ("Healthy", "Watch", "At Risk")
 DAY_SECONDS = 86_400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Owner:
     id: str
     name: str
     email: str | None = None
 
 
-@dataclass(frozen=True)
-class Deal:
+class Deal(NamedTuple):
+    """An open deal (a tuple: a sweep holds one per open deal of every account)."""
+
     amount: float | None
     closing_date: date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """An account's calls and meetings held in the activity window (`activity_stale_days`
+    up to the sweep's time): the latest of each and how many."""
+
+    last_call: datetime | None = None
+    calls: int = 0
+    last_meeting: datetime | None = None
+    meetings: int = 0
+
+
+NO_ACTIVITY = Activity()
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSignals:
     """What the score reads about one account (open deals and not-completed tasks only)."""
 
@@ -69,6 +89,7 @@ class AccountSignals:
     open_task_due_dates: tuple[date | None, ...] = ()
     health_score: int | None = None  # as the CRM holds it now
     account_status: str | None = None
+    activity: Activity = NO_ACTIVITY  # calls and meetings
 
 
 @dataclass(frozen=True)
@@ -117,17 +138,38 @@ def days_since(then: datetime, now: datetime) -> int:
     return max(0, math.floor((now - then).total_seconds() / DAY_SECONDS))
 
 
+def _calls_evidence(c: Activity, s: SweepSettings) -> str:
+    """ " (last call 2026-10-02; 2 calls, 1 meeting in 84 days)", or "" without any."""
+    if not c.calls and not c.meetings:
+        return ""
+    latest = [
+        f"last {kind} {when.astimezone(UTC).date().isoformat()}"
+        for kind, when in (("call", c.last_call), ("meeting", c.last_meeting))
+        if when is not None
+    ]
+    counts = f"{_plural(c.calls, 'call')}, {_plural(c.meetings, 'meeting')}"
+    return f" ({', '.join(latest)}; {counts} in {s.activity_stale_days} days)"
+
+
+def last_activity(a: AccountSignals) -> datetime | None:
+    """The latest of the account's own Last_Activity_Time, its last call and last meeting."""
+    dates = [d for d in (a.last_activity, a.activity.last_call, a.activity.last_meeting) if d]
+    return max(dates) if dates else None
+
+
 def _activity(a: AccountSignals, s: SweepSettings, now: datetime) -> tuple[float, str]:
     w = s.weight_activity
-    if a.last_activity is None:
+    latest = last_activity(a)
+    evidence = _calls_evidence(a.activity, s)
+    if latest is None:
         return 0.0, "No activity on record"
-    days = days_since(a.last_activity, now)
+    days = days_since(latest, now)
     if days <= s.activity_fresh_days:
-        return w, f"Last activity {days} days ago"
+        return w, f"Last activity {days} days ago{evidence}"
     if days >= s.activity_stale_days:
-        return 0.0, f"No activity in {days} days"
+        return 0.0, f"No activity in {days} days{evidence}"
     span = s.activity_stale_days - s.activity_fresh_days
-    return w * (s.activity_stale_days - days) / span, f"Last activity {days} days ago"
+    return w * (s.activity_stale_days - days) / span, f"Last activity {days} days ago{evidence}"
 
 
 def _pipeline(a: AccountSignals, s: SweepSettings) -> tuple[float, str]:

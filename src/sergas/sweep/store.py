@@ -10,10 +10,10 @@ newest `keep_runs` runs of the scope; what reads the history is `sergas.sweep.hi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -36,6 +36,7 @@ __all__ = ["BatchRow", "BatchState", "RunRow", "SweepStore"]
 PENDING, WRITING, DONE = "pending", "writing", "done"
 RUN_WRITING, RUN_DONE, RUN_ABANDONED = "writing", "done", "abandoned"
 _CHUNK = 500  # rows per statement (parameter limits of SQLite and asyncpg)
+T = TypeVar("T")
 KEEP_RUNS = 90  # finished runs whose scores the history keeps, per scope (the default)
 
 
@@ -88,8 +89,17 @@ async def _hold(conn: AsyncConnection, fence: Fence | None) -> None:
         raise fence.lost(0)
 
 
-def _chunks(rows: Sequence[Any]) -> list[Sequence[Any]]:
-    return [rows[i : i + _CHUNK] for i in range(0, len(rows), _CHUNK)]
+def _chunks(rows: Iterable[T]) -> Iterator[list[T]]:
+    """`_CHUNK` at a time, made as they are sent: rows for a whole run are never built at
+    once (100,000 of them would be tens of MB)."""
+    chunk: list[T] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _run(row: Any) -> RunRow:
@@ -166,14 +176,14 @@ class SweepStore:
         self,
         run: RunRow,
         scores: Sequence[ScoredAccount],
-        batches: Sequence[list[dict[str, Any]]],
+        batches: Iterable[list[dict[str, Any]]],
         now: datetime,
         fence: Fence | None = None,
     ) -> None:
         """Save the whole plan at once: the run, its scores and its pending batches; with
         `fence`, only while it holds (the lease row is locked until the plan is saved, so a
         sweep taking the lease over finds this run and resumes it)."""
-        score_rows = [
+        score_rows = (
             {
                 "run_id": run.id,
                 "account_id": s.id,
@@ -189,8 +199,8 @@ class SweepStore:
                 "changed": s.changed,
             }
             for s in scores
-        ]
-        batch_rows = [
+        )
+        batch_rows = (
             {
                 "run_id": run.id,
                 "batch_no": i,
@@ -201,7 +211,7 @@ class SweepStore:
                 "updated_at": now,
             }
             for i, records in enumerate(batches, start=1)
-        ]
+        )
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
                 await _hold(conn, fence)
@@ -225,20 +235,24 @@ class SweepStore:
                     ],
                 )
                 for chunk in _chunks(score_rows):
-                    await conn.execute(insert(sweep_scores), list(chunk))
-                for chunk in _chunks(batch_rows):
-                    await conn.execute(insert(sweep_batches), list(chunk))
+                    await conn.execute(insert(sweep_scores), chunk)
+                for batch_chunk in _chunks(batch_rows):
+                    await conn.execute(insert(sweep_batches), batch_chunk)
 
     async def scores(self, run_id: str) -> list[ScoredAccount]:
         query = select(sweep_scores).where(sweep_scores.c.run_id == run_id)
         with database_errors(self.engine.url):
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(query)).all()
+        owners: dict[tuple[str, str, str | None], Owner] = {}
         return [
             ScoredAccount(
                 id=r.account_id,
                 name=r.account_name,
-                owner=Owner(r.owner_id, r.owner_name, r.owner_email),
+                owner=owners.setdefault(
+                    (r.owner_id, r.owner_name, r.owner_email),
+                    Owner(r.owner_id, r.owner_name, r.owner_email),
+                ),
                 score=r.score,
                 status=r.status,
                 reasons=tuple(r.reasons),
@@ -351,7 +365,7 @@ class SweepStore:
         older runs' score rows (no longer needed for resume or briefs) are dropped, and so
         is the history of all but the newest `keep_runs` finished runs. One transaction,
         with `fence` only while it holds."""
-        last = [
+        last = (
             {
                 "scope": run.scope,
                 "account_id": s.id,
@@ -361,12 +375,12 @@ class SweepStore:
                 "scored_at": run.checked_at,
             }
             for s in scores
-        ]
-        history = [
+        )
+        history = (
             {"run_id": run.id, "account_id": s.id, "score": s.score, "status": s.status}
             for s in scores
-        ]
-        ids = [s.id for s in scores]
+        )
+        ids = (s.id for s in scores)
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:
                 await _hold(conn, fence)
@@ -374,13 +388,13 @@ class SweepStore:
                     await conn.execute(
                         delete(sweep_last_scores).where(
                             sweep_last_scores.c.scope == run.scope,
-                            sweep_last_scores.c.account_id.in_(list(chunk)),
+                            sweep_last_scores.c.account_id.in_(chunk),
                         )
                     )
                 for rows in _chunks(last):
-                    await conn.execute(insert(sweep_last_scores), list(rows))
+                    await conn.execute(insert(sweep_last_scores), rows)
                 for rows in _chunks(history):
-                    await conn.execute(insert(sweep_history), list(rows))
+                    await conn.execute(insert(sweep_history), rows)
                 await conn.execute(
                     update(sweep_runs)
                     .where(sweep_runs.c.id == run.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from sergas.sandbox.coql.query import (
     MAX_LIMIT,
     MAX_ORDER_BY,
     MAX_REACHABLE,
+    BoolOp,
+    Condition,
     CoqlResult,
     Query,
 )
@@ -101,7 +104,10 @@ def execute(query: str, store: RecordStore, modules: Mapping[str, Module]) -> Co
     else:
         page = []
         matched = 0
-        for record in records:
+        candidates = _by_lookup(parsed, order, store, module)
+        if candidates is None:
+            candidates = records[_first_possible(parsed, order, records) :]
+        for record in candidates:
             if predicate(record):
                 if matched >= start:
                     page.append(record)
@@ -111,6 +117,55 @@ def execute(query: str, store: RecordStore, modules: Mapping[str, Module]) -> Co
     more = len(page) > parsed.limit
     rows = [_row(record, columns) for record in page[: parsed.limit]]
     return CoqlResult(rows, more, parsed.limit)
+
+
+def _and_children(parsed: Query) -> list[Any]:
+    where = parsed.where
+    return where.children if isinstance(where, BoolOp) and where.operator == "and" else [where]
+
+
+def _by_lookup(
+    parsed: Query, order: list[tuple[Column, bool]], store: RecordStore, module: Module
+) -> list[Record] | None:
+    """The only records that can match "<lookup> in (ids)" or "<lookup> = id" (an and-ed
+    condition), ascending by id; None when the query has no such condition or another
+    order. Only saves the scan; the WHERE still decides."""
+    if order and (order[0][0].key != "id" or order[0][1]):
+        return None
+    for condition in _and_children(parsed):
+        if not isinstance(condition, Condition) or condition.operator not in ("in", "="):
+            continue
+        field = module.by_name.get(condition.column)
+        if field is None or field.data_type != "lookup":
+            continue
+        values = condition.operand if condition.operator == "in" else [condition.operand]
+        if not isinstance(values, list | tuple):
+            continue
+        index = store.by_lookup(module.api_name, field.api_name)
+        found = [r for v in dict.fromkeys(str(v) for v in values) for r in index.get(v, ())]
+        found.sort(key=lambda r: int(r["id"]))
+        return found
+    return None
+
+
+def _first_possible(parsed: Query, order: list[tuple[Column, bool]], records: list[Record]) -> int:
+    """Where a page walked by id ("id > N and ..." ascending by id) can start: the records
+    before it fail the WHERE anyway. Only saves the scan (a walk's pages would otherwise
+    cost the whole module each); the rows are the same."""
+    if (order and (order[0][0].key != "id" or order[0][1])) or not records:
+        return 0
+    for condition in _and_children(parsed):
+        if (
+            isinstance(condition, Condition)
+            and condition.column.lower() == "id"
+            and condition.operator in (">", ">=")
+            and str(condition.operand).isdigit()
+        ):
+            bound = int(condition.operand)
+            if condition.operator == ">":
+                return bisect_right(records, bound, key=lambda r: int(r["id"]))
+            return bisect_left(records, bound, key=lambda r: int(r["id"]))
+    return 0
 
 
 def _row(record: Record, columns: list[tuple[str, Column]]) -> dict[str, Any]:
