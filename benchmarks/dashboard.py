@@ -16,6 +16,9 @@ soon as the last one answered, `--requests` per page, at each level of `--client
 - the same account pages again, within SERGAS_WEB_RELATED_CACHE_SECONDS (600 s here, so
   the whole first pass stays cached): one part, the stored data and the cached CRM records.
 
+With `--sandbox served` the CRM is `sergas sandbox serve` in a process of its own, reached
+with its credentials as Zoho would be, instead of the embedded one in the service's process.
+
 Reported per page, as the client saw them: p50, p95, p99 of the time until the page had
 arrived (for a first view, its first part: everything but the CRM's records, which the
 browser shows meanwhile), the whole response's p50 and p95 (the same for a page sent in
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import sqlite3
@@ -40,7 +44,8 @@ from pathlib import Path
 import httpx2
 from tests.web.demo import demo_service, propose, sweep
 
-from benchmarks._common import machine, table
+from benchmarks._common import machine, sandbox_process, table
+from sergas.sandbox.config import client_env
 
 TARGET_MS = 100.0
 
@@ -183,13 +188,26 @@ def main() -> None:
     parser.add_argument("--proposals", type=int, default=20)
     parser.add_argument("--clients", default="1,4", help="concurrency levels, e.g. 1,4")
     parser.add_argument("--requests", type=int, default=400, help="per page")
+    parser.add_argument(
+        "--sandbox",
+        choices=["embedded", "served"],
+        default="embedded",
+        help="embedded (default): in the service's process, as after `make demo`; served: "
+        "`sergas sandbox serve` in its own process, reached as Zoho would be",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         setup = time.perf_counter()
-        # The cached pass repeats the first within the cache's time (the default is 60 s).
-        with demo_service(data, args.accounts, SERGAS_WEB_RELATED_CACHE_SECONDS="600") as demo:
+        crm: dict[str, str] = {}
+        with contextlib.ExitStack() as stack:
+            if args.sandbox == "served":
+                crm = client_env(stack.enter_context(sandbox_process(accounts=args.accounts)))
+            # The cached pass repeats the first within the cache's time (the default is 60 s).
+            demo = stack.enter_context(
+                demo_service(data, args.accounts, SERGAS_WEB_RELATED_CACHE_SECONDS="600", **crm)
+            )
             sweep(demo.env)
             database = data / "sergas.db"
             copy_runs(database, args.history)
@@ -214,8 +232,9 @@ def main() -> None:
         f"machine: {machine()}; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}"
     )
     print(
-        f"{args.accounts:,} accounts, {runs} finished runs, {history:,} history rows, "
-        f"{args.proposals} pending proposals; clients {args.clients}; setup {setup:.0f} s"
+        f"{args.accounts:,} accounts ({args.sandbox} sandbox), {runs} finished runs, "
+        f"{history:,} history rows, {args.proposals} pending proposals; clients {args.clients}; "
+        f"setup {setup:.0f} s"
     )
     print()
     print(
