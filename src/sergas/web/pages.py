@@ -15,8 +15,6 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from sergas.access.schemas import RECORD_ID
-from sergas.errors import SergasError
-from sergas.log import get_logger
 from sergas.sweep.briefs import RunInfo, build_briefs
 from sergas.sweep.history import RunEntry, credits_text
 from sergas.sweep.scoring import STATUSES
@@ -24,7 +22,7 @@ from sergas.sweep.settings import SweepSettings
 from sergas.web.auth import Viewer
 from sergas.web.charts import bar_chart, line_chart
 from sergas.web.related import RELATED_PARTS, Related
-from sergas.web.render import HtmlRoute, PageError, page, page_in_two_parts, render_part
+from sergas.web.render import HtmlRoute, PageError, log, page, page_in_two_parts, render_part
 from sergas.web.state import (
     CurrentViewer,
     WebState,
@@ -37,7 +35,6 @@ from sergas.web.state import (
 __all__ = ["base_context", "router", "zoho_record_url"]
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
-log = get_logger("sergas.web")
 
 CSS = {"Healthy": "healthy", "Watch": "watch", "At Risk": "at-risk"}
 STATUS_CSS = [(s, CSS[s]) for s in STATUSES]
@@ -238,9 +235,10 @@ async def account(request: Request, account_id: AccountId, viewer: CurrentViewer
     async def crm_now() -> Markup:
         try:
             return _crm_part(await state.related.of(account_id))
-        except Exception as exc:  # the page's first part is sent: say it here, not as a 500
+        except Exception:  # the first part is sent (status 200): say it here, not as a 500
+            # (`of` turns Zoho's errors and timeouts into each part's problem itself.)
             log.exception("account page: reading the CRM failed", account_id=account_id)
-            why = exc.message if isinstance(exc, SergasError) else "an unexpected error"
+            why = "an unexpected error (see the service's log)"
             return _crm_part(Related(problems=dict.fromkeys(RELATED_PARTS, why)))
 
     return page_in_two_parts("account.html", context, crm_now)

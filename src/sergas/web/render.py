@@ -28,6 +28,7 @@ __all__ = [
     "HtmlRoute",
     "PageError",
     "SignInRequired",
+    "log",
     "page",
     "page_in_two_parts",
     "redirect",
