@@ -68,11 +68,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    before = os.getloadavg()[0]
     results = {"embedded": measure({}, args.runs)}
     with sandbox_process() as url:
         results["served"] = measure(client_env(url), args.runs)
     print(
-        f"sergas accounts get ID --tier rest — {machine()}, load average {os.getloadavg()[0]:.1f}"
+        f"sergas accounts get ID --tier rest — {machine()}, load average {before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after"
     )
     rows = []
     for setting, runs in results.items():

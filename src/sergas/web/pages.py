@@ -1,6 +1,7 @@
 """The pages that read the sweep: the latest run (`/`), one owner (`/owners/{id}`) and one
 account (`/accounts/{id}`). Everything here comes from Sergas's database, except an
-account's records in the CRM (`sergas.web.related`)."""
+account's records in the CRM (`sergas.web.related`), which the account page sends after the
+rest of the page (`page_in_two_parts`) unless they are cached."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
+from starlette.responses import Response
 
 from sergas.access.schemas import RECORD_ID
 from sergas.sweep.briefs import RunInfo, build_briefs
@@ -19,7 +21,8 @@ from sergas.sweep.scoring import STATUSES
 from sergas.sweep.settings import SweepSettings
 from sergas.web.auth import Viewer
 from sergas.web.charts import bar_chart, line_chart
-from sergas.web.render import HtmlRoute, PageError, page, render_part
+from sergas.web.related import RELATED_PARTS, Related
+from sergas.web.render import HtmlRoute, PageError, log, page, page_in_two_parts, render_part
 from sergas.web.state import (
     CurrentViewer,
     WebState,
@@ -184,17 +187,24 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @router.get("/accounts/{account_id}")
-async def account(request: Request, account_id: AccountId, viewer: CurrentViewer) -> HTMLResponse:
+async def account(request: Request, account_id: AccountId, viewer: CurrentViewer) -> Response:
+    """What the sweep stored about the account, sent at once; then, in the same response,
+    what the CRM holds now (from the cache when read within SERGAS_WEB_RELATED_CACHE_SECONDS,
+    else read while the browser already shows the rest). An account the latest sweep did
+    not score is read from the CRM first: its name, or whether it exists, is there."""
     state = web_state(request)
     run = await latest_run(state)
     scored, points = await state.history.account_story(
         run.id if run else None, state.scope, account_id
     )
-    related = await state.related.of(account_id)
-    if scored is None and not points and related.account is None:
-        raise PageError(404, "Not found", f"No account {account_id} in the sweep or the CRM.")
+    related = state.related.cached(account_id)
+    if scored is None:
+        related = related or await state.related.of(account_id)
+        if not points and related.account is None:
+            raise PageError(404, "Not found", f"No account {account_id} in the sweep or the CRM.")
     sweep = state.sweep
-    name = scored.name if scored else str((related.account or {}).get("Account_Name") or account_id)
+    crm_name = (related.account or {}).get("Account_Name") if related else None
+    name = scored.name if scored else str(crm_name or account_id)
     context = await base_context(state, viewer, name)
     context |= {
         "name": name,
@@ -213,11 +223,27 @@ async def account(request: Request, account_id: AccountId, viewer: CurrentViewer
                 (0, sweep.watch_min, "at-risk"),
             ],
         ),
-        "related": related,
-        "facts": _facts(related.account or {}),
         "zoho_url": zoho_record_url(state, "Accounts", account_id),
         "no_link": "the embedded sandbox has no Zoho page"
         if state.runtime.target.embedded
         else "set SERGAS_WEB_ZOHO_WEB_URL to link records to Zoho",
+        "crm": None if related is None else _crm_part(related),
     }
-    return page("account.html", context)
+    if related is not None:
+        return page("account.html", context)
+
+    async def crm_now() -> Markup:
+        try:
+            return _crm_part(await state.related.of(account_id))
+        except Exception:  # the first part is sent (status 200): say it here, not as a 500
+            # (`of` turns Zoho's errors and timeouts into each part's problem itself.)
+            log.exception("account page: reading the CRM failed", account_id=account_id)
+            why = "an unexpected error (see the service's log)"
+            return _crm_part(Related(problems=dict.fromkeys(RELATED_PARTS, why)))
+
+    return page_in_two_parts("account.html", context, crm_now)
+
+
+def _crm_part(related: Related) -> Markup:
+    facts = _facts(related.account or {})
+    return render_part("account_crm.html", {"related": related, "facts": facts})

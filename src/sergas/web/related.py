@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sergas.sweep.settings import SweepSettings
     from sergas.web.settings import WebSettings
 
-__all__ = ["Related", "RelatedRecords"]
+__all__ = ["RELATED_PARTS", "Related", "RelatedRecords"]
 
 T = TypeVar("T")
 ACCOUNT_FIELDS = [
@@ -46,6 +46,7 @@ ACCOUNT_FIELDS = [
 CONTACT_FIELDS = ["Full_Name", "Title", "Email", "Phone", "Account_Name"]
 DEAL_FIELDS = ["Deal_Name", "Stage", "Amount", "Closing_Date", "Account_Name"]
 TASK_FIELDS = ["Subject", "Status", "Due_Date", "Priority", "What_Id"]
+RELATED_PARTS = ("account", "contacts", "deals", "tasks")
 SHOWN = 20  # rows per list on the page
 _CACHED_ACCOUNTS = 1000
 
@@ -67,12 +68,20 @@ class RelatedRecords:
         self.open_stages = set(sweep.open_deal_stages)
         self._cache: OrderedDict[str, Related] = OrderedDict()
 
+    def cached(self, account_id: str) -> Related | None:
+        """The account's records as read within SERGAS_WEB_RELATED_CACHE_SECONDS, if they were."""
+        found = self._cache.get(account_id)
+        if found is None or time.monotonic() - found.read_at >= self.settings.related_cache_seconds:
+            return None
+        self._cache.move_to_end(account_id)
+        return found
+
     async def of(self, account_id: str) -> Related:
-        ttl = self.settings.related_cache_seconds
-        cached = self._cache.get(account_id)
-        if cached is not None and time.monotonic() - cached.read_at < ttl:
-            self._cache.move_to_end(account_id)
+        """The account's records: cached, or read now (and cached when every part was read)."""
+        cached = self.cached(account_id)
+        if cached is not None:
             return cached
+        ttl = self.settings.related_cache_seconds
         related = await self._read(account_id)
         if ttl > 0 and not related.problems:
             self._cache[account_id] = related

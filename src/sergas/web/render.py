@@ -5,7 +5,7 @@ carries, and the route class that turns errors into pages instead of the API's J
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +15,7 @@ import orjson
 import structlog
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from markupsafe import Markup
 from starlette.responses import Response
@@ -24,7 +24,16 @@ from sergas import errors
 from sergas.access.keys import redact_keys
 from sergas.errors import SergasError
 
-__all__ = ["HtmlRoute", "PageError", "SignInRequired", "page", "redirect", "render_part"]
+__all__ = [
+    "HtmlRoute",
+    "PageError",
+    "SignInRequired",
+    "log",
+    "page",
+    "page_in_two_parts",
+    "redirect",
+    "render_part",
+]
 
 log = structlog.get_logger("sergas.web")
 
@@ -102,6 +111,27 @@ def render_part(name: str, context: dict[str, Any]) -> Markup:
     """A part of a page, rendered (and escaped) by its own template, to be placed in a page
     as it is: for content worth rendering once and keeping."""
     return Markup(ENV.get_template(name).render(**context))
+
+
+_LATER = Markup("<!--sergas:later-->")  # escaped text can never read as this
+
+
+def page_in_two_parts(
+    name: str, context: dict[str, Any], later: Callable[[], Awaitable[Markup]]
+) -> StreamingResponse:
+    """A page sent as it is ready: all of it but one part at once, then that part (where the
+    template says `{{ later }}`) when `later()` has made it, in the same response. The
+    browser shows the first part meanwhile; with JavaScript off too, since it is one page.
+    The status is sent first, so `later()` shows its own failures as text on the page."""
+    html = ENV.get_template(name).render(**context, later=_LATER)
+    first, rest = html.split(_LATER)
+
+    async def body() -> AsyncIterator[str]:
+        yield first
+        yield await later()
+        yield rest
+
+    return StreamingResponse(body(), media_type="text/html", headers=HEADERS)
 
 
 def redirect(url: str) -> RedirectResponse:
