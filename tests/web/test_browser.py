@@ -109,8 +109,16 @@ def test_sign_in_see_the_sweep_open_an_account_approve(
     assert demo.summary["run_id"][:8] in page.inner_text("main")
     page.screenshot(path=tmp_path / "overview.png")
 
-    # An owner, then one of their accounts.
-    page.locator("#owners-h + table a").first.click()
+    # An owner with an account at risk, then that account.
+    at_risk = 2 + STATUSES.index("At Risk")  # the owner table: name, accounts, then statuses
+    rows = page.locator("#owners-h + table tbody tr")
+    risky = [
+        row
+        for row in rows.all()
+        if int(row.locator("td").nth(at_risk).inner_text().replace(",", "")) > 0
+    ]
+    assert risky, "the demo's sweep put no owner's account at risk"
+    risky[0].locator("a").click()
     assert page.get_by_role("heading", name=re.compile("At risk")).is_visible()
     page.screenshot(path=tmp_path / "owner.png")
     page.locator("main table a[href^='/accounts/']").first.click()
