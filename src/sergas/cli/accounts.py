@@ -71,7 +71,8 @@ def _run(work: Callable[[ZohoIntegrationManager], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def _context(tier: str, operation: str) -> RoutingContext | None:
+def _context(tier: str, operation: str, records: int = 1) -> RoutingContext | None:
+    """How to route the call: None (the manager's own routing) unless --tier names one."""
     from sergas.manager import RoutingContext
     from sergas.manager.config import parse_tier_name
 
@@ -80,7 +81,7 @@ def _context(tier: str, operation: str) -> RoutingContext | None:
     name = parse_tier_name(tier)
     if name not in ("mcp", "sdk", "rest"):
         raise typer.BadParameter("use auto, mcp, sdk or rest", param_hint="--tier")
-    return RoutingContext(operation_type=operation, preferred_tier=name)
+    return RoutingContext(operation_type=operation, preferred_tier=name, record_count=records)
 
 
 @app.command("list")
@@ -251,6 +252,97 @@ def export(
     console.print(
         f"exported {count:,} accounts to {out} ({fmt}, strategy {strategy}, tier {tier}, "
         f"{result['duration_s']:.1f} s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Option(
+        ...,
+        "--file",
+        help="CSV or JSON lines, as export writes them: an id column and a column per field "
+        "to change (a lookup by its id: Owner.id).",
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help="csv or jsonl (default: by the file's suffix)."
+    ),
+    tier: str = _TIER,
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Update many accounts from a file; each record's outcome goes beside it
+    (NAME.outcomes.csv or .jsonl). Exit 1 if any record was not updated."""
+    from sergas.cli.accounts_import import (
+        failed_rows,
+        file_format,
+        outcome_rows,
+        outcomes_path,
+        read_changes,
+        write_outcomes,
+    )
+    from sergas.errors import SergasError
+
+    kind = file_format(file, fmt)
+    if not file.is_file():
+        raise typer.BadParameter(f"no such file: {file}", param_hint="--file")
+    _context(tier, "bulk_update_accounts")  # the tier's name, before anything is opened
+    outcomes = outcomes_path(file, kind)
+    start = time.monotonic()
+
+    async def imported(m: ZohoIntegrationManager) -> tuple[list[dict[str, Any]], Any]:
+        plan = read_changes(file, kind, await _types(m, tier))
+        err_console.print(
+            f"importing {len(plan.records):,} accounts: {', '.join(plan.fields)}",
+            style="dim",
+            highlight=False,
+            soft_wrap=True,
+        )
+        context = _context(tier, "bulk_update_accounts", len(plan.records))
+        try:
+            result = await m.bulk_update_accounts(plan.records, context=context)
+        except SergasError as exc:  # nothing was written: each record says why
+            write_outcomes(outcomes, kind, failed_rows(plan, exc))
+            raise
+        rows = outcome_rows(plan, result.results)
+        write_outcomes(outcomes, kind, rows)
+        return rows, plan
+
+    rows, plan = _run(imported)
+    failed = [r for r in rows if not r["ok"]]
+    codes: dict[str, int] = {}
+    for row in failed:
+        codes[row["code"]] = codes.get(row["code"], 0) + 1
+    summary: dict[str, Any] = {
+        "records": len(rows),
+        "updated": len(rows) - len(failed),
+        "failed": len(failed),
+        "failed_by_code": codes,
+        "fields": list(plan.fields),
+        "not_sent": plan.ignored,
+        "outcomes": str(outcomes),
+        "duration_s": round(time.monotonic() - start, 2),
+    }
+    if json_out:
+        print_json(summary)
+    else:
+        _print_import(summary)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_import(summary: dict[str, Any]) -> None:
+    for column, why in summary["not_sent"].items():
+        err_console.print(f"not sent: {column} ({why})", style="dim", highlight=False)
+    mark = ("imported", "green") if not summary["failed"] else ("imported with failures", "red")
+    codes = ", ".join(f"{code} {n:,}" for code, n in summary["failed_by_code"].items())
+    console.print(
+        styled(
+            mark,
+            f" {summary['updated']:,} of {summary['records']:,} accounts updated, "
+            f"{summary['failed']:,} not{f' ({codes})' if codes else ''}; "
+            f"outcomes in {summary['outcomes']} ({summary['duration_s']:.1f} s)",
+        ),
         highlight=False,
         soft_wrap=True,
     )
