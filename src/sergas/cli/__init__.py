@@ -29,7 +29,7 @@ app = typer.Typer(
     help="Sergas: a gateway between account-management automation and Zoho CRM.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
 )
 app.add_typer(sandbox_cli.app, name="sandbox")
 app.add_typer(db_cli.app, name="db")
@@ -46,9 +46,20 @@ app.command(name="worker")(jobs_cli.worker)
 app.add_typer(jobs_cli.app, name="jobs")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"sergas {version('sergas')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    _: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     if debug:
         os.environ["SERGAS_DEBUG"] = "1"
