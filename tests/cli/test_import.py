@@ -208,6 +208,8 @@ def test_past_the_threshold_the_import_runs_bulk_write_jobs(
 BAD_FILES: list[tuple[str, str, list[str]]] = [
     ("a.csv", "Account_Name,Rating\nX,Active\n", ["a.csv row 1", "no id column"]),
     ("a.csv", "id,Ratting\n{id},Active\n", ["a.csv row 2, column Ratting", "did you mean Rating"]),
+    ("a.csv", 'id,Description,Employees\n{id},"two\nlines",1\n{id2},x,many\n',
+     ["row 3, column Employees"]),  # rows as a spreadsheet numbers them
     ("a.csv", "id,Employees\n{id},12\n{id2},many\n",
      ["a.csv row 3, column Employees", "Employees (integer) takes a whole number, not 'many'"]),
     ("a.csv", "id,Rating\n{id},Active\n{id},Acquired\n", ["row 3, column id", "also on row 2"]),

@@ -152,9 +152,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 path, f"no id column: the header is {', '.join(header)}; add the records' "
                 "ids as a column named id (as `sergas accounts export` writes it)", row=1,
             )  # fmt: skip
+        row = 1
         try:
-            for cells in reader:
-                row = reader.line_num
+            # Rows as a spreadsheet numbers them (a cell may hold a line break).
+            for row, cells in enumerate(reader, start=2):
                 if not any(c.strip() for c in cells):
                     continue  # a blank line
                 if len(cells) != len(header):
@@ -163,7 +164,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     )
                 yield row, dict(zip(header, cells, strict=True))
         except csv.Error as exc:
-            raise ImportFileError(path, f"not a CSV file: {exc}", row=reader.line_num) from None
+            raise ImportFileError(path, f"not a CSV file: {exc}", row=row + 1) from None
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
