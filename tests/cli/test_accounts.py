@@ -106,6 +106,20 @@ def test_search_between_and_empty_fields(crm: RunningSandbox) -> None:
     assert {r["id"] for r in found["is_not_null"]} == {str(r["id"]) for r in of_industry} - empty
 
 
+def test_search_says_how_many_matched_not_how_many_it_printed(crm: RunningSandbox) -> None:
+    rows = list(crm.sandbox.store.all("Accounts"))
+    industry = rows[0]["Industry"]
+    want = sum(1 for r in rows if r["Industry"] == industry)
+    assert want > 5
+    where = ["--where", f"Industry equals {industry}", "--limit", "5"]
+    result = run("accounts", "search", *where, "--json")
+    assert len(json.loads(result.stdout)) == 5
+    assert f"{want:,} matched, 5 shown" in result.stderr
+    assert f"{want:,} matched, 5 shown" in run("accounts", "search", *where).stdout
+    every = run("accounts", "search", "--where", f"Industry equals {industry}", "--limit", "2000")
+    assert f"{want:,} matched" in every.stdout and "shown" not in every.stdout
+
+
 def test_the_cli_takes_the_operators_of_the_http_service_and_mcp_tools() -> None:
     from typing import get_args
 

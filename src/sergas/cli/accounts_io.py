@@ -40,6 +40,7 @@ __all__ = [
     "open_manager",
     "parse_assignments",
     "parse_value",
+    "show_value",
     "sort_field",
     "typed_assignments",
 ]
@@ -294,6 +295,17 @@ def _api_name(name: str, hint: str) -> str:
         return api_name(name)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
+def show_value(value: Any) -> str:
+    """A value as a table shows it: lookups and owners by name."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("id") or value)
+    if isinstance(value, list):
+        return ", ".join(show_value(v) for v in value)
+    return str(value)
 
 
 class Writer(ABC):
