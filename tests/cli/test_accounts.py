@@ -13,90 +13,17 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import stamina
-from cryptography.fernet import Fernet
-from tests.db.conftest import isolated_settings
-from typer.testing import CliRunner, Result
+from tests.cli.conftest import ACCOUNTS, ids, run, run_json, sub, sub_env
+from typer.testing import CliRunner
 
 from sergas.cli import app
-from sergas.sandbox.config import SandboxConfig
-from sergas.sandbox.server import RunningSandbox, serve_sandbox
+from sergas.sandbox.server import RunningSandbox
 
-__all__ = ["isolated_settings"]
-
-ACCOUNTS = 2500  # past Zoho's 2,000-record page and COQL page
-
-
-@pytest.fixture(scope="module")
-def crm() -> Iterator[RunningSandbox]:
-    with serve_sandbox(SandboxConfig(accounts=ACCOUNTS, bulk_job_seconds=0.1)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """One SQLite database and token key for the module, so the stored token outlives each
-    command (the sandbox, like Zoho, allows 10 token refreshes per 10 minutes)."""
-    return {
-        "SERGAS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/sergas.db",
-        "SERGAS_TOKEN_KEY": Fernet.generate_key().decode(),
-    }
-
-
-@pytest.fixture(autouse=True)
-def zoho_env(
-    crm: RunningSandbox,
-    database: dict[str, str],
-    isolated_settings: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[None]:
-    from sergas.manager.prometheus import reset_prometheus_metrics
-
-    for name, value in crm.env.items():
-        monkeypatch.setenv(name, value)
-    for name, value in database.items():
-        monkeypatch.setenv(name, value)
-    run("db", "upgrade")  # a configured database is never upgraded behind one's back
-    reset_prometheus_metrics()
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
-    reset_prometheus_metrics()
-
-
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def run_json(*args: str) -> Any:
-    return json.loads(run(*args, "--json").stdout)
-
-
-def ids(crm: RunningSandbox) -> set[str]:
-    return {str(r["id"]) for r in crm.sandbox.store.all("Accounts")}
-
-
-def sub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sergas", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def sub_env(crm: RunningSandbox, data: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SERGAS_", "ZOHO_"))}
-    database = {k: os.environ[k] for k in ("SERGAS_DATABASE_URL", "SERGAS_TOKEN_KEY")}
-    settings = {"SERGAS_DATA_DIR": str(data), "COLUMNS": "200"} | database
-    return env | crm.env | settings | extra
+pytestmark = pytest.mark.usefixtures("zoho_env")
 
 
 # -- list, get, search, update ---------------------------------------------------------------
@@ -157,6 +84,51 @@ def test_search_any_and_in(crm: RunningSandbox) -> None:
     assert {r["id"] for r in either} == {r["id"] for r in listed} == want
 
 
+def test_search_between_and_empty_fields(crm: RunningSandbox) -> None:
+    rows = list(crm.sandbox.store.all("Accounts"))
+    between = run_json(
+        "accounts", "search", "--where", "Employees between 10,50", "--limit", "2000"
+    )
+    want = {
+        str(r["id"]) for r in rows if r.get("Employees") is not None and 10 <= r["Employees"] <= 50
+    }
+    assert {r["id"] for r in between} == want and want
+    industry = rows[0]["Industry"]
+    found = {}
+    for op in ("is_null", "is_not_null"):
+        found[op] = run_json(
+            "accounts", "search", "--where", f"Industry equals {industry}",
+            "--where", f"Ticker_Symbol {op}", "--limit", "2000",
+        )  # fmt: skip
+    of_industry = [r for r in rows if r["Industry"] == industry]
+    empty = {str(r["id"]) for r in of_industry if not r.get("Ticker_Symbol")}
+    assert {r["id"] for r in found["is_null"]} == empty and empty
+    assert {r["id"] for r in found["is_not_null"]} == {str(r["id"]) for r in of_industry} - empty
+
+
+def test_search_says_how_many_matched_not_how_many_it_printed(crm: RunningSandbox) -> None:
+    rows = list(crm.sandbox.store.all("Accounts"))
+    industry = rows[0]["Industry"]
+    want = sum(1 for r in rows if r["Industry"] == industry)
+    assert want > 5
+    where = ["--where", f"Industry equals {industry}", "--limit", "5"]
+    result = run("accounts", "search", *where, "--json")
+    assert len(json.loads(result.stdout)) == 5
+    assert f"{want:,} matched, 5 shown" in result.stderr
+    assert f"{want:,} matched, 5 shown" in run("accounts", "search", *where).stdout
+    every = run("accounts", "search", "--where", f"Industry equals {industry}", "--limit", "2000")
+    assert f"{want:,} matched" in every.stdout and "shown" not in every.stdout
+
+
+def test_the_cli_takes_the_operators_of_the_http_service_and_mcp_tools() -> None:
+    from typing import get_args
+
+    from sergas.access.schemas import Operator
+    from sergas.cli.accounts_io import OPS
+
+    assert set(OPS) == set(get_args(Operator))
+
+
 def test_update_writes_typed_values(crm: RunningSandbox) -> None:
     record_id = str(next(iter(crm.sandbox.store.all("Accounts")))["id"])
     outcome = run_json(
@@ -195,9 +167,15 @@ def test_export_every_account(
         rows = exported(out, fmt)
         assert result["count"] == len(rows) == ACCOUNTS
         assert {str(r["id"]) for r in rows} == ids(crm)
-        if fmt == "csv":
-            assert list(rows[0]) == ["id", "Account_Name", "Owner", "Annual_Revenue"]
-            assert json.loads(rows[0]["Owner"])["id"]  # lookups kept whole, as JSON
+        if fmt == "csv":  # a lookup as a column per key (email where Zoho gives it)
+            keys = ["name", "id", "email"] if "Owner.email" in rows[0] else ["name", "id"]
+            assert list(rows[0]) == [
+                "id", "Account_Name", *(f"Owner.{k}" for k in keys), "Annual_Revenue",
+            ]  # fmt: skip
+            owners = {str(r["id"]): r["Owner"] for r in crm.sandbox.store.all("Accounts")}
+            for row in rows:
+                owner = owners[row["id"]]
+                assert [row[f"Owner.{k}"] for k in keys] == [owner[k] for k in keys]
 
 
 def test_export_with_criteria_and_all_fields(crm: RunningSandbox, tmp_path: Path) -> None:
@@ -258,6 +236,9 @@ def test_a_failed_export_leaves_no_partial_file(tmp_path: Path, fmt: str) -> Non
         (["get", "999999999"], 1, "error: "),
         (["search", "--where", "Industry like x"], 2, "unknown operator 'like'"),
         (["search", "--where", "Bad-Field equals x"], 2, "not a Zoho API name"),
+        (["search", "--where", "Employees between 1"], 2, "write 'FIELD between LOW,HIGH'"),
+        (["search", "--where", "Phone is_null x"], 2, "write 'FIELD is_null'"),
+        (["search", "--where", "Phone"], 2, "expected 'FIELD OP VALUE'"),
         (["update", "1", "--set", "Health_Score"], 2, "expected FIELD=VALUE"),
         (["export", "--format", "xml", "--out", "x"], 2, "use csv or jsonl"),
         (["list", "--tier", "carrier-pigeon"], 2, "use auto, mcp, sdk or rest"),

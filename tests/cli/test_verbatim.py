@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cli.conftest import sub as sergas
 
 from sergas.access.approvals import ApprovalStore
 from sergas.access.principal import Principal
@@ -47,17 +46,6 @@ def env(crm: RunningSandbox, tmp_path: Path) -> dict[str, str]:
         "ENABLE_TIER2_SDK": "false",
         "COLUMNS": "400",  # wide enough that no table folds a cell
     }
-
-
-def sergas(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sergas", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def ok(env: dict[str, str], *args: str) -> str:

@@ -84,13 +84,24 @@ app = typer.Typer(
     cls=_Commands,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"sergas {version('sergas')}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _global(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    _: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     if debug:
         os.environ["SERGAS_DEBUG"] = "1"

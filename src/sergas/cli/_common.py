@@ -95,7 +95,8 @@ def run_app(app: typer.Typer) -> None:
     here, once, without a traceback: Zoho's code and details included, its text verbatim.
     """
     try:
-        app()
+        # `python -m sergas` is `sergas` too: in usage lines and completion scripts.
+        app(prog_name="sergas")
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -1,11 +1,13 @@
-"""`sergas accounts`: list, get, search, update and export Zoho accounts through the manager.
+"""`sergas accounts`: list, get, search, update, export and import Zoho accounts, and read an
+account's related records or add a note to it, through the manager (docs/cli.md).
 
 With ZOHO_* credentials configured these talk to Zoho; without, to the embedded sandbox that
 the health sweep uses (same CRM file in the data directory), and say so on stderr.
 
 Criteria are typed, never a raw string: `--where 'FIELD OP VALUE'` (one quoted argument,
 repeatable; all must hold, or any with `--any`), OP one of equals, not_equal, starts_with,
-greater_than, greater_equal, less_than, less_equal, in (comma-separated values). A VALUE is
+greater_than, greater_equal, less_than, less_equal, in (comma-separated values), between
+(LOW,HIGH), is_null and is_not_null (no value). A VALUE is
 typed by the field's type in Zoho's metadata (`--set FIELD=VALUE` alike): a text field takes
 the text as typed (`Phone=5550100` stays text), a number field a number, a boolean true or
 false; `null` clears a field (see `accounts_io`).
@@ -13,7 +15,8 @@ false; `null` clears a field (see `accounts_io`).
 Exit codes: 0 success; 1 an error (one line on stderr with Zoho's code, the field or
 parameter and the allowed values when Zoho gives them; `sergas --debug` for a traceback);
 2 bad usage (an unknown option, operator or field name, a value its field cannot take, a
-`--sort-by` other than id, Created_Time or Modified_Time); 130 interrupted.
+`--sort-by` other than id, Created_Time or Modified_Time, an import file that cannot be sent
+as it is); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -37,15 +40,20 @@ from sergas.cli.accounts_io import (
     field_types,
     open_manager,
     parse_assignments,
+    show_value,
     sort_field,
     typed_assignments,
 )
+from sergas.cli.accounts_related import SHOWN, RelatedList
 
 if TYPE_CHECKING:
     from sergas.manager import RoutingContext, ZohoIntegrationManager
     from sergas.tiers.base import RecordResult
 
-app = typer.Typer(help="Accounts in Zoho CRM: list, get, search, update, export.")
+app = typer.Typer(
+    help="Accounts in Zoho CRM: list, get, search, update, export, import; related records "
+    "and notes."
+)
 T = TypeVar("T")
 
 TABLE_FIELDS = ["Account_Name", "Owner", "Industry", "Rating", "Annual_Revenue"]
@@ -58,7 +66,7 @@ _WHERE = typer.Option(
     "--where",
     metavar="'FIELD OP VALUE'",
     help=f"A condition, quoted as one argument (repeatable). OP: {', '.join(OPS)}; "
-    "`in` takes comma-separated values.",
+    "`in` takes comma-separated values, `between` LOW,HIGH, `is_null` and `is_not_null` none.",
 )
 _ANY = typer.Option(False, "--any", help="Match any --where condition (default: all).")
 
@@ -71,7 +79,8 @@ def _run(work: Callable[[ZohoIntegrationManager], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def _context(tier: str, operation: str) -> RoutingContext | None:
+def _context(tier: str, operation: str, records: int = 1) -> RoutingContext | None:
+    """How to route the call: None (the manager's own routing) unless --tier names one."""
     from sergas.manager import RoutingContext
     from sergas.manager.config import parse_tier_name
 
@@ -80,7 +89,7 @@ def _context(tier: str, operation: str) -> RoutingContext | None:
     name = parse_tier_name(tier)
     if name not in ("mcp", "sdk", "rest"):
         raise typer.BadParameter("use auto, mcp, sdk or rest", param_hint="--tier")
-    return RoutingContext(operation_type=operation, preferred_tier=name)
+    return RoutingContext(operation_type=operation, preferred_tier=name, record_count=records)
 
 
 @app.command("list")
@@ -132,7 +141,7 @@ def get(
         return
     table = Table("field", "value", title=f"Account {record_id}", title_justify="left")
     for key, value in record.items():
-        table.add_row(key, _show(value))
+        table.add_row(key, show_value(value))
     console.print(table)
 
 
@@ -145,27 +154,36 @@ def search(
     tier: str = _TIER,
     json_out: bool = _JSON,
 ) -> None:
-    """Accounts matching the --where conditions, through Zoho's search API."""
+    """Accounts matching the --where conditions, through Zoho's search API; says how many
+    match in all (Zoho's count), and how many of them are shown."""
     if criteria_from(where or [], any_of) is None:  # the syntax, before anything is opened
         raise typer.BadParameter("give at least one condition", param_hint="--where")
     names = field_list(fields)
     context = _context(tier, "search_accounts")
 
-    async def found(m: ZohoIntegrationManager) -> list[dict[str, Any]]:
+    async def found(m: ZohoIntegrationManager) -> tuple[list[dict[str, Any]], int]:
         criteria = criteria_from(where or [], any_of, await _types(m, tier))
         assert criteria is not None
-        return await m.search_accounts(
-            criteria,
-            limit=limit,
-            fields=names or (None if json_out else TABLE_FIELDS),
-            context=context,
+        # How many match (Zoho's count), beside the first `limit` of them.
+        return await asyncio.gather(
+            m.search_accounts(
+                criteria,
+                limit=limit,
+                fields=names or (None if json_out else TABLE_FIELDS),
+                context=context,
+            ),
+            m.count_records(criteria=criteria, context=_context(tier, "count_records")),
         )
 
-    records = _run(found)
+    records, matched = _run(found)
+    shown = f"{matched:,} matched" + (
+        f", {len(records):,} shown" if matched != len(records) else ""
+    )
     if json_out:
         print_json(records)
+        err_console.print(shown, style="dim", highlight=False)
         return
-    console.print(_records_table(records, names or TABLE_FIELDS, f"{len(records)} found"))
+    console.print(_records_table(records, names or TABLE_FIELDS, shown))
 
 
 @app.command()
@@ -256,6 +274,163 @@ def export(
     )
 
 
+@app.command("import")
+def import_(
+    file: Path = typer.Option(
+        ...,
+        "--file",
+        help="CSV or JSON lines, as export writes them: an id column and a column per field "
+        "to change (a lookup by its id: Owner.id).",
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help="csv or jsonl (default: by the file's suffix)."
+    ),
+    tier: str = _TIER,
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Update many accounts from a file; each record's outcome goes beside it
+    (NAME.outcomes.csv or .jsonl). Exit 1 if any record was not updated."""
+    from sergas.cli.accounts_import import (
+        failed_rows,
+        file_format,
+        outcome_rows,
+        outcomes_path,
+        read_changes,
+        write_outcomes,
+    )
+    from sergas.errors import SergasError
+
+    kind = file_format(file, fmt)
+    if not file.is_file():
+        raise typer.BadParameter(f"no such file: {file}", param_hint="--file")
+    _context(tier, "bulk_update_accounts")  # the tier's name, before anything is opened
+    outcomes = outcomes_path(file, kind)
+    start = time.monotonic()
+
+    async def imported(m: ZohoIntegrationManager) -> tuple[list[dict[str, Any]], Any]:
+        plan = read_changes(file, kind, await _types(m, tier))
+        err_console.print(
+            f"importing {len(plan.records):,} accounts: {', '.join(plan.fields)}",
+            style="dim",
+            highlight=False,
+            soft_wrap=True,
+        )
+        context = _context(tier, "bulk_update_accounts", len(plan.records))
+        try:
+            result = await m.bulk_update_accounts(plan.records, context=context)
+        except SergasError as exc:  # nothing was written: each record says why
+            write_outcomes(outcomes, kind, failed_rows(plan, exc))
+            raise
+        rows = outcome_rows(plan, result.results)
+        write_outcomes(outcomes, kind, rows)
+        return rows, plan
+
+    rows, plan = _run(imported)
+    failed = [r for r in rows if not r["ok"]]
+    codes: dict[str, int] = {}
+    for row in failed:
+        codes[row["code"]] = codes.get(row["code"], 0) + 1
+    summary: dict[str, Any] = {
+        "records": len(rows),
+        "updated": len(rows) - len(failed),
+        "failed": len(failed),
+        "failed_by_code": codes,
+        "fields": list(plan.fields),
+        "not_sent": plan.ignored,
+        "outcomes": str(outcomes),
+        "duration_s": round(time.monotonic() - start, 2),
+    }
+    if json_out:
+        print_json(summary)
+    else:
+        _print_import(summary)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_import(summary: dict[str, Any]) -> None:
+    for column, why in summary["not_sent"].items():
+        err_console.print(f"not sent: {column} ({why})", style="dim", highlight=False)
+    mark = ("imported", "green") if not summary["failed"] else ("imported with failures", "red")
+    codes = ", ".join(f"{code} {n:,}" for code, n in summary["failed_by_code"].items())
+    console.print(
+        styled(
+            mark,
+            f" {summary['updated']:,} of {summary['records']:,} accounts updated, "
+            f"{summary['failed']:,} not{f' ({codes})' if codes else ''}; "
+            f"outcomes in {summary['outcomes']} ({summary['duration_s']:.1f} s)",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def related(
+    record_id: str = typer.Argument(..., metavar="ID", help="The account's id."),
+    related_list: RelatedList = typer.Option(
+        ..., "--list", help="Which of the account's related records.", case_sensitive=False
+    ),
+    page: int = typer.Option(1, "--page", min=1, help="Page number, from 1."),
+    limit: int = typer.Option(200, "--limit", min=1, max=200, help="Records per page (≤ 200)."),
+    fields: str | None = _FIELDS,
+    tier: str = _TIER,
+    json_out: bool = _JSON,
+) -> None:
+    """An account's contacts, deals, notes, tasks, calls or meetings (Events), a page at a
+    time, as Zoho lists them."""
+    from sergas.cli.accounts_related import page_json, print_page
+
+    names = field_list(fields)
+    shown = names or SHOWN[related_list]
+    context = _context(tier, "get_related_records")
+    found = _run(
+        lambda m: m.get_related_records(
+            record_id,
+            related_list.value,
+            fields=names if json_out else shown,
+            page=page,
+            per_page=limit,
+            context=context,
+        )
+    )
+    if json_out:
+        print_json(page_json(found))
+        return
+    print_page(found, shown, f"{related_list.value} of account {record_id}, page {page}")
+
+
+@app.command()
+def note(
+    record_id: str = typer.Argument(..., metavar="ID", help="The account's id."),
+    text: str = typer.Option(..., "--text", help="The note."),
+    title: str | None = typer.Option(None, "--title", help="The note's title."),
+    tier: str = _TIER,
+    json_out: bool = _JSON,
+) -> None:
+    """Add a note to an account; prints Zoho's outcome and the new note's id."""
+    from sergas.cli.accounts_related import note_outcome
+
+    if not text.strip():
+        raise typer.BadParameter("the note is empty", param_hint="--text")
+    context = _context(tier, "add_note")
+    result = _run(lambda m: m.add_note(record_id, content=text, title=title, context=context))
+    if json_out:
+        print_json(
+            {
+                "account": record_id,
+                "id": result.id,
+                "ok": result.ok,
+                "code": result.code,
+                "message": result.message,
+            }
+        )
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    note_outcome(record_id, result.ok, result.id, result.code, result.message)
+
+
 async def _types(manager: ZohoIntegrationManager, tier: str) -> FieldTypes:
     """The module's field types (one metadata call, on the tier the command would use)."""
     return field_types(
@@ -269,18 +444,7 @@ def _records_table(records: list[dict[str, Any]], fields: list[str], title: str)
     for name in fields:
         table.add_column(name)
     for record in records:
-        table.add_row(str(record.get("id", "")), *(_show(record.get(f)) for f in fields))
+        table.add_row(str(record.get("id", "")), *(show_value(record.get(f)) for f in fields))
     if not records:
         err_console.print("no accounts", style="dim")
     return table
-
-
-def _show(value: Any) -> str:
-    """A value as a table shows it: lookups and owners by name."""
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return str(value.get("name") or value.get("id") or value)
-    if isinstance(value, list):
-        return ", ".join(_show(v) for v in value)
-    return str(value)

@@ -17,12 +17,12 @@ import difflib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, get_args
 
 import typer
 
 from sergas.cli._common import err_console, local_caller
-from sergas.query import Criteria, F, Value
+from sergas.query import Criteria, Op, Value
 from sergas.zoho_limits import SORTABLE
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ __all__ = [
     "open_manager",
     "parse_assignments",
     "parse_value",
+    "show_value",
     "sort_field",
     "typed_assignments",
 ]
@@ -47,16 +48,10 @@ __all__ = [
 FieldTypes = dict[str, dict[str, Any]]  # api_name -> its field metadata
 MODULE = "Accounts"
 
-OPS = (
-    "equals",
-    "not_equal",
-    "starts_with",
-    "greater_than",
-    "greater_equal",
-    "less_than",
-    "less_equal",
-    "in",
-)
+# Every operator the HTTP service and the MCP tools take (`query.Op`, which their
+# `access.schemas.ConditionCriteria` checks conditions by).
+OPS: tuple[str, ...] = get_args(Op)
+_NO_VALUE = frozenset({"is_null", "is_not_null"})
 
 
 @contextlib.asynccontextmanager
@@ -149,9 +144,10 @@ def criteria_from(
     wheres: Sequence[str], any_of: bool, types: FieldTypes | None = None
 ) -> Criteria | None:
     """`--where 'FIELD OP VALUE'` options as one criteria: all of them, or any with `--any`.
-    The value is the rest of the text after the operator, spaces included. With `types`
+    The value is the rest of the text after the operator, spaces included; `in` and
+    `between` take comma-separated values, `is_null` and `is_not_null` none. With `types`
     each field must exist and each value is typed by its field."""
-    conditions = [_condition(*_split(where), types) for where in wheres]
+    conditions = [_condition(where, types) for where in wheres]
     if not conditions:
         return None
     combined = conditions[0]
@@ -160,36 +156,57 @@ def criteria_from(
     return combined
 
 
-def _split(where: str) -> tuple[str, str, str]:
+_USAGE = {
+    "in": "'FIELD in A,B,C'",
+    "between": "'FIELD between LOW,HIGH'",
+    "is_null": "'FIELD is_null'",
+    "is_not_null": "'FIELD is_not_null'",
+}
+
+
+def _condition(where: str, types: FieldTypes | None) -> Criteria:
+    """One condition, checked by the HTTP service's and MCP tools' own model
+    (`access.schemas.ConditionCriteria`): one set of operators and arity rules for all."""
+    from pydantic import ValidationError
+
+    from sergas.access.schemas import ConditionCriteria
+
     parts = where.split(None, 2)
-    if len(parts) != 3:
+    if len(parts) < 2 or (len(parts) == 2 and parts[1] not in _NO_VALUE):
         raise typer.BadParameter(f"expected 'FIELD OP VALUE', got {where!r}", param_hint="--where")
-    return parts[0], parts[1], parts[2]
-
-
-def _condition(name: str, op: str, text: str, types: FieldTypes | None) -> Criteria:
-    name = _api_name(name, "--where")
-    meta = _field(name, types, "--where") if types is not None else None
-    field = F(meta["api_name"] if meta is not None else name)
-    if op == "in":
-        return field.in_([_scalar(part.strip(), op, meta) for part in text.split(",")])
-    if op == "starts_with":
-        return field.starts_with(text)
-    value = _scalar(text, op, meta)
-    build = {
-        "equals": field.__eq__,
-        "not_equal": field.__ne__,
-        "greater_than": field.__gt__,
-        "greater_equal": field.__ge__,
-        "less_than": field.__lt__,
-        "less_equal": field.__le__,
-    }.get(op)
-    if build is None:
+    name, op, text = parts[0], parts[1], parts[2] if len(parts) == 3 else None
+    if op not in OPS:
         raise typer.BadParameter(
             f"unknown operator {op!r}; use one of {', '.join(OPS)}", param_hint="--where"
         )
-    criteria: Criteria = build(value)
-    return criteria
+    name = _api_name(name, "--where")
+    meta = _field(name, types, "--where") if types is not None else None
+    value: Value | None = None
+    values: list[Value] | None = None
+    if text is None:
+        pass
+    elif op in ("in", "between"):
+        values = [_scalar(part.strip(), op, meta) for part in text.split(",")]
+    elif op == "starts_with":
+        value = text
+    elif op not in _NO_VALUE:
+        value = _scalar(text, op, meta)
+    else:
+        values = [text]  # is_null with a value: the model says what is wrong
+    try:
+        condition = ConditionCriteria.model_validate(
+            {
+                "field": meta["api_name"] if meta is not None else name,
+                "op": op,
+                "value": value,
+                "values": values,
+            }
+        )
+    except ValidationError as exc:
+        reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        said = f"write {_USAGE[op]}" if op in _USAGE else reason  # the CLI's own syntax
+        raise typer.BadParameter(f"{where!r}: {said}", param_hint="--where") from None
+    return condition.to_criteria()
 
 
 def _scalar(text: str, op: str, meta: dict[str, Any] | None) -> Value:
@@ -205,23 +222,47 @@ def _scalar(text: str, op: str, meta: dict[str, Any] | None) -> Value:
 _WHOLE = frozenset({"integer", "long"})  # bigint: text, as the records API shows it
 _DECIMAL = frozenset({"double", "currency", "percent", "decimal"})
 _LOOKUPS = frozenset({"lookup", "ownerlookup", "userlookup"})
+_NOT_TEXT = _WHOLE | _DECIMAL | _LOOKUPS | {"boolean", "multiselectpicklist"}
+
+
+def find_field(name: str, types: FieldTypes) -> dict[str, Any] | None:
+    """The field's metadata (Zoho matches API names without regard to case), or None."""
+    meta = types.get(name)
+    if meta is None:
+        meta = next((m for n, m in types.items() if n.lower() == name.lower()), None)
+    return meta
+
+
+def unknown_field(name: str, types: FieldTypes) -> str:
+    """What to say of a field the module does not have: its name, and close ones."""
+    close = difflib.get_close_matches(name, list(types), n=3)
+    maybe = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"{MODULE} has no field {name!r}{maybe}"
 
 
 def _field(name: str, types: FieldTypes, hint: str) -> dict[str, Any]:
     """The field's metadata; a field the module does not have is bad usage, named."""
-    meta = types.get(name)
-    if meta is None:  # Zoho matches API names without regard to case
-        meta = next((m for n, m in types.items() if n.lower() == name.lower()), None)
+    meta = find_field(name, types)
     if meta is None:
-        close = difflib.get_close_matches(name, list(types), n=3)
-        maybe = f"; did you mean {' or '.join(close)}?" if close else ""
-        raise typer.BadParameter(f"{MODULE} has no field {name!r}{maybe}", param_hint=hint)
+        raise typer.BadParameter(unknown_field(name, types), param_hint=hint)
     return meta
 
 
 def _typed(meta: dict[str, Any], text: str, hint: str, *, clear: bool) -> Any:
     """`text` as the JSON value a field of this type takes (see the module docstring)."""
+    try:
+        return typed_value(meta, text, clear=clear)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
+def typed_value(meta: dict[str, Any], text: str, *, clear: bool, verbatim: bool = False) -> Any:
+    """`text` as the JSON value a field of this type takes; ValueError saying what the field
+    takes when it cannot. `verbatim`: a text field takes the text exactly as written (a
+    file's cell), not as JSON (`"42"` keeps its quotes)."""
     name, kind = meta["api_name"], str(meta.get("data_type") or "text")
+    if verbatim and kind not in _NOT_TEXT:
+        return text
     value = parse_value(text)
     if value is None and clear:
         return None
@@ -234,7 +275,7 @@ def _typed(meta: dict[str, Any], text: str, hint: str, *, clear: bool) -> Any:
     if kind in _WHOLE | _DECIMAL | {"boolean"}:
         wanted = "true or false" if kind == "boolean" else "a number"
         wanted = "a whole number" if kind in _WHOLE else wanted
-        raise typer.BadParameter(f"{name} ({kind}) takes {wanted}, not {text!r}", param_hint=hint)
+        raise ValueError(f"{name} ({kind}) takes {wanted}, not {text!r}")
     if kind == "multiselectpicklist":
         return [str(v) for v in value] if isinstance(value, list) else [_text(value, text)]
     if kind in _LOOKUPS and isinstance(value, dict):
@@ -254,6 +295,17 @@ def _api_name(name: str, hint: str) -> str:
         return api_name(name)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
+def show_value(value: Any) -> str:
+    """A value as a table shows it: lookups and owners by name."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("id") or value)
+    if isinstance(value, list):
+        return ", ".join(show_value(v) for v in value)
+    return str(value)
 
 
 class Writer(ABC):
@@ -285,26 +337,63 @@ class JsonlWriter(Writer):
 
 class CsvWriter(Writer):
     """A header row (id first, then the fields in the order first seen), then one row per
-    record. Lookups, owners and lists are written as JSON so nothing is lost; null is empty.
-    Rows are kept until `close()`, since a later record may carry a field the first lacked."""
+    record. A lookup (Owner, Parent_Account, …) is flattened into one column per key, name
+    and id first (`Owner.name`, `Owner.id`, `Owner.email`), which `sergas accounts import`
+    reads back by `.id`; lists stay JSON; null is empty. Rows are kept until `finish()`,
+    since a later record may carry a field or a lookup key the first lacked."""
 
     def __init__(self, out: IO[str], fields: Sequence[str] | None) -> None:
         super().__init__(out)
-        self.columns: dict[str, None] = dict.fromkeys(["id", *(fields or [])])
+        self.fields: dict[str, None] = dict.fromkeys(["id", *(fields or [])])
         self.fixed = fields is not None
+        self.keys: dict[str, dict[str, None]] = {}  # lookup field -> its keys, first seen
         self.rows: list[dict[str, Any]] = []
 
     def add(self, record: dict[str, Any]) -> None:
         if not self.fixed:
-            self.columns.update(dict.fromkeys(record))
+            self.fields.update(dict.fromkeys(record))
+        for name, value in record.items():
+            if isinstance(value, dict) and name in self.fields:
+                keys = self.keys.setdefault(name, dict.fromkeys(LOOKUP_KEYS[:2]))
+                keys.update(dict.fromkeys(value))
         self.rows.append(record)
         self.count += 1
 
+    def _lookup_keys(self, name: str) -> list[str] | None:
+        """A lookup field's columns' keys (name, id, email, then any others); None for a
+        field that is not a lookup."""
+        keys = self.keys.get(name)
+        if keys is None:
+            return None
+        return [k for k in LOOKUP_KEYS if k in keys] + [k for k in keys if k not in LOOKUP_KEYS]
+
+    def columns(self) -> list[str]:
+        """The header: each lookup as one column per key (`Owner.name`, `Owner.id`, …)."""
+        out: list[str] = []
+        for name in self.fields:
+            keys = self._lookup_keys(name)
+            out.extend([name] if keys is None else [f"{name}.{key}" for key in keys])
+        return out
+
     def finish(self) -> None:
-        writer = csv.DictWriter(self.out, list(self.columns), extrasaction="ignore")
-        writer.writeheader()
+        writer = csv.writer(self.out)
+        writer.writerow(self.columns())
         for row in self.rows:
-            writer.writerow({k: _cell(row.get(k)) for k in self.columns})
+            cells: list[Any] = []
+            for name in self.fields:
+                value = row.get(name)
+                keys = self._lookup_keys(name)
+                if keys is None:
+                    cells.append(_cell(value))
+                    continue
+                if value is not None and not isinstance(value, dict):
+                    value = {"id": value}  # a lookup given by its id alone
+                cells.extend(_cell((value or {}).get(key)) for key in keys)
+            writer.writerow(cells)
+
+
+# A lookup's keys in a CSV header, in this order (then any others Zoho gives).
+LOOKUP_KEYS = ("name", "id", "email")
 
 
 def _cell(value: Any) -> Any:

@@ -60,6 +60,7 @@ def list_keys(
 ) -> None:
     """List keys (their public ids; never the secret part)."""
     from sergas.access.keys import ApiKeyStore
+    from sergas.access.principal import PREFIX
 
     async def run(engine: AsyncEngine) -> list[dict[str, object]]:
         keys = await ApiKeyStore(engine).list_keys(include_revoked=all_keys)
@@ -70,11 +71,14 @@ def list_keys(
         print_json(keys)
         return
     table = Table(title="API keys", title_justify="left")
-    for column in ("key", "name", "scope", "created", "last used", "revoked"):
+    # The id `revoke` takes, whole at any width: the other columns wrap around it.
+    ids = [f"{PREFIX}{k['key_id']}" for k in keys]
+    table.add_column("key id", no_wrap=True, min_width=max(map(len, ids), default=6))
+    for column in ("name", "scope", "created", "last used", "revoked"):
         table.add_column(column)
-    for k in keys:
+    for key_id, k in zip(ids, keys, strict=True):
         table.add_row(
-            str(k["key"]),
+            key_id,
             str(k["name"]),
             str(k["scope"]),
             _day(k["created_at"]),
@@ -85,7 +89,9 @@ def list_keys(
 
 
 @app.command()
-def revoke(key_id: str = typer.Argument(..., help="The key's id (sgk_<id>_… or <id>).")) -> None:
+def revoke(
+    key_id: str = typer.Argument(..., help="The key's id, as `list` shows it (sgk_<id> or <id>)."),
+) -> None:
     """Revoke a key. Servers stop accepting it within SERGAS_SERVICE_API_KEY_CACHE_SECONDS."""
     from sergas.access.keys import ApiKeyStore
 
