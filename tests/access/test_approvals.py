@@ -76,12 +76,21 @@ async def test_reject_and_lookups(engine: AsyncEngine) -> None:
 async def test_creates_and_notes_are_proposals_too(engine: AsyncEngine) -> None:
     store = ApprovalStore(engine)
     create = await store.propose(
-        AGENT, None, {"Last_Name": "Okafor"}, "met at the fair", current=None,
-        module="Contacts", action="create",
+        AGENT,
+        None,
+        {"Last_Name": "Okafor"},
+        "met at the fair",
+        current=None,
+        module="Contacts",
+        action="create",
     )
     note = await store.propose(
-        AGENT, "4876876000000321001", {"Note_Content": "Call back"}, "from the brief",
-        current=None, action="note",
+        AGENT,
+        "4876876000000321001",
+        {"Note_Content": "Call back"},
+        "from the brief",
+        current=None,
+        action="note",
     )
     assert (create.action, create.record_id, create.module) == ("create", None, "Contacts")
     assert (note.action, note.record_id) == ("note", "4876876000000321001")

@@ -3,55 +3,20 @@ client's API key decides what its proposals do; approvals apply through the mana
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from typing import Any
-
 import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from tests.service.support import Keys, captured_logs, serve_on_loopback
+from tests.agents.conftest import body, connect
+from tests.service.support import Keys, captured_logs
 
 from sergas.access.applying import approve
 from sergas.access.approvals import ApprovalStore, StaleProposalError
 from sergas.access.audit import AuditLog
 from sergas.access.keys import ApiKeyStore
 from sergas.access.principal import Principal
-from sergas.agents.settings import AgentSettings
-from sergas.agents.transport import create_mcp_app
-from sergas.manager import IntegrationConfig
 from sergas.runtime import Runtime
 from sergas.sandbox.server import RunningSandbox
-from sergas.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def mcp_url(tier_settings: Settings, keys: Keys) -> Iterator[str]:
-    """The MCP app under uvicorn, opening its own runtime (REST tier) from the settings
-    (after `keys`: the database is at head and holds the test's keys)."""
-    config = IntegrationConfig.from_env(ENABLE_TIER1_MCP=False, ENABLE_TIER2_SDK=False)
-    app = create_mcp_app(
-        settings=tier_settings, config=config, agent=AgentSettings(api_key_cache_seconds=0)
-    )
-    with serve_on_loopback(app) as url:
-        yield url + "/mcp"
-
-
-@asynccontextmanager
-async def connect(url: str, key: str) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers=Keys.bearer(key), timeout=30) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
-    ):
-        yield client
-
-
-def body(result: Any) -> Any:
-    assert result.structured_content is not None, result
-    return result.structured_content
 
 
 async def test_no_key_no_session(mcp_url: str, keys: Keys, runtime: Runtime) -> None:
@@ -122,7 +87,7 @@ async def test_read_key_queues_write_key_applies(
     industry = next(r["Industry"] for r in store.ordered("Accounts") if r["Industry"])
 
     async with connect(mcp_url, keys.read) as agent:
-        assert len((await agent.list_tools()).tools) == 6
+        assert len((await agent.list_tools()).tools) == 16
         found = body(
             await agent.call_tool(
                 "search_accounts",
@@ -163,14 +128,19 @@ async def test_read_key_queues_write_key_applies(
     assert store.get("Accounts", b) == untouched
 
     async with connect(mcp_url, keys.write) as ops:
-        direct = body(
-            await ops.call_tool(
-                "propose_account_update",
-                {"record_id": c, "changes": {"Rating": "Not a rating"}, "reason": "typo"},
-            )
+        refused = await ops.call_tool(
+            "propose_account_update",
+            {"record_id": c, "changes": {"Rating": "Not a rating"}, "reason": "typo"},
         )
-    assert direct["status"] == "failed"  # applied at once, and Zoho refused it
-    assert direct["outcome"]["code"] == "INVALID_DATA"
+    # Applied at once, and Zoho refused it: a tool error naming the field.
+    assert refused.is_error
+    error = body(refused)["error"]
+    assert error["code"] == "INVALID_DATA" and error["details"]["status"] == "failed"
+    assert (error["details"]["field"], error["details"]["argument"]) == ("Rating", "changes")
+    assert "Active" in error["details"]["supported_values"]
+    assert "Zoho refused the update" in error["message"] and "Rating" in error["message"]
+    failed = await ApprovalStore(runtime.engine).get(error["details"]["approval_id"])
+    assert failed.status == "failed" and failed.outcome and failed.outcome["code"] == "INVALID_DATA"
 
     rows = list(reversed(await AuditLog(runtime.engine).recent()))
     assert [(r["tool"], r["outcome"]) for r in rows] == [

@@ -21,13 +21,21 @@ from sergas.sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.slow
 
-TOOLS = {
+PROPOSING = {"propose_account_update", "propose_note", "propose_create"}
+TOOLS = PROPOSING | {
     "search_accounts",
     "get_account",
     "list_at_risk_accounts",
     "account_brief",
-    "propose_account_update",
     "list_proposals",
+    "list_records",
+    "search_records",
+    "get_record",
+    "describe_fields",
+    "find_users",
+    "query_coql",
+    "get_related_records",
+    "get_notes",
 }
 # Shaped like a Zoho access token: must never be stored as given.
 LEAKED_TOKEN = "1000.0f3c9a7be21d4c5a8e6f.b7d2e4f6a8c0e1d3f5a7"
@@ -80,7 +88,7 @@ async def test_an_agent_on_stdio(
         tools = await client.list_tools()
         assert {t.name for t in tools.tools} == TOOLS
         read_only = {t.name for t in tools.tools if t.annotations and t.annotations.read_only_hint}
-        assert read_only == TOOLS - {"propose_account_update"}
+        assert read_only == TOOLS - PROPOSING
 
         got = body(await client.call_tool("get_account", {"record_id": first}))
         assert got["data"]["Account_Name"] == store.get("Accounts", first)["Account_Name"]

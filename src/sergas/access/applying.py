@@ -46,8 +46,8 @@ from sergas.access.approvals import (
     CREATE,
     NOTE,
     PENDING,
-    UPDATE,
     UNFINISHED,
+    UPDATE,
     Approval,
     ApprovalStore,
     InProgressError,
@@ -430,9 +430,7 @@ async def recover_applying(
             "since": approval.applying_at.isoformat() if approval.applying_at else None,
         }
         done.append(
-            await _complete(
-                store, manager, held, force=force, recovered=recovered, caller=caller
-            )
+            await _complete(store, manager, held, force=force, recovered=recovered, caller=caller)
         )
     return done
 

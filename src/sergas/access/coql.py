@@ -51,8 +51,7 @@ def bounded_select(query: str, *, max_rows: int = MAX_ROWS) -> BoundedQuery:
     if not words or words[0] != "select":
         first = tokens[0] if tokens else ""
         raise _refuse(
-            f"only a SELECT is allowed (the query starts with {first!r}): COQL here is "
-            "read-only",
+            f"only a SELECT is allowed (the query starts with {first!r}): COQL here is read-only",
             first_word=first,
         )
     if ";" in words:
