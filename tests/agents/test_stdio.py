@@ -239,3 +239,44 @@ async def test_a_write_scope_key_writes_directly(
     )
     assert history[0]["status"] == "applied"
     assert history[0]["decided_by"].endswith("(direct write)")
+
+
+async def test_a_read_only_agents_note_waits_for_a_person(
+    process_env: dict[str, str], tier_sandbox: RunningSandbox
+) -> None:
+    store = tier_sandbox.sandbox.store
+    account_id = store.ordered("Accounts")[9]["id"]
+    text = "Champion left the company; find a new sponsor"
+
+    def notes() -> list[dict[str, Any]]:
+        return [
+            n
+            for n in store.all("Notes")
+            if (n.get("Parent_Id") or {}).get("id") == account_id and n["Note_Content"] == text
+        ]
+
+    async with stdio(process_env) as client:
+        queued = body(
+            await client.call_tool(
+                "propose_note",
+                {"record_id": account_id, "content": text, "reason": "seen in the brief"},
+            )
+        )
+    assert (queued["status"], queued["action"]) == ("pending", "note")
+    assert notes() == []
+
+    wide = {**process_env, "COLUMNS": "250"}
+    listed = sergas(wide, "approvals", "list", "--no-current")
+    assert listed.returncode == 0, listed.stderr
+    assert f"note on Accounts {account_id}" in listed.stdout
+    shown = sergas(process_env, "approvals", "show", str(queued["approval_id"]))
+    assert "Note_Content" in shown.stdout and "when proposed" not in shown.stdout
+
+    approved = sergas(
+        process_env, "approvals", "approve", str(queued["approval_id"]), "--json", "--by", "dana"
+    )
+    assert approved.returncode == 0, approved.stderr
+    result = json.loads(approved.stdout)
+    assert (result["status"], result["action"]) == ("applied", "note")
+    (note,) = notes()
+    assert result["outcome"]["id"] == note["id"]
