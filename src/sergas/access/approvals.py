@@ -153,7 +153,7 @@ class ApprovalStore:
     async def propose(
         self,
         who: Principal,
-        record_id: str,
+        record_id: str | None,
         changes: Mapping[str, Any],
         reason: str,
         *,
