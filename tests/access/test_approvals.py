@@ -4,23 +4,21 @@ reviewers race; listing by status; free text redacted."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import db_url, engine, postgres_url
+from tests.db.test_drift import new_database
 
 from sergas.access.approvals import STATUSES, ApprovalStore
 from sergas.access.principal import Principal
 from sergas.db import create_engine, downgrade, upgrade
 from sergas.db.tables import approvals, tool_calls
-from sergas.db.testing import find_test_postgres, postgres_required, temporary_database
 from sergas.errors import InvalidDataError, NotFoundError
 
-__all__ = ["db_url", "engine", "postgres_url"]
+__all__ = ["db_url", "engine", "new_database", "postgres_url"]
 
 AGENT = Principal("0123456789ab", "renewals agent", "read")
 
@@ -103,21 +101,6 @@ async def test_creates_and_notes_are_proposals_too(engine: AsyncEngine) -> None:
         await store.propose(AGENT, None, {"Note_Content": "x"}, "no", current=None, action="note")
     with pytest.raises(InvalidDataError, match="names no record id"):
         await store.propose(AGENT, "1", {"Last_Name": "x"}, "no", current=None, action="create")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own: this test moves the schema down and up."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'actions.db'}"
-        return
-    url, reason = find_test_postgres()
-    if url is None:
-        if postgres_required():
-            pytest.fail(f"SERGAS_REQUIRE_POSTGRES=1 but {reason}")
-        pytest.skip(reason)
-    with temporary_database(url, prefix="sergas_actions") as database_url:
-        yield database_url
 
 
 async def test_the_actions_migration_keeps_rows_and_their_audit_links(new_database: str) -> None:
