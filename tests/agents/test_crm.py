@@ -63,6 +63,7 @@ async def test_pages_and_search_by_owner_email(
             )
         )
         nobody = await agent.call_tool("search_records", {"owner": "nobody@example.com"})
+        several = await agent.call_tool("search_records", {"owner": "son"})
         users = body(await agent.call_tool("find_users", {"query": owner["email"]}))
         neither = await agent.call_tool("search_records", {"module": "Deals"})
     assert (first["count"], first["more"], first["page"]) == (5, True, 1)
@@ -80,6 +81,11 @@ async def test_pages_and_search_by_owner_email(
     }
     assert nobody.is_error and body(nobody)["error"]["code"] == "USER_NOT_FOUND"
     assert body(nobody)["error"]["details"]["argument"] == "owner"
+    named = [u for u in sandbox.all_users if "son" in u["full_name"].lower()]
+    assert len(named) > 1 and several.is_error
+    ambiguous = body(several)["error"]
+    assert ambiguous["code"] == "AMBIGUOUS_OWNER"
+    assert {u["id"] for u in ambiguous["details"]["users"]} <= {u["id"] for u in named}
     assert [u["id"] for u in users["users"]] == [owner_id]
     assert neither.is_error and "criteria, owner" in body(neither)["error"]["message"]
 

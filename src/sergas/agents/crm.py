@@ -59,7 +59,7 @@ Module = Annotated[
     Literal["Accounts", "Contacts", "Deals", "Leads"],
     Field(description="The Zoho module", examples=["Contacts"]),
 ]
-Page_ = Annotated[
+PageNumber = Annotated[
     int,
     Field(ge=1, le=1000, description="Page number, 1 first", examples=[1]),
 ]
@@ -78,7 +78,7 @@ OptionalCriteria = Annotated[
 ]
 RELATED = ("Contacts", "Deals", "Notes", "Tasks", "Calls", "Events")
 DESCRIBED = ("Accounts", "Contacts", "Deals", "Leads", "Notes", "Tasks", "Calls", "Events")
-CandidateLimit = 10
+CANDIDATES = 10
 
 
 def _users(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -111,11 +111,11 @@ async def resolve_owner(
             details={"argument": "owner", "owner": owner},
         )
     if len(users) > 1:
-        named = ", ".join(f"{u['full_name']} <{u['email']}>" for u in users[:CandidateLimit])
+        named = ", ".join(f"{u['full_name']} <{u['email']}>" for u in users[:CANDIDATES])
         raise InvalidDataError(
             f"{len(users)} users match {owner!r} ({named}): give an email or the user id",
             code="AMBIGUOUS_OWNER",
-            details={"argument": "owner", "owner": owner, "users": users[:CandidateLimit]},
+            details={"argument": "owner", "owner": owner, "users": users[:CANDIDATES]},
         )
     return users[0]
 
@@ -166,7 +166,7 @@ def register(tool: Registrar, s: AgentServices, channel: str) -> None:
     async def list_records(
         module: Module = "Accounts",
         fields: Fields = None,
-        page: Page_ = 1,
+        page: PageNumber = 1,
         per_page: PerPage = 50,
         page_token: Annotated[
             str | None,
@@ -223,7 +223,7 @@ def register(tool: Registrar, s: AgentServices, channel: str) -> None:
             ),
         ] = None,
         fields: Fields = None,
-        page: Page_ = 1,
+        page: PageNumber = 1,
         per_page: PerPage = 50,
     ) -> Annotated[CallToolResult, Page]:
         """Search a module's records by typed criteria, by owner, or both, a page at a time.
@@ -380,7 +380,7 @@ def register(tool: Registrar, s: AgentServices, channel: str) -> None:
             Field(description="The module of record_id", examples=["Accounts"]),
         ] = "Accounts",
         fields: Fields = None,
-        page: Page_ = 1,
+        page: PageNumber = 1,
         per_page: PerPage = 50,
     ) -> Annotated[CallToolResult, Page]:
         """A record's related records: an account's contacts, deals, notes, tasks, calls
@@ -410,7 +410,7 @@ def register(tool: Registrar, s: AgentServices, channel: str) -> None:
             Literal["Accounts", "Contacts", "Deals", "Leads"],
             Field(description="The module of record_id", examples=["Accounts"]),
         ] = "Accounts",
-        page: Page_ = 1,
+        page: PageNumber = 1,
         per_page: PerPage = 20,
     ) -> Annotated[CallToolResult, NoteList]:
         """A record's notes, newest first, a page at a time."""
