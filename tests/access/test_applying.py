@@ -241,3 +241,80 @@ def test_values_compare_as_zoho_holds_them() -> None:
     assert same_value(["a", "b"], ["b", "a"])
     assert not same_value("5", 5) and not same_value(True, 1) and not same_value(["a"], ["a", "a"])
     assert not same_value({"id": "42"}, {"id": "43"}) and not same_value("Hot", "Cold")
+
+
+async def test_creates_and_notes_are_sent_once_and_never_resent(
+    runtime: Runtime, crm: Crm, dead_pid: int
+) -> None:
+    """A create or a note cannot be read back before it is sent: an approved one whose
+    holder died before sending is sent on recovery; one left `applying` may have reached
+    Zoho, so it fails OUTCOME_UNKNOWN and nothing is sent again."""
+    store = ApprovalStore(runtime.engine)
+    contacts = crm.sandbox.store
+    account = crm.record(17)
+    note = await store.propose(
+        AGENT,
+        account["id"],
+        {"Note_Content": "Call back", "Note_Title": "Next step"},
+        "from the brief",
+        current=None,
+        action="note",
+    )
+    create = await store.propose(
+        AGENT,
+        None,
+        {"Last_Name": "Adeyemi", "Email": "t.adeyemi@example.com"},
+        "met them",
+        current=None,
+        module="Contacts",
+        action="create",
+    )
+    noted = await approve(store, runtime.manager, note.id, "dana")
+    created = await approve(store, runtime.manager, create.id, "dana")
+    assert noted.status == created.status == "applied"
+    assert created.record_id and created.outcome and created.outcome["id"] == created.record_id
+    assert contacts.get("Contacts", created.record_id)["Email"] == "t.adeyemi@example.com"
+    on_account = [
+        n for n in contacts.all("Notes") if (n.get("Parent_Id") or {}).get("id") == account["id"]
+    ]
+    assert [n["Note_Title"] for n in on_account if n["Note_Content"] == "Call back"] == [
+        "Next step"
+    ]
+
+    gone = f"{socket.gethostname()}:{dead_pid}:0000"
+    maybe_sent = await held_by(
+        store,
+        await store.propose(
+            AGENT,
+            None,
+            {"Last_Name": "Lost"},
+            "x",
+            current=None,
+            module="Contacts",
+            action="create",
+        ),
+        gone,
+    )
+    never_sent = await store.claim(
+        (
+            await store.propose(
+                AGENT,
+                None,
+                {"Last_Name": "Waiting"},
+                "x",
+                current=None,
+                module="Contacts",
+                action="create",
+            )
+        ).id,
+        "dana",
+    )
+    before = len(list(contacts.all("Contacts")))
+    done = {
+        a.id: a for a in await recover_applying(store, runtime.manager, by="ops", abandoned_after=0)
+    }
+    assert done[maybe_sent.id].status == "failed"
+    assert done[maybe_sent.id].outcome["code"] == "OUTCOME_UNKNOWN"  # type: ignore[index]
+    assert done[never_sent.id].status == "applied" and done[never_sent.id].record_id
+    assert len(list(contacts.all("Contacts"))) == before + 1
+    assert not [c for c in contacts.all("Contacts") if c.get("Last_Name") == "Lost"]

@@ -4,16 +4,21 @@ reviewers race; listing by status; free text redacted."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.db.conftest import db_url, engine, postgres_url
+from tests.db.test_drift import new_database
 
 from sergas.access.approvals import STATUSES, ApprovalStore
 from sergas.access.principal import Principal
+from sergas.db import create_engine, downgrade, upgrade
+from sergas.db.tables import approvals, tool_calls
 from sergas.errors import InvalidDataError, NotFoundError
 
-__all__ = ["db_url", "engine", "postgres_url"]
+__all__ = ["db_url", "engine", "new_database", "postgres_url"]
 
 AGENT = Principal("0123456789ab", "renewals agent", "read")
 
@@ -64,3 +69,70 @@ async def test_reject_and_lookups(engine: AsyncEngine) -> None:
     for status in STATUSES:
         assert all(a.status == status for a in await store.find(status))
     assert {a.id for a in await store.find(None)} >= {proposal.id}
+
+
+async def test_creates_and_notes_are_proposals_too(engine: AsyncEngine) -> None:
+    store = ApprovalStore(engine)
+    create = await store.propose(
+        AGENT,
+        None,
+        {"Last_Name": "Okafor"},
+        "met at the fair",
+        current=None,
+        module="Contacts",
+        action="create",
+    )
+    note = await store.propose(
+        AGENT,
+        "4876876000000321001",
+        {"Note_Content": "Call back"},
+        "from the brief",
+        current=None,
+        action="note",
+    )
+    assert (create.action, create.record_id, create.module) == ("create", None, "Contacts")
+    assert (note.action, note.record_id) == ("note", "4876876000000321001")
+    assert create.to_json()["action"] == "create"
+    old = await store.propose(AGENT, "1", {"Phone": "1"}, "an update", current={"Phone": None})
+    assert old.action == "update"
+    with pytest.raises(InvalidDataError, match="unknown action"):
+        await store.propose(AGENT, "1", {}, "what", current=None, action="delete")
+    with pytest.raises(InvalidDataError, match="needs a record id"):
+        await store.propose(AGENT, None, {"Note_Content": "x"}, "no", current=None, action="note")
+    with pytest.raises(InvalidDataError, match="names no record id"):
+        await store.propose(AGENT, "1", {"Last_Name": "x"}, "no", current=None, action="create")
+
+
+async def test_the_actions_migration_keeps_rows_and_their_audit_links(new_database: str) -> None:
+    """0007 rebuilds `approvals` on SQLite: every row stays an update, and the audit rows
+    that point at one still do."""
+    engine = create_engine(new_database)
+    try:
+        await upgrade(engine)
+        await downgrade(engine, "0006_jobs")
+        now = datetime.now(UTC)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO approvals (id, created_at, client_name, module, record_id, "
+                    "changes, reason, status) VALUES (4242, :at, 'agent', 'Accounts', '7', "
+                    "'{\"Phone\": \"1\"}', 'why', 'pending')"
+                ),
+                {"at": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO tool_calls (at, client_name, transport, tool, arguments, "
+                    "outcome, duration_ms, approval_id) VALUES (:at, 'agent', 'stdio', "
+                    "'propose_account_update', '{}', 'queued', 1.0, 4242)"
+                ),
+                {"at": now},
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(approvals).where(approvals.c.id == 4242))).one()
+            links = (await conn.execute(select(tool_calls.c.approval_id))).scalars().all()
+        assert (row.action, row.record_id, row.status) == ("update", "7", "pending")
+        assert 4242 in links
+    finally:
+        await engine.dispose()

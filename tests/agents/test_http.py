@@ -3,55 +3,27 @@ client's API key decides what its proposals do; approvals apply through the mana
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
 import pytest
 from mcp import Client
+from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from tests.service.support import Keys, captured_logs, serve_on_loopback
+from mcp.shared.auth import OAuthClientMetadata
+from pydantic import AnyUrl
+from tests.agents.conftest import body, connect
+from tests.service.support import Keys, captured_logs
 
 from sergas.access.applying import approve
 from sergas.access.approvals import ApprovalStore, StaleProposalError
 from sergas.access.audit import AuditLog
 from sergas.access.keys import ApiKeyStore
 from sergas.access.principal import Principal
-from sergas.agents.settings import AgentSettings
-from sergas.agents.transport import create_mcp_app
-from sergas.manager import IntegrationConfig
 from sergas.runtime import Runtime
 from sergas.sandbox.server import RunningSandbox
-from sergas.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def mcp_url(tier_settings: Settings, keys: Keys) -> Iterator[str]:
-    """The MCP app under uvicorn, opening its own runtime (REST tier) from the settings
-    (after `keys`: the database is at head and holds the test's keys)."""
-    config = IntegrationConfig.from_env(ENABLE_TIER1_MCP=False, ENABLE_TIER2_SDK=False)
-    app = create_mcp_app(
-        settings=tier_settings, config=config, agent=AgentSettings(api_key_cache_seconds=0)
-    )
-    with serve_on_loopback(app) as url:
-        yield url + "/mcp"
-
-
-@asynccontextmanager
-async def connect(url: str, key: str) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers=Keys.bearer(key), timeout=30) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
-    ):
-        yield client
-
-
-def body(result: Any) -> Any:
-    assert result.structured_content is not None, result
-    return result.structured_content
 
 
 async def test_no_key_no_session(mcp_url: str, keys: Keys, runtime: Runtime) -> None:
@@ -122,7 +94,7 @@ async def test_read_key_queues_write_key_applies(
     industry = next(r["Industry"] for r in store.ordered("Accounts") if r["Industry"])
 
     async with connect(mcp_url, keys.read) as agent:
-        assert len((await agent.list_tools()).tools) == 6
+        assert len((await agent.list_tools()).tools) == 16
         found = body(
             await agent.call_tool(
                 "search_accounts",
@@ -163,14 +135,19 @@ async def test_read_key_queues_write_key_applies(
     assert store.get("Accounts", b) == untouched
 
     async with connect(mcp_url, keys.write) as ops:
-        direct = body(
-            await ops.call_tool(
-                "propose_account_update",
-                {"record_id": c, "changes": {"Rating": "Not a rating"}, "reason": "typo"},
-            )
+        refused = await ops.call_tool(
+            "propose_account_update",
+            {"record_id": c, "changes": {"Rating": "Not a rating"}, "reason": "typo"},
         )
-    assert direct["status"] == "failed"  # applied at once, and Zoho refused it
-    assert direct["outcome"]["code"] == "INVALID_DATA"
+    # Applied at once, and Zoho refused it: a tool error naming the field.
+    assert refused.is_error
+    error = body(refused)["error"]
+    assert error["code"] == "INVALID_DATA" and error["details"]["status"] == "failed"
+    assert (error["details"]["field"], error["details"]["argument"]) == ("Rating", "changes")
+    assert "Active" in error["details"]["supported_values"]
+    assert "Zoho refused the update" in error["message"] and "Rating" in error["message"]
+    failed = await ApprovalStore(runtime.engine).get(error["details"]["approval_id"])
+    assert failed.status == "failed" and failed.outcome and failed.outcome["code"] == "INVALID_DATA"
 
     rows = list(reversed(await AuditLog(runtime.engine).recent()))
     assert [(r["tool"], r["outcome"]) for r in rows] == [
@@ -224,3 +201,75 @@ async def test_an_agent_sees_its_proposals_beside_zoho_now(
     with pytest.raises(StaleProposalError):
         await approve(ApprovalStore(runtime.engine), runtime.manager, entry["id"], "reviewer")
     assert store.get("Accounts", record["id"])["Phone"] == "+1 555 9130"
+
+
+class _NoTokens:
+    """An OAuth client's token storage with nothing in it."""
+
+    async def get_tokens(self) -> None:
+        return None
+
+    async def set_tokens(self, tokens: Any) -> None:
+        pass
+
+    async def get_client_info(self) -> None:
+        return None
+
+    async def set_client_info(self, client_info: Any) -> None:
+        pass
+
+
+def _messages(exc: BaseException) -> str:
+    """Every message in an exception, its causes and its group's members."""
+    said = [str(exc)]
+    if isinstance(exc, BaseExceptionGroup):
+        said += [_messages(e) for e in exc.exceptions]
+    if exc.__cause__ is not None:
+        said.append(_messages(exc.__cause__))
+    return "\n".join(said)
+
+
+async def test_a_client_without_a_key_is_told_how_to_pass_one(mcp_url: str) -> None:
+    """A bare 401 would send an OAuth client into discovery, hiding why: the 401 says how
+    to pass the key, every OAuth path says the same, and a real OAuth client's failure
+    carries the message."""
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    base = mcp_url.removesuffix("/mcp")
+    async with httpx2.AsyncClient(timeout=10) as http:
+        refused = await http.post(mcp_url, json=hello)
+        bad = await http.post(mcp_url, json=hello, headers={"Authorization": "Bearer nope"})
+        discovery = {
+            path: await http.get(base + path)
+            for path in (
+                "/.well-known/oauth-protected-resource",
+                "/.well-known/oauth-protected-resource/mcp",
+                "/.well-known/oauth-authorization-server",
+            )
+        }
+        registered = await http.post(base + "/register", json={"redirect_uris": ["http://x"]})
+    assert refused.status_code == bad.status_code == 401
+    error = refused.json()["error"]
+    assert "Authorization: Bearer <key>" in error["message"] and error["details"]["oauth"] is False
+    challenge = refused.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="sergas", error_description="')
+    assert "Authorization: Bearer <key>" in challenge and "does not use OAuth" in challenge
+    assert 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
+    for answer in (*discovery.values(), registered):
+        assert answer.status_code == 404
+        assert answer.json()["error"]["code"] == "OAUTH_NOT_SUPPORTED"
+        assert "Authorization: Bearer <key>" in answer.json()["error"]["message"]
+
+    provider = OAuthClientProvider(
+        server_url=mcp_url,
+        client_metadata=OAuthClientMetadata(
+            redirect_uris=[AnyUrl("http://127.0.0.1:9/callback")], client_name="an agent host"
+        ),
+        storage=_NoTokens(),
+    )
+    with pytest.raises(BaseException) as failed:  # noqa: PT011  (whatever the client raises)
+        async with (
+            httpx2.AsyncClient(auth=provider, timeout=10) as http,
+            Client(streamable_http_client(mcp_url, http_client=http)) as client,
+        ):
+            await client.list_tools()
+    assert "Authorization: Bearer <key>" in _messages(failed.value)

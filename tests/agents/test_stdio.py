@@ -21,13 +21,21 @@ from sergas.sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.slow
 
-TOOLS = {
+PROPOSING = {"propose_account_update", "propose_note", "propose_create"}
+TOOLS = PROPOSING | {
     "search_accounts",
     "get_account",
     "list_at_risk_accounts",
     "account_brief",
-    "propose_account_update",
     "list_proposals",
+    "list_records",
+    "search_records",
+    "get_record",
+    "describe_fields",
+    "find_users",
+    "query_coql",
+    "get_related_records",
+    "get_notes",
 }
 # Shaped like a Zoho access token: must never be stored as given.
 LEAKED_TOKEN = "1000.0f3c9a7be21d4c5a8e6f.b7d2e4f6a8c0e1d3f5a7"
@@ -80,7 +88,7 @@ async def test_an_agent_on_stdio(
         tools = await client.list_tools()
         assert {t.name for t in tools.tools} == TOOLS
         read_only = {t.name for t in tools.tools if t.annotations and t.annotations.read_only_hint}
-        assert read_only == TOOLS - {"propose_account_update"}
+        assert read_only == TOOLS - PROPOSING
 
         got = body(await client.call_tool("get_account", {"record_id": first}))
         assert got["data"]["Account_Name"] == store.get("Accounts", first)["Account_Name"]
@@ -231,3 +239,44 @@ async def test_a_write_scope_key_writes_directly(
     )
     assert history[0]["status"] == "applied"
     assert history[0]["decided_by"].endswith("(direct write)")
+
+
+async def test_a_read_only_agents_note_waits_for_a_person(
+    process_env: dict[str, str], tier_sandbox: RunningSandbox
+) -> None:
+    store = tier_sandbox.sandbox.store
+    account_id = store.ordered("Accounts")[9]["id"]
+    text = "Champion left the company; find a new sponsor"
+
+    def notes() -> list[dict[str, Any]]:
+        return [
+            n
+            for n in store.all("Notes")
+            if (n.get("Parent_Id") or {}).get("id") == account_id and n["Note_Content"] == text
+        ]
+
+    async with stdio(process_env) as client:
+        queued = body(
+            await client.call_tool(
+                "propose_note",
+                {"record_id": account_id, "content": text, "reason": "seen in the brief"},
+            )
+        )
+    assert (queued["status"], queued["action"]) == ("pending", "note")
+    assert notes() == []
+
+    wide = {**process_env, "COLUMNS": "250"}
+    listed = sergas(wide, "approvals", "list", "--no-current")
+    assert listed.returncode == 0, listed.stderr
+    assert f"note on Accounts {account_id}" in listed.stdout
+    shown = sergas(process_env, "approvals", "show", str(queued["approval_id"]))
+    assert "Note_Content" in shown.stdout and "when proposed" not in shown.stdout
+
+    approved = sergas(
+        process_env, "approvals", "approve", str(queued["approval_id"]), "--json", "--by", "dana"
+    )
+    assert approved.returncode == 0, approved.stderr
+    result = json.loads(approved.stdout)
+    assert (result["status"], result["action"]) == ("applied", "note")
+    (note,) = notes()
+    assert result["outcome"]["id"] == note["id"]

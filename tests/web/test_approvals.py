@@ -145,3 +145,34 @@ async def test_rejecting_sends_nothing_to_zoho(
         f"/approvals/{proposal.id}", data={"decision": "maybe"}, headers=Keys.bearer(keys.write)
     )
     assert bad.status_code == 400
+
+
+async def test_new_records_and_notes_are_shown_for_what_they_add(
+    client: httpx2.AsyncClient, keys: Keys, runtime: Runtime, sandbox: RunningSandbox
+) -> None:
+    record = next(iter(sandbox.sandbox.store.all("Accounts")))
+    store = ApprovalStore(runtime.engine)
+    create = await store.propose(
+        AGENT,
+        None,
+        {"Last_Name": "Okafor"},
+        "met at the fair",
+        current=None,
+        module="Contacts",
+        action="create",
+    )
+    note = await store.propose(
+        AGENT,
+        record["id"],
+        {"Note_Content": "Call the CFO"},
+        "from the brief",
+        current=None,
+        action="note",
+    )
+    await sign_in(client, keys.read)
+    page = (await client.get("/approvals")).text
+    assert f"#{create.id} · create new Contacts record" in page
+    assert f'#{note.id} · note on <a href="/accounts/{record["id"]}">' in page
+    assert "The new record&#39;s fields" in page or "The new record's fields" in page
+    assert "The note it adds" in page and "Call the CFO" in page
+    assert page.count("Value when proposed") == 0  # only updates compare values

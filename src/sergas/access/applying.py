@@ -20,6 +20,11 @@ job.
 
 An error after which Zoho may or may not have applied the change (a timeout, a dropped
 connection, a 5xx) is followed by one more read, for the same reason.
+
+A create or a note (`Approval.action`) has nothing in Zoho to compare before it is sent, so
+it is sent as approved (`create_records`, `add_note`), through the same hold and finish. It
+cannot be read back either: one whose holder died while sending it, or whose answer was lost,
+is `failed` with `OUTCOME_UNKNOWN` (look in Zoho before proposing it again), never resent.
 """
 
 from __future__ import annotations
@@ -38,8 +43,11 @@ from sergas import errors
 from sergas.access.approvals import (
     APPLYING,
     APPROVED,
+    CREATE,
+    NOTE,
     PENDING,
     UNFINISHED,
+    UPDATE,
     Approval,
     ApprovalStore,
     InProgressError,
@@ -128,7 +136,9 @@ def assess(approval: Approval, now: Mapping[str, Any]) -> Assessment:
 
 
 async def read_current(manager: ZohoIntegrationManager, approval: Approval) -> dict[str, Any]:
-    """The changed fields' values in Zoho now."""
+    """The changed fields' values in Zoho now (an update's; a create or a note has none)."""
+    if approval.action != UPDATE or approval.record_id is None:
+        return {}
     record = await manager.get_account(
         approval.record_id, fields=list(approval.changes), module=approval.module
     )
@@ -138,11 +148,12 @@ async def read_current(manager: ZohoIntegrationManager, approval: Approval) -> d
 async def current_values(
     manager: ZohoIntegrationManager, rows: Iterable[Approval]
 ) -> dict[int, dict[str, Any] | SergasError]:
-    """Zoho's values now for each proposal (by id), or the error that stopped the read: one
-    read per record, a few at a time."""
+    """Zoho's values now for each update proposal (by id), or the error that stopped the
+    read: one read per record, a few at a time. Creates and notes have none."""
     by_record: dict[tuple[str, str], list[Approval]] = {}
     for row in rows:
-        by_record.setdefault((row.module, row.record_id), []).append(row)
+        if row.action == UPDATE and row.record_id is not None:
+            by_record.setdefault((row.module, row.record_id), []).append(row)
     gate = asyncio.Semaphore(_READS_AT_ONCE)
 
     async def read(key: tuple[str, str]) -> dict[str, Any] | SergasError:
@@ -205,6 +216,9 @@ async def approve(
         return done[0] if done else await store.get(approval_id)
     if approval.status != PENDING:
         raise not_pending(approval)
+    if approval.action != UPDATE:
+        claimed = await store.claim(approval_id, by, note)
+        return await apply(store, manager, claimed, by=by, caller=caller)
     now = await read_current(manager, approval)
     found = assess(approval, now)
     if found.changed and not force:
@@ -217,18 +231,21 @@ async def write_directly(
     store: ApprovalStore,
     manager: ZohoIntegrationManager,
     who: Principal,
-    record_id: str,
+    record_id: str | None,
     changes: Mapping[str, Any],
     reason: str,
     *,
-    current: Mapping[str, Any],
+    current: Mapping[str, Any] | None,
     module: str = "Accounts",
+    action: str = UPDATE,
     caller: Caller | None = None,
 ) -> Approval:
     """A write by a client allowed to write: recorded as approved by itself and applied
-    with its own authority (`caller`, default `who` as a library caller). `current` was
-    read from Zoho just now, so it is not read again."""
-    row = await store.insert(who, record_id, changes, reason, current, module, APPROVED)
+    with its own authority (`caller`, default `who` as a library caller). An update's
+    `current` was read from Zoho just now, so it is not read again."""
+    row = await store.insert(
+        who, record_id, changes, reason, current, module, APPROVED, action=action
+    )
     return await apply(
         store, manager, row, by=who.label(), now=current, caller=caller or who.caller("library")
     )
@@ -263,6 +280,8 @@ async def _complete(
     recovered: dict[str, Any] | None = None,
     caller: Caller | None = None,
 ) -> Approval:
+    if held.action != UPDATE:
+        return await _complete_unread(store, manager, held, recovered=recovered, caller=caller)
     try:
         found = assess(held, now if now is not None else await read_current(manager, held))
     except SergasError:
@@ -283,11 +302,66 @@ async def _complete(
     return await store.finish(held, outcome)
 
 
+async def _complete_unread(
+    store: ApprovalStore,
+    manager: ZohoIntegrationManager,
+    held: Approval,
+    *,
+    recovered: dict[str, Any] | None,
+    caller: Caller | None,
+) -> Approval:
+    """A create or a note: sent once; never resent when it may have reached Zoho."""
+    created = None
+    if recovered is not None and recovered["status"] == APPLYING:
+        outcome = _outcome(
+            False,
+            "OUTCOME_UNKNOWN",
+            f"the {held.action} was being sent by a process that is gone: it may or may not "
+            "be in Zoho; look there before proposing it again",
+        )
+    else:
+        outcome, created = await _send_unread(manager, held, caller)
+    if recovered is not None:
+        outcome["recovered"] = recovered
+    return await store.finish(held, outcome, created=created)
+
+
+async def _send_unread(
+    manager: ZohoIntegrationManager, held: Approval, caller: Caller | None
+) -> tuple[dict[str, Any], str | None]:
+    try:
+        if held.action == CREATE:
+            results = await manager.create_records(
+                [held.changes], module=held.module, caller=caller
+            )
+            result = results.results[0]
+        else:
+            assert held.action == NOTE and held.record_id is not None
+            result = await manager.add_note(
+                held.record_id,
+                content=str(held.changes.get("Note_Content", "")),
+                title=held.changes.get("Note_Title"),
+                module=held.module,
+                caller=caller,
+            )
+    except _UNKNOWN_OUTCOME as exc:
+        outcome = _outcome(False, "OUTCOME_UNKNOWN", exc.message, exc.details)
+        outcome["details"] = {**outcome["details"], "error_code": exc.code}
+        return outcome, None
+    except SergasError as exc:
+        return _outcome(False, exc.code, exc.message, exc.details), None
+    outcome = _outcome(result.ok, result.code, result.message, dict(result.details))
+    if result.ok and result.id:
+        outcome["id"] = result.id
+    return outcome, (result.id if result.ok and held.action == CREATE else None)
+
+
 async def _send(
     store: ApprovalStore, manager: ZohoIntegrationManager, held: Approval, caller: Caller | None
 ) -> dict[str, Any] | None:
     """Zoho's answer as an outcome; None when that answer was lost and Zoho cannot be read
     to find out (the row stays applying, for recovery)."""
+    assert held.record_id is not None
     try:
         result = await manager.update_account(
             held.record_id, held.changes, module=held.module, caller=caller
@@ -356,9 +430,7 @@ async def recover_applying(
             "since": approval.applying_at.isoformat() if approval.applying_at else None,
         }
         done.append(
-            await _complete(
-                store, manager, held, force=force, recovered=recovered, caller=caller
-            )
+            await _complete(store, manager, held, force=force, recovered=recovered, caller=caller)
         )
     return done
 

@@ -14,8 +14,15 @@ there leaves the row `applying`, and `sergas.access.applying.recover_applying()`
 Zoho holds now and completes the change or records why not, without sending it twice.
 
 This module is the table's side (no Zoho call); `sergas.access.applying` sends changes
-through the manager. Each proposal keeps the fields' values when it was proposed (`current`),
-so a change can be refused when the field has moved since (`StaleProposalError`).
+through the manager. A proposal's `action` says what it asks Zoho to do:
+
+- `update`: change fields of one record (`changes`); it keeps the fields' values when it
+  was proposed (`current`), so a change can be refused when a field has moved since
+  (`StaleProposalError`);
+- `create`: create one record in `module` with the fields in `changes`; `record_id` is
+  empty until it is applied, then the new record's id;
+- `note`: add a note to the record `record_id` of `module`; `changes` holds the note's
+  `Note_Content` (and `Note_Title`).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from sergas.db.tables import approvals
 from sergas.errors import InvalidDataError, NotFoundError
 
 __all__ = [
+    "ACTIONS",
     "APPLIED",
     "APPLYING",
     "APPROVED",
@@ -63,6 +71,8 @@ PENDING, APPROVED, APPLYING, APPLIED, FAILED, REJECTED = (
 )
 STATUSES = (PENDING, APPROVED, APPLYING, APPLIED, FAILED, REJECTED)
 UNFINISHED = (APPROVED, APPLYING)  # decided, Zoho's answer not recorded yet
+UPDATE, CREATE, NOTE = "update", "create", "note"
+ACTIONS = (UPDATE, CREATE, NOTE)
 
 
 class StaleProposalError(InvalidDataError):
@@ -91,7 +101,7 @@ class Approval:
     client_key_id: str | None
     client_name: str
     module: str
-    record_id: str
+    record_id: str | None  # None: a create not applied yet
     changes: dict[str, Any]
     current: dict[str, Any] | None  # the fields' values when proposed
     reason: str
@@ -103,6 +113,7 @@ class Approval:
     applying_at: datetime | None = None
     applying_by: str | None = None
     applying_process: str | None = None
+    action: str = UPDATE
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -131,6 +142,7 @@ def _approval(row: Any) -> Approval:
         applying_at=row.applying_at,
         applying_by=row.applying_by,
         applying_process=row.applying_process,
+        action=row.action,
     )
 
 
@@ -141,34 +153,47 @@ class ApprovalStore:
     async def propose(
         self,
         who: Principal,
-        record_id: str,
+        record_id: str | None,
         changes: Mapping[str, Any],
         reason: str,
         *,
-        current: Mapping[str, Any],
+        current: Mapping[str, Any] | None,
         module: str = "Accounts",
+        action: str = UPDATE,
     ) -> Approval:
-        """A pending proposal. `current`: the fields' values in Zoho now, kept to show the
-        reviewer and to refuse the change if they move before it is applied."""
-        return await self.insert(who, record_id, changes, reason, current, module, PENDING)
+        """A pending proposal. `current`: for an update, the fields' values in Zoho now,
+        kept to show the reviewer and to refuse the change if they move before it is
+        applied (None for a create or a note)."""
+        return await self.insert(
+            who, record_id, changes, reason, current, module, PENDING, action=action
+        )
 
     async def insert(
         self,
         who: Principal,
-        record_id: str,
+        record_id: str | None,
         changes: Mapping[str, Any],
         reason: str,
         current: Mapping[str, Any] | None,
         module: str,
         status: str,
+        *,
+        action: str = UPDATE,
     ) -> Approval:
         """A new row: `pending`, or `approved` by `who` itself (a direct write)."""
+        if action not in ACTIONS:
+            raise InvalidDataError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
+        if (record_id is None) != (action == CREATE):
+            raise InvalidDataError(
+                f"a {action} {'names no' if action == CREATE else 'needs a'} record id"
+            )
         now = datetime.now(UTC)
         decided = status != PENDING
         values = {
             "created_at": now,
             "client_key_id": who.key_id,
             "client_name": who.name,
+            "action": action,
             "module": module,
             "record_id": record_id,
             "changes": dict(changes),
@@ -286,9 +311,18 @@ class ApprovalStore:
             async with self.engine.begin() as conn:
                 await conn.execute(statement)
 
-    async def finish(self, held: Approval, outcome: dict[str, Any]) -> Approval:
+    async def finish(
+        self, held: Approval, outcome: dict[str, Any], *, created: str | None = None
+    ) -> Approval:
         """applying → applied or failed, recording the outcome; only by the holder (a hold
-        taken over since is left to its new holder, who records its own outcome)."""
+        taken over since is left to its new holder, who records its own outcome).
+        `created`: a create's new record id, kept as the row's `record_id`."""
+        values: dict[str, Any] = {
+            "status": APPLIED if outcome["ok"] else FAILED,
+            "outcome": outcome,
+        }
+        if created is not None:
+            values["record_id"] = created
         statement = (
             update(approvals)
             .where(
@@ -296,7 +330,7 @@ class ApprovalStore:
                 approvals.c.status == APPLYING,
                 approvals.c.applying_process == held.applying_process,
             )
-            .values(status=APPLIED if outcome["ok"] else FAILED, outcome=outcome)
+            .values(**values)
         )
         with database_errors(self.engine.url):
             async with self.engine.begin() as conn:

@@ -61,15 +61,18 @@ _NO_VALUE = {"is_null", "is_not_null"}
 
 
 class ConditionCriteria(BaseModel):
-    """One condition. `value` for most operators; `values` for `in` (1-100) and `between`
-    (exactly 2); neither for `is_null` / `is_not_null`."""
+    """One condition: `value`, or `values` (in, between), or neither (the null checks)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    field: ApiName
-    op: Operator
-    value: Scalar | None = None
-    values: list[Scalar] | None = Field(None, max_length=100)
+    field: ApiName = Field(description="A field API name", examples=["Industry"])
+    op: Operator = Field(description="The operator", examples=["equals"])
+    value: Scalar | None = Field(
+        None, description="The value, for every operator but in, between and the nulls"
+    )
+    values: list[Scalar] | None = Field(
+        None, max_length=100, description="For in: 1 to 100 values; for between: [low, high]"
+    )
 
     @model_validator(mode="after")
     def _arity(self) -> ConditionCriteria:

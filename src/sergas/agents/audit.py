@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
-import orjson
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
 from sergas.access.audit import AuditLog, AuditNote
 from sergas.access.keys import KeyRefused
 from sergas.access.principal import Principal
+from sergas.agents.errors import error_result
 from sergas.errors import SergasError
 from sergas.log import get_logger
 
@@ -75,14 +75,11 @@ class AuditMiddleware:
             raise
         else:
             if _is_error(result) and note.outcome not in ("denied", "error"):
+                # E.g. arguments that fail the schema: they never reach the tool.
                 note.outcome = "error"
-                text = _text(result)
-                # Arguments that fail the schema never reach the tool.
-                invalid = "validation error" in text
-                note.error_code = note.error_code or (
-                    "INVALID_ARGUMENTS" if invalid else "TOOL_ERROR"
-                )
-                note.result = note.result or {"message": text}
+                error = _error(result)
+                note.error_code = note.error_code or str(error.get("code") or "TOOL_ERROR")
+                note.result = note.result or {"message": str(error.get("message", ""))[:500]}
             return result
         finally:
             _note.reset(token)
@@ -131,11 +128,7 @@ async def record_refusal(
 
 
 def _refused(exc: SergasError) -> CallToolResult:
-    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
-    text = orjson.dumps(body).decode()
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=body, is_error=True
-    )
+    return error_result(exc.code, exc.message, exc.details)
 
 
 def _is_error(result: Any) -> bool:
@@ -144,12 +137,12 @@ def _is_error(result: Any) -> bool:
     return bool(getattr(result, "is_error", False))
 
 
-def _text(result: Any) -> str:
-    content = (
-        result.get("content") if isinstance(result, dict) else getattr(result, "content", None)
+def _error(result: Any) -> dict[str, Any]:
+    """The error object of a tool error (the one shape), or {}."""
+    body = (
+        result.get("structuredContent")
+        if isinstance(result, dict)
+        else getattr(result, "structured_content", None)
     )
-    for block in content or []:
-        text = block.get("text") if isinstance(block, dict) else getattr(block, "text", None)
-        if text:
-            return str(text)[:500]
-    return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}

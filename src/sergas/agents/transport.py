@@ -6,6 +6,15 @@
   key as `Authorization: Bearer …` on every request; checked here, before the MCP layer,
   and handed to the tools in the request's state. /healthz answers without a key.
 
+Sergas does not use OAuth. MCP's authorization spec has clients answer a 401 by discovering
+an authorization server (`/.well-known/oauth-protected-resource`, then
+`/.well-known/oauth-authorization-server`, then registering at `/register`), and many show
+only that flow's failure. So a 401 says in its body and in its `WWW-Authenticate`
+`error_description` how to pass the key, and every discovery and OAuth path answers 404
+with the same message: a client that reports a failed discovery or registration reports
+it. No protected-resource metadata is served: MCP requires it to name at least one
+authorization server, and there is none to name.
+
 A refused key is audited and logged on both (`sergas.agents.audit.record_refusal`).
 """
 
@@ -95,11 +104,52 @@ async def run_stdio(
         await server.run_stdio_async()
 
 
+HOW = (
+    "send a Sergas API key (sgk_…, from `sergas apikeys create`) as "
+    "`Authorization: Bearer <key>` on every request; Sergas does not use OAuth"
+)
+_HOW_DETAILS = {
+    "header": "Authorization: Bearer <Sergas API key>",
+    "create_key": "sergas apikeys create --name NAME --scope read|write",
+    "oauth": False,
+}
+# Where clients that speak MCP's authorization spec look for OAuth (RFC 9728, RFC 8414,
+# OpenID discovery, and the 2025-03-26 default endpoints).
+OAUTH_PATHS = (
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/register",
+    "/authorize",
+    "/token",
+)
+
+
 def _unauthorized(code: str, message: str) -> Response:
+    said = f"{message}: {HOW}"
+    challenge = 'Bearer realm="sergas"'
+    if code != "UNAUTHENTICATED":
+        challenge += ', error="invalid_token"'
+    # RFC 6750: error_description is ASCII without quotes or backslashes.
+    plain = said.replace("…", "...").replace('"', "'").replace("`", "")
+    challenge += f', error_description="{plain}"'
     return JSONResponse(
-        {"error": {"code": code, "message": message, "details": {}}},
+        {"error": {"code": code, "message": said, "details": _HOW_DETAILS}},
         status_code=401,
-        headers={"WWW-Authenticate": 'Bearer realm="sergas"'},
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+async def _no_oauth(request: Request) -> Response:
+    return JSONResponse(
+        {
+            "error": {
+                "code": "OAUTH_NOT_SUPPORTED",
+                "message": f"no OAuth here: {HOW}",
+                "details": _HOW_DETAILS,
+            }
+        },
+        status_code=404,
     )
 
 
@@ -153,6 +203,13 @@ def create_mcp_app(
                 app.state.audit = services.audit
                 yield
 
+    oauth = [Route(path, _no_oauth, methods=["GET", "POST"]) for path in OAUTH_PATHS]
+    oauth += [
+        Route(f"{path}/{{rest:path}}", _no_oauth, methods=["GET", "POST"])
+        for path in OAUTH_PATHS
+        if path.startswith("/.well-known/")
+    ]
     return Starlette(
-        routes=[Route("/mcp", _Endpoint()), Route("/healthz", _healthz)], lifespan=lifespan
+        routes=[Route("/mcp", _Endpoint()), Route("/healthz", _healthz), *oauth],
+        lifespan=lifespan,
     )

@@ -147,7 +147,7 @@ def list_approvals(
             str(a["id"]),
             a["created_at"][:19].replace("T", " "),
             a["client_name"],
-            a["record_id"],
+            _record(a),
             _short(a["changes"]),
             _now_cell(a),
             a["reason"][:80],
@@ -305,6 +305,23 @@ def _quiet_logging() -> None:
     configure_logging(settings.log_format, level)
 
 
+def _record(a: dict[str, Any]) -> str:
+    """What a proposal acts on: an update's record, a note's record, a create's module."""
+    action = a.get("action", "update")
+    if action == "create":
+        made = f" → {a['record_id']}" if a["record_id"] else ""
+        return f"new {a['module']} record{made}"
+    if action == "note":
+        return f"note on {a['module']} {a['record_id']}"
+    return str(a["record_id"])
+
+
+def _subject(a: dict[str, Any]) -> str:
+    if a.get("action", "update") == "update":
+        return f"{a['module']} {a['record_id']}"
+    return _record(a)
+
+
 def _value(value: Any) -> str:
     return json.dumps(value, default=str)
 
@@ -334,9 +351,7 @@ def _unread_note(unread: str | None) -> None:
 def _print(a: dict[str, Any]) -> None:
     style = _STYLE.get(a["status"], "")
     console.print(
-        styled(
-            (f"#{a['id']}", "bold"), f" {a['module']} {a['record_id']} — ", (a["status"], style)
-        ),
+        styled((f"#{a['id']}", "bold"), f" {_subject(a)} — ", (a["status"], style)),
         highlight=False,
     )
     console.print(
@@ -344,16 +359,24 @@ def _print(a: dict[str, Any]) -> None:
     )
     table = Table(show_header=True)
     has_now = "now" in a
+    adds = a.get("action", "update") != "update"  # a create or a note: nothing to compare
     columns = (
-        ("field", "when proposed", "now", "proposed")
-        if has_now
-        else ("field", "when proposed", "proposed")
+        ("field", "value")
+        if adds
+        else (
+            ("field", "when proposed", "now", "proposed")
+            if has_now
+            else ("field", "when proposed", "proposed")
+        )
     )
     for column in columns:
         table.add_column(column, overflow="fold")
     seen = a["current"] or {}
     changed = set(a.get("changed_since_proposed") or ())
     for field, value in a["changes"].items():
+        if adds:
+            table.add_row(field, _value(value))
+            continue
         cells: list[Any] = [field, _value(seen.get(field))]
         if has_now:
             now = _value(a["now"].get(field))

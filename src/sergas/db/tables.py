@@ -43,6 +43,8 @@ Access, for the HTTP service and the MCP server (0003_service):
   allowed to write is recorded here too, already decided (by that client), so every change
   made for an agent has one history. `applying_*` (0004_approvals_applying) say who is
   sending the change to Zoho, from which process, since when: what recovery reads.
+  `action` (0007_approval_actions): update, create or note; a create has no `record_id`
+  until it is applied.
 - `tool_calls`: one row per MCP tool call: who, which tool, the arguments (secrets redacted),
   a summary of the result, how long it took.
 
@@ -276,7 +278,7 @@ approvals = Table(
     Column("client_key_id", String(32), nullable=True),  # None: a local stdio client
     Column("client_name", String(255), nullable=False),
     Column("module", String(64), nullable=False),
-    Column("record_id", String(64), nullable=False),
+    Column("record_id", String(64), nullable=True),  # None: a create not applied yet
     Column("changes", JSON(), nullable=False),  # field API name -> new value
     Column("current", JSON(), nullable=True),  # the same fields' values when proposed
     Column("reason", Text(), nullable=False),
@@ -288,6 +290,7 @@ approvals = Table(
     Column("applying_at", UTCDateTime(), nullable=True),
     Column("applying_by", String(255), nullable=True),  # the reviewer, or a job
     Column("applying_process", String(255), nullable=True),  # host:pid:nonce
+    Column("action", String(16), nullable=False, server_default="update"),  # update|create|note
     Index(None, "status", "created_at"),
 )
 

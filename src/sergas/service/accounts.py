@@ -23,7 +23,7 @@ from sergas.service.responses import (
 from sergas.service.schemas import BulkUpdateRequest, SearchRequest, UpdateRequest
 from sergas.tiers.base import BulkResult, RecordResult
 
-__all__ = ["outcome_json", "router"]
+__all__ = ["CHANNEL", "FieldsQuery", "RecordIdPath", "outcome_json", "parse_fields", "router"]
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 CHANNEL = "http"  # the manager checks each call's permissions for the key that made it

@@ -6,6 +6,7 @@ RequestContextMiddleware  request id, access log, HTTP metrics, last-resort 500
   └ FastAPI               validation (422), errors → JSON (sergas.service.errors)
     ├ ops                 /healthz /readyz /metrics /v1/tiers/*
     ├ accounts            /v1/accounts/*   (bearer API key; writes need write scope)
+    ├ activity            /v1/accounts/{id}/related/*, /notes (a read key's note: a proposal)
     ├ web                 / and its pages  (the dashboard: sergas.web)
     └ jobs                /v1/jobs/*       (the job queue: only when the database is PostgreSQL)
 ```
@@ -29,7 +30,7 @@ from sergas.jobs.queue import open_queue
 from sergas.log import get_logger
 from sergas.manager import IntegrationConfig, PrometheusMetrics
 from sergas.runtime import Runtime, open_runtime
-from sergas.service import accounts, jobs, ops
+from sergas.service import accounts, activity, jobs, ops
 from sergas.service.errors import JSONResponse, install_handlers
 from sergas.service.limits import BodyLimitMiddleware
 from sergas.service.middleware import HttpMetrics, RequestContextMiddleware
@@ -114,6 +115,7 @@ def create_app(
     install_handlers(app)
     app.include_router(ops.router)
     app.include_router(accounts.router)
+    app.include_router(activity.router)
     app.include_router(web.router)
     if with_jobs:
         app.include_router(jobs.router)

@@ -18,8 +18,10 @@ __all__ = [
     "BulkOutcome",
     "ErrorBody",
     "Health",
+    "Queued",
     "Readiness",
     "RecordOutcome",
+    "RecordPage",
     "ResetResult",
     "SearchResult",
     "TierReport",
@@ -56,6 +58,30 @@ class PageInfo(_Closed):
 class AccountPage(_Closed):
     data: list[Record]
     info: PageInfo
+
+
+class PagingInfo(_Closed):
+    page: int
+    per_page: int
+    count: int
+    more_records: bool = Field(description="Zoho has more records after this page")
+
+
+class RecordPage(_Closed):
+    """A page of records, with Zoho's own `more_records`."""
+
+    data: list[Record]
+    info: PagingInfo
+
+
+class Queued(_Closed):
+    """A read key's write, queued in the approval queue for a person."""
+
+    status: str = Field(description="pending")
+    approval: dict[str, Any] = Field(
+        description="The approval: id, action, module, record_id, changes, reason, ..."
+    )
+    note: str
 
 
 class CountInfo(_Closed):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sergas.access.schemas import MAX_FIELDS, ApiName, CriteriaTree, FieldValues
 
-__all__ = ["BulkUpdateRequest", "SearchRequest", "UpdateRequest"]
+__all__ = ["BulkUpdateRequest", "NoteRequest", "SearchRequest", "UpdateRequest"]
 
 
 class SearchRequest(BaseModel):
@@ -53,3 +53,14 @@ class BulkUpdateRequest(BaseModel):
             if len(record) < 2:
                 raise ValueError(f"record {i}: no field to change besides `id`")
         return records
+
+
+class NoteRequest(BaseModel):
+    """A note: `{"content": "...", "title": "..."}`; `reason` is shown to the person who
+    approves it when the key has read scope."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(min_length=1, max_length=32000, examples=["Call the CFO before the 15th"])
+    title: str | None = Field(None, max_length=120, examples=["Renewal risk"])
+    reason: str | None = Field(None, min_length=3, max_length=2000)

@@ -1,5 +1,6 @@
-"""The approval queue in the browser: pending proposals with each field's value when proposed
-beside the proposed one, and approve / reject for write-scope viewers.
+"""The approval queue in the browser: pending proposals (updates with each field's value when
+proposed beside the proposed one; new records and notes with what they would add), and
+approve / reject for write-scope viewers.
 
 Deciding calls what `sergas approvals approve` and `reject` call
 (`ApprovalStore.approve` / `.reject`), so a proposal is decided the same way whichever door
@@ -64,7 +65,7 @@ async def _queue(
     pending = list(reversed(await store.find(PENDING, limit=SHOWN)))
     recent = [a for a in await store.find(None, limit=DECIDED_SHOWN * 3) if a.status != PENDING]
     recent = recent[:DECIDED_SHOWN]
-    ids = [a.record_id for a in pending + recent if a.module == "Accounts"]
+    ids = [a.record_id for a in pending + recent if a.module == "Accounts" and a.record_id]
     return pending, recent, await _names(state, ids)
 
 
