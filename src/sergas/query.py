@@ -35,6 +35,7 @@ Op = Literal[
     "is_null",
     "is_not_null",
 ]
+NO_VALUE_OPS = frozenset({"is_null", "is_not_null"})  # the operators that take no value
 
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
 _COQL_OPS = {

@@ -120,15 +120,6 @@ def test_search_says_how_many_matched_not_how_many_it_printed(crm: RunningSandbo
     assert f"{want:,} matched" in every.stdout and "shown" not in every.stdout
 
 
-def test_the_cli_takes_the_operators_of_the_http_service_and_mcp_tools() -> None:
-    from typing import get_args
-
-    from sergas.access.schemas import Operator
-    from sergas.cli.accounts_io import OPS
-
-    assert set(OPS) == set(get_args(Operator))
-
-
 def test_update_writes_typed_values(crm: RunningSandbox) -> None:
     record_id = str(next(iter(crm.sandbox.store.all("Accounts")))["id"])
     outcome = run_json(

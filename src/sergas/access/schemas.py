@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from sergas.query import Condition, Criteria, Group, Value
+from sergas.query import NO_VALUE_OPS, Condition, Criteria, Group, Op, Value
 from sergas.zoho_limits import MAX_FIELDS
 
 __all__ = [
@@ -44,20 +44,7 @@ ApiName = Annotated[str, StringConstraints(pattern=API_NAME, max_length=100)]
 RecordId = Annotated[str, StringConstraints(pattern=RECORD_ID)]
 Scalar = str | int | float | bool
 
-Operator = Literal[
-    "equals",
-    "not_equal",
-    "starts_with",
-    "in",
-    "greater_than",
-    "greater_equal",
-    "less_than",
-    "less_equal",
-    "between",
-    "is_null",
-    "is_not_null",
-]
-_NO_VALUE = {"is_null", "is_not_null"}
+Operator = Op  # one list of operators: sergas.query's
 
 
 class ConditionCriteria(BaseModel):
@@ -76,7 +63,7 @@ class ConditionCriteria(BaseModel):
 
     @model_validator(mode="after")
     def _arity(self) -> ConditionCriteria:
-        if self.op in _NO_VALUE:
+        if self.op in NO_VALUE_OPS:
             if self.value is not None or self.values:
                 raise ValueError(f"{self.op} takes no value")
         elif self.op == "in":
@@ -91,7 +78,7 @@ class ConditionCriteria(BaseModel):
 
     def to_criteria(self) -> Criteria:
         values: tuple[Value, ...]
-        if self.op in _NO_VALUE:
+        if self.op in NO_VALUE_OPS:
             values = ()
         elif self.values is not None:
             values = tuple(self.values)

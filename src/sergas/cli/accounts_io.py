@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, get_args
 import typer
 
 from sergas.cli._common import err_console, local_caller
-from sergas.query import Criteria, Op, Value
+from sergas.query import NO_VALUE_OPS, Criteria, Op, Value
 from sergas.zoho_limits import SORTABLE
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ MODULE = "Accounts"
 # Every operator the HTTP service and the MCP tools take (`query.Op`, which their
 # `access.schemas.ConditionCriteria` checks conditions by).
 OPS: tuple[str, ...] = get_args(Op)
-_NO_VALUE = frozenset({"is_null", "is_not_null"})
 
 
 @contextlib.asynccontextmanager
@@ -172,7 +171,7 @@ def _condition(where: str, types: FieldTypes | None) -> Criteria:
     from sergas.access.schemas import ConditionCriteria
 
     parts = where.split(None, 2)
-    if len(parts) < 2 or (len(parts) == 2 and parts[1] not in _NO_VALUE):
+    if len(parts) < 2 or (len(parts) == 2 and parts[1] not in NO_VALUE_OPS):
         raise typer.BadParameter(f"expected 'FIELD OP VALUE', got {where!r}", param_hint="--where")
     name, op, text = parts[0], parts[1], parts[2] if len(parts) == 3 else None
     if op not in OPS:
@@ -189,7 +188,7 @@ def _condition(where: str, types: FieldTypes | None) -> Criteria:
         values = [_scalar(part.strip(), op, meta) for part in text.split(",")]
     elif op == "starts_with":
         value = text
-    elif op not in _NO_VALUE:
+    elif op not in NO_VALUE_OPS:
         value = _scalar(text, op, meta)
     else:
         values = [text]  # is_null with a value: the model says what is wrong
