@@ -140,7 +140,9 @@ async def test_an_account_page_tells_its_story(
     assert f"Open deals ({len(deals)})" in page.text
     for t in sorted(of_account("Tasks", "What_Id"), key=lambda t: str(t.get("Due_Date")))[-3:]:
         assert escaped(t["Subject"]) in page.text
-    assert "the gateway does not read Zoho notes yet" in page.text
+    notes = sorted(of_account("Notes", "Parent_Id"), key=lambda n: str(n["Created_Time"]))
+    assert notes, "the seeded CRM has notes on this account"
+    assert escaped(notes[-1]["Note_Content"]) in page.text  # the latest, verbatim
     assert "set SERGAS_WEB_ZOHO_WEB_URL to link records to Zoho" in page.text  # a sandbox URL
 
     missing = await reader.get("/accounts/4000000000000000001")

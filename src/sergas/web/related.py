@@ -1,12 +1,11 @@
 """An account's records in the CRM, read live through the manager for its page: the account
-itself, its contacts, its open deals and its latest tasks.
+itself, its contacts, its open deals, its latest tasks and its latest notes.
 
-Four calls at once (one record, three searches by lookup id), bounded by
+Five calls at once (one record, three searches by lookup id, a page of notes), bounded by
 SERGAS_WEB_RELATED_TIMEOUT_SECONDS, and kept per account for
 SERGAS_WEB_RELATED_CACHE_SECONDS: each view would otherwise cost Zoho credits, and the page
 is read far more often than the CRM changes. A part that cannot be read says why on the page;
-the sweep's own findings are shown either way. Notes are not read: the gateway has no
-notes call yet.
+the sweep's own findings are shown either way.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ ACCOUNT_FIELDS = [
 CONTACT_FIELDS = ["Full_Name", "Title", "Email", "Phone", "Account_Name"]
 DEAL_FIELDS = ["Deal_Name", "Stage", "Amount", "Closing_Date", "Account_Name"]
 TASK_FIELDS = ["Subject", "Status", "Due_Date", "Priority", "What_Id"]
-RELATED_PARTS = ("account", "contacts", "deals", "tasks")
+RELATED_PARTS = ("account", "contacts", "deals", "tasks", "notes")
 SHOWN = 20  # rows per list on the page
 _CACHED_ACCOUNTS = 1000
 
@@ -57,6 +56,7 @@ class Related:
     contacts: list[Record] = field(default_factory=list)
     deals: list[Record] = field(default_factory=list)  # open ones
     tasks: list[Record] = field(default_factory=list)  # newest due date first
+    notes: list[Record] = field(default_factory=list)  # newest first, as Zoho gives them
     problems: dict[str, str] = field(default_factory=dict)  # part -> why it is missing
     read_at: float = 0.0
 
@@ -103,7 +103,7 @@ class RelatedRecords:
             return None
 
         by_account = F("Account_Name") == account_id
-        account, contacts, deals, tasks = await asyncio.gather(
+        account, contacts, deals, tasks, notes = await asyncio.gather(
             part("account", manager.get_account(account_id, fields=ACCOUNT_FIELDS)),
             part(
                 "contacts",
@@ -121,6 +121,7 @@ class RelatedRecords:
                     F("What_Id") == account_id, module="Tasks", fields=TASK_FIELDS, limit=200
                 ),
             ),
+            part("notes", manager.get_notes(account_id, per_page=SHOWN)),
         )
         related.account = account
         related.contacts = sorted(contacts or [], key=lambda c: str(c.get("Full_Name") or ""))
@@ -129,6 +130,7 @@ class RelatedRecords:
             key=lambda d: str(d.get("Closing_Date") or ""),
         )
         related.tasks = sorted(tasks or [], key=_due, reverse=True)[:SHOWN]
+        related.notes = notes.records if notes is not None else []
         related.read_at = time.monotonic()
         return related
 
