@@ -18,6 +18,7 @@ from sergas.service.auth import Reader, get_runtime
 from sergas.service.errors import JSONResponse
 from sergas.service.responses import ZOHO, Queued, RecordOutcome, RecordPage, errors
 from sergas.service.schemas import NoteRequest
+from sergas.zoho_limits import RECORDS_PER_PAGE
 
 if TYPE_CHECKING:
     from sergas.tiers.base import RecordPage as Found
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 RelatedList = Literal["Contacts", "Deals", "Notes", "Tasks", "Calls", "Events"]
 PageQuery = Annotated[int, Query(ge=1, le=10_000, description="Page number, 1 first")]
-PerPageQuery = Annotated[int, Query(ge=1, le=200, description="Records per page")]
+PerPageQuery = Annotated[int, Query(ge=1, le=RECORDS_PER_PAGE, description="Records per page")]
 
 
 def page_json(found: Found, per_page: int) -> dict[str, object]:
@@ -55,7 +56,7 @@ async def related_records(
     related_list: Annotated[RelatedList, Path(description="Zoho's related list")],
     who: Reader,
     page: PageQuery = 1,
-    per_page: PerPageQuery = 200,
+    per_page: PerPageQuery = RECORDS_PER_PAGE,
     fields: FieldsQuery = None,
 ) -> JSONResponse:
     found = await get_runtime(request).manager.get_related_records(
@@ -80,7 +81,7 @@ async def notes(
     record_id: RecordIdPath,
     who: Reader,
     page: PageQuery = 1,
-    per_page: PerPageQuery = 200,
+    per_page: PerPageQuery = RECORDS_PER_PAGE,
 ) -> JSONResponse:
     found = await get_runtime(request).manager.get_notes(
         record_id, page=page, per_page=per_page, caller=who.caller(CHANNEL)
