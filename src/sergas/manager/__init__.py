@@ -1,6 +1,9 @@
 """ZohoIntegrationManager: the caller's permissions, routing between the three tiers,
 failover, a circuit breaker per tier, metrics (in memory and Prometheus) and health checks;
-plus a synchronous facade."""
+plus a synchronous facade (imported on first use: it needs `anyio.from_thread`, which an
+async caller such as a CLI command never does)."""
+
+from typing import TYPE_CHECKING, Any
 
 from sergas.manager.breaker import BreakerState, CircuitBreaker, StateChange
 from sergas.manager.caller import Caller, Refusal
@@ -21,7 +24,9 @@ from sergas.manager.prometheus import (
     reset_prometheus_metrics,
 )
 from sergas.manager.routing import TierView, route
-from sergas.manager.sync import EventLoopRunningError, SyncZohoIntegrationManager
+
+if TYPE_CHECKING:
+    from sergas.manager.sync import EventLoopRunningError, SyncZohoIntegrationManager
 
 __all__ = [
     "BreakerState",
@@ -49,3 +54,13 @@ __all__ = [
     "reset_prometheus_metrics",
     "route",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("EventLoopRunningError", "SyncZohoIntegrationManager"):
+        from sergas.manager import sync
+
+        value = getattr(sync, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sergas.manager' has no attribute {name!r}")
