@@ -164,7 +164,8 @@ async def _add_correlation_id(request: httpx2.Request) -> None:
 def _clean(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     if not params:
         return None
-    return {k: _param(v) for k, v in params.items() if v is not None}
+    # None when nothing is left: httpx2 parses the URL once more for any params, even {}.
+    return {k: _param(v) for k, v in params.items() if v is not None} or None
 
 
 def _param(value: Any) -> str:
