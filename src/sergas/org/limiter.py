@@ -72,6 +72,11 @@ class LocalSlots:
         self.waiting = 0
 
     async def acquire(self, heavy: bool, max_wait: float | None) -> Release:
+        if self._free(heavy):  # nothing to wait for: no deadline to arm (most calls)
+            await self._slots.acquire()
+            if heavy:
+                await self._heavy.acquire()
+            return self._held(heavy)
         self.waiting += 1
         try:
             async with asyncio.timeout(max_wait):
@@ -88,6 +93,16 @@ class LocalSlots:
                     raise
         finally:
             self.waiting -= 1
+        return self._held(heavy)
+
+    def _free(self, heavy: bool) -> bool:
+        return (
+            not self._slots.locked()
+            and not (heavy and self._heavy.locked())
+            and self._backoff_until <= time.monotonic()
+        )
+
+    def _held(self, heavy: bool) -> Release:
         self.in_use += 1
 
         async def release() -> None:
