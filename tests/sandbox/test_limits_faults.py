@@ -208,6 +208,10 @@ async def test_stats_count_calls_per_route_template(crm_client: httpx2.AsyncClie
     assert stats["calls"]["GET /crm/v8/Accounts/{id}"] == 1
     assert stats["calls"]["GET /crm/v8/nowhere/at/all/in/this/sandbox"] == 1
     assert stats["total_calls"] == 8
+    # The serving process's CPU time, for benchmarks: it grows as the sandbox works.
+    await crm_client.post("/crm/v8/coql", json={"select_query": "select id from Deals"})
+    later = (await crm_client.get("/__sandbox/stats")).json()
+    assert later["process_cpu_seconds"] > stats["process_cpu_seconds"] > 0
 
 
 async def test_stats_count_concurrency_per_client() -> None:

@@ -12,6 +12,7 @@ parse, call and render.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -217,6 +218,8 @@ class Sandbox:
             "records_written_more_than_once": sum(1 for n in self.writes.values() if n > 1),
             "records": {m: self.store.count(m) for m in self.modules},
             "clock": self.clock.now(),
+            # What serving has cost so far (the whole process's, when embedded in another).
+            "process_cpu_seconds": time.process_time(),
         }
 
     def close(self) -> None:
