@@ -11,13 +11,14 @@ soon as the last one answered, `--requests` per page, at each level of `--client
 
 - overview `/`; the owner page of the owner with the most accounts; the approval queue;
 - an account page, first view: every request a different account, so each reads the
-  account, its contacts, deals and tasks from the CRM (the embedded sandbox, in the
-  service's process) after the page's first part, what the sweep stored, was sent;
+  account, its contacts, deals and tasks from the CRM (the embedded sandbox, in a child
+  process the service starts) after the page's first part, what the sweep stored, was sent;
 - the same account pages again, within SERGAS_WEB_RELATED_CACHE_SECONDS (600 s here, so
   the whole first pass stays cached): one part, the stored data and the cached CRM records.
 
-With `--sandbox served` the CRM is `sergas sandbox serve` in a process of its own, reached
-with its credentials as Zoho would be, instead of the embedded one in the service's process.
+With `--sandbox served` the CRM is `sergas sandbox serve`, started apart from the service and
+reached with its credentials as Zoho would be, instead of the embedded one the service starts
+on its data directory.
 
 Reported per page, as the client saw them: p50, p95, p99 of the time until the page had
 arrived (for a first view, its first part: everything but the CRM's records, which the
@@ -192,8 +193,8 @@ def main() -> None:
         "--sandbox",
         choices=["embedded", "served"],
         default="embedded",
-        help="embedded (default): in the service's process, as after `make demo`; served: "
-        "`sergas sandbox serve` in its own process, reached as Zoho would be",
+        help="embedded (default): started by the service on its data directory, as after "
+        "`make demo`; served: `sergas sandbox serve` started apart, reached as Zoho would be",
     )
     args = parser.parse_args()
 

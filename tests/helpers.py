@@ -7,6 +7,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import httpx2
@@ -57,6 +58,30 @@ async def wait_until_async(
         if time.monotonic() >= deadline:
             pytest.fail(f"waited {timeout:g} s for {what}; last saw {result!r}")
         await asyncio.sleep(POLL_SECONDS)
+
+
+def process_running(pid: int) -> bool:
+    """Whether process `pid` exists and has not exited (a zombie, exited but not reaped
+    yet, counts as exited). Linux: read from /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def child_processes(parent: int, command: str) -> list[int]:
+    """The running children of process `parent` whose command line contains `command`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z" and command.encode() in cmdline:
+            found.append(int(stat.parent.name))
+    return found
 
 
 REFRESH_FORM = {

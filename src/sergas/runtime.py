@@ -3,7 +3,8 @@
 ```
 open_runtime()
   target     Zoho (ZOHO_* credentials set), or with `embedded=True` and none set, the
-             offline sandbox served in this process, its CRM in <data dir>/sandbox
+             offline sandbox, its CRM in <data dir>/sandbox: served by a thread of this
+             process, or with `sandbox_process=True` by a child process of its own
   database   the engine on SERGAS_DATABASE_URL (or the embedded SQLite file); schema at
              head, upgraded in place only for the embedded database
   tokens     one TokenManager, shared by every tier
@@ -139,6 +140,7 @@ async def open_runtime(
     hooks: Iterable[Hook] = (),
     prometheus: PrometheusMetrics | None = None,
     caller: Caller | None = None,
+    sandbox_process: bool = False,
 ) -> AsyncIterator[Runtime]:
     """Open the gateway (see the module docstring); close it, in reverse, when the block ends.
 
@@ -149,6 +151,11 @@ async def open_runtime(
     series go (default: the process-wide registry). `caller` is who the manager's calls are
     made for when a call names no one (default: this program, with full access); every
     refused call is recorded in the audit table (`sergas.access.audit`).
+
+    `sandbox_process` serves the embedded sandbox in a child process instead of a thread:
+    for a server that runs for hours (`sergas serve`), whose requests would otherwise take
+    turns for this process's GIL with the sandbox's searches of thousands of records. A
+    short command keeps the thread: a process would add its start to every run.
     """
     from sergas.access.audit import AuditLog
     from sergas.auth.factory import token_manager
@@ -164,7 +171,7 @@ async def open_runtime(
     config = config or IntegrationConfig.from_env()
     prometheus = prometheus or prometheus_metrics()
     async with contextlib.AsyncExitStack() as stack:
-        target = stack.enter_context(_open_target(settings, embedded))
+        target = stack.enter_context(_open_target(settings, embedded, sandbox_process))
         engine = await stack.enter_async_context(open_database(settings))
         tokens = token_manager(target.settings, engine=engine)
         stack.push_async_callback(tokens.aclose)
@@ -230,7 +237,7 @@ def open_sync_manager(
 
 
 @contextlib.contextmanager
-def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
+def _open_target(settings: Settings, embedded: bool, sandbox_process: bool) -> Iterator[Target]:
     if not embedded or credentials_configured(settings):
         settings.require_client()
         yield Target(
@@ -243,11 +250,19 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
     from pydantic import SecretStr
 
     from sergas.sandbox.config import SandboxConfig
-    from sergas.sandbox.server import serve_sandbox
+    from sergas.sandbox.server import (
+        RunningSandbox,
+        SandboxProcess,
+        serve_sandbox,
+        serve_sandbox_process,
+    )
 
     state_file = _embedded_state_file(settings)
     config = SandboxConfig(accounts=settings.embedded_accounts, state_file=state_file)
-    with serve_sandbox(config) as running:
+    served: contextlib.AbstractContextManager[RunningSandbox | SandboxProcess] = (
+        serve_sandbox_process(config) if sandbox_process else serve_sandbox(config)
+    )
+    with served as running:
         env = running.env
         reaching = settings.model_copy(
             update={
@@ -260,8 +275,8 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
                 "zoho_mcp_url": env["ZOHO_MCP_URL"],
             }
         )
-        origin = "loaded from" if running.sandbox.seeded_from_file else "seeded into"
-        count = running.sandbox.store.count("Accounts")
+        origin = "loaded from" if running.seeded_from_file else "seeded into"
+        count = running.accounts
         yield Target(
             reaching,
             scope=scope_for(settings),
@@ -270,7 +285,8 @@ def _open_target(settings: Settings, embedded: bool) -> Iterator[Target]:
                 f"the offline Zoho CRM sandbox ({count:,} accounts {origin} {state_file})"
             ),
             state_file=state_file,
-            stats=running.sandbox.stats,
+            # In process, read directly; in a child, over HTTP (/__sandbox/stats).
+            stats=running.sandbox.stats if isinstance(running, RunningSandbox) else running.stats,
         )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.helpers import child_processes, process_running
 from tests.manager.support import calls, take_down
 
 from sergas.db import create_engine
@@ -19,7 +20,7 @@ from sergas.db.tables import token_refresh_audit, zoho_tokens
 from sergas.errors import ConfigError
 from sergas.manager import IntegrationConfig, RoutingContext
 from sergas.runtime import open_runtime
-from sergas.sandbox.server import RunningSandbox
+from sergas.sandbox.server import CHILD_MODULE, RunningSandbox
 from sergas.settings import Settings, reset_settings
 
 REST = RoutingContext(preferred_tier="rest")
@@ -131,6 +132,40 @@ async def test_embedded_runs_on_the_sandbox_and_leaves_no_token_behind(
     try:
         assert await _rows(engine, zoho_tokens) == 0
         assert await _rows(engine, token_refresh_audit) == 0
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.slow
+async def test_embedded_in_a_child_process_serves_and_leaves_no_process_behind(
+    isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `sergas serve` opens: the same embedded CRM and state file, served by a process
+    of its own, which is gone when the block ends; the thread then reads what it wrote."""
+    monkeypatch.setenv("SERGAS_SWEEP_EMBEDDED_ACCOUNTS", "40")
+    monkeypatch.setenv("ENABLE_TIER1_MCP", "false")
+    monkeypatch.setenv("ENABLE_TIER2_SDK", "false")
+    reset_settings()
+    async with open_runtime(embedded=True, sandbox_process=True) as runtime:
+        (child,) = child_processes(os.getpid(), CHILD_MODULE)
+        target = runtime.target
+        assert target.embedded and target.state_file is not None
+        assert target.scope == f"embedded:{target.state_file}"
+        assert "40 accounts seeded into" in target.description
+        accounts = await runtime.manager.get_accounts(limit=200)
+        assert len(accounts) == 40
+        await runtime.manager.update_account(accounts[0]["id"], {"Phone": "+1 555 0110"})
+        assert target.stats is not None
+        assert target.stats()["records_written"] == {"Accounts": 1}
+    assert not process_running(child)
+    assert child_processes(os.getpid(), CHILD_MODULE) == []
+    async with open_runtime(embedded=True) as again:
+        assert "40 accounts loaded from" in again.target.description
+        record = await again.manager.get_account(accounts[0]["id"], fields=["Phone"])
+        assert record["Phone"] == "+1 555 0110"
+    engine = create_engine(settings=runtime.settings)
+    try:
+        assert await _rows(engine, zoho_tokens) == 0
     finally:
         await engine.dispose()
 

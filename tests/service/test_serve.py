@@ -16,10 +16,10 @@ from typing import Any
 import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from tests.helpers import wait_until
+from tests.helpers import child_processes, process_running, wait_until
 from tests.service.support import wait_for
 
-from sergas.sandbox.server import RunningSandbox
+from sergas.sandbox.server import CHILD_MODULE, RunningSandbox
 
 pytestmark = pytest.mark.slow
 
@@ -159,6 +159,44 @@ def test_sigterm_lets_in_flight_requests_finish(
     assert '"service stopped"' in (tmp_path / "service.log").read_text()
     with pytest.raises(httpx2.TransportError):
         httpx2.get(url + "/healthz", timeout=2)
+
+
+def test_with_no_credentials_its_sandbox_is_a_process_of_its_own(tmp_path: Path) -> None:
+    """The embedded default, served: the sandbox's CRM work runs in a child process (not a
+    thread competing for the service's GIL), which SIGTERM to the service stops too."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SERGAS_", "ZOHO_"))}
+    env = {
+        **base,
+        "SERGAS_DATA_DIR": str(tmp_path / "data"),
+        "SERGAS_SWEEP_EMBEDDED_ACCOUNTS": "40",
+        "ENABLE_TIER1_MCP": "false",
+        "ENABLE_TIER2_SDK": "false",
+        "SERGAS_SERVICE_PORT": str(free_port()),
+        "SERGAS_SERVICE_API_KEY_CACHE_SECONDS": "0",
+    }
+    key = create_key(env, "read")["key"]
+    url = f"http://127.0.0.1:{env['SERGAS_SERVICE_PORT']}"
+    with (tmp_path / "service.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sergas", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(url + "/healthz")  # answered once the lifespan has opened the runtime
+        (child,) = child_processes(proc.pid, CHILD_MODULE)
+        got = httpx2.get(
+            url + "/v1/accounts", headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        assert got.status_code == 200 and got.json()["info"]["count"] == 40
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not process_running(child)
+    logged = (tmp_path / "service.log").read_text()
+    assert logged.startswith("embedded sandbox: no Zoho credentials configured")
+    assert key not in logged and "sergas-sandbox-secret" not in logged
 
 
 @pytest.mark.parametrize(

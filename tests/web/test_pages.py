@@ -21,7 +21,7 @@ from tests.web.support import counts_shown
 
 from sergas.cli.serve import listen
 from sergas.runtime import Runtime
-from sergas.sandbox.server import RunningSandbox, _free_socket
+from sergas.sandbox.server import RunningSandbox, loopback_socket
 from sergas.sweep.briefs import RunInfo, build_briefs
 from sergas.sweep.history import SweepHistory
 from sergas.sweep.scoring import STATUSES
@@ -272,5 +272,5 @@ def test_the_servers_sockets_send_each_answer_at_once() -> None:
     made): otherwise every answer's body waits ~40 ms behind its headers."""
     with listen("127.0.0.1", 0, "SERGAS_SERVICE") as sock:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-    with _free_socket() as sock:  # the embedded sandbox's
+    with loopback_socket() as sock:  # the embedded sandbox's
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)

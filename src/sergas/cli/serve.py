@@ -2,10 +2,13 @@
 
 With no Zoho credentials configured it serves the embedded default, as `sergas sweep` and
 `sergas accounts` do: the sandbox's CRM and the database in the data directory, so the
-dashboard shows the runs `make demo` made. Its first line says so.
+dashboard shows the runs `make demo` made. Its first line says so. The sandbox then runs
+in a child process (`sergas.runtime.open_runtime(sandbox_process=True)`), stopped with the
+service.
 
 On a signal uvicorn stops accepting connections, lets in-flight requests finish (up to
-`--graceful-timeout` seconds), then the app's lifespan closes the manager and the database.
+`--graceful-timeout` seconds), then the app's lifespan closes the manager, the database and the
+embedded sandbox.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,22 @@ class SandboxConfig:
 
     def with_(self, **changes: Any) -> SandboxConfig:
         return replace(self, **changes)
+
+    def to_json(self) -> str:
+        """One line of JSON that `from_json` reads back (how a sandbox process gets it)."""
+        values = asdict(self)
+        values["state_file"] = None if self.state_file is None else str(self.state_file)
+        return json.dumps(values)
+
+    @classmethod
+    def from_json(cls, text: str) -> SandboxConfig:
+        """The config `to_json` wrote; ValueError or TypeError if it is not one."""
+        values = json.loads(text)
+        if not isinstance(values, dict):
+            raise ValueError("a sandbox config is a JSON object")
+        if values.get("state_file") is not None:
+            values["state_file"] = Path(values["state_file"])
+        return cls(**values)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> SandboxConfig:

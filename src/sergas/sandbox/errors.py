@@ -4,7 +4,9 @@ Every error the sandbox returns is one of these. A backend method raises; the HT
 (`sergas.sandbox.http`) catches `ZohoError` and renders it with `to_json()`, either at the top
 level or, for record writes, as one item of `{"data": [...]}` (`per_item`).
 
-The codes, statuses and messages follow Zoho's own (see docs/sandbox.md).
+The codes, statuses and messages follow Zoho's own (see docs/sandbox.md). One class here is
+not Zoho's: `SandboxStartError`, raised to the program that starts a sandbox process
+(`sergas.sandbox.server.serve_sandbox_process`) when it does not come up.
 """
 
 from __future__ import annotations
@@ -135,3 +137,8 @@ class OAuthError(Exception):
 TOKEN_THROTTLE_DESCRIPTION = (
     "You have made too many requests continuously. Please try again after some time."
 )
+
+
+class SandboxStartError(RuntimeError):
+    """A sandbox process did not start serving; the message says what failed and what to do.
+    No process is left behind when it is raised."""

@@ -90,8 +90,12 @@ def create_app(
             async with queue_for(app, runtime):
                 yield
             return
+        # The embedded sandbox in a process of its own: in a thread, its searches would
+        # take turns with every page and API call for this process's GIL.
         async with (
-            open_runtime(settings, config, prometheus=prometheus, embedded=embedded) as opened,
+            open_runtime(
+                settings, config, prometheus=prometheus, embedded=embedded, sandbox_process=True
+            ) as opened,
             queue_for(app, opened),
         ):
             serve(app, opened)
