@@ -18,6 +18,7 @@ import httpx2
 import pytest
 import redis
 from cryptography.fernet import Fernet
+from tests.helpers import wait_until_async
 from tests.org.conftest import RedisServer
 
 from sergas.auth import token_manager
@@ -289,3 +290,29 @@ async def test_an_mcp_tool_error_keeps_its_slot_until_the_call_ends(
         assert gw.org.in_use == 0
         if redis_url:
             assert (await gw.org.snapshot())["slots"]["in_use"] == 0
+
+
+async def test_a_call_cancelled_while_it_holds_a_slot_gives_it_back(
+    org_sandbox: RunningSandbox, tmp_path: Path, redis_url: str | None
+) -> None:
+    env: dict[str, Any] = {"ZOHO_CONCURRENCY": 1}
+    if redis_url:
+        env["SERGAS_REDIS_URL"] = redis_url
+    async with gateway(org_sandbox, tmp_path, **env) as gw:
+        org_sandbox.set_faults(latency_ms=5000)
+        call = asyncio.create_task(gw.tier.get_account(gw.ids[0]))
+        await wait_until_async(
+            lambda: _in_use(gw.org), what="the call to hold its slot"
+        )  # and to hold it while Zoho takes its time
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert gw.org.in_use == 0
+        assert (await gw.org.snapshot())["slots"]["in_use"] == 0
+        org_sandbox.set_faults(latency_ms=0)
+        assert await gw.tier.get_account(gw.ids[1])  # the one slot is free again
+
+
+async def _in_use(org: OrgLimiter) -> int:
+    in_use: int = (await org.snapshot())["slots"]["in_use"]
+    return in_use

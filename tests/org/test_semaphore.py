@@ -11,11 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from tests.helpers import wait_until_async
 from tests.org.conftest import RedisServer
 from tests.org.slot_worker import semaphore
 
@@ -187,3 +188,93 @@ async def test_a_hosts_wrong_clock_neither_stretches_nor_shortens_a_lease(
     assert time.monotonic() - killed < lease + 1.0  # the lease, and a busy machine's slack
     await sem.release(token)
     await sem.aclose()
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_and_takes_no_slot(
+    client: aioredis.Redis,
+) -> None:
+    sem = semaphore(client, "t:cancel", 1, 5)
+    token = await sem.acquire(1)
+    waiter = asyncio.create_task(sem.acquire(10))
+    await wait_until_async(
+        lambda: client.zcard("t:cancel:queue"), what="the waiter's ticket in the queue"
+    )
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert await client.zcard("t:cancel:queue") == 0
+    assert sem.waiting == 0
+    await sem.release(token)
+    assert await client.zcard("t:cancel:holders") == 0  # nobody holds the slot
+    again = await sem.acquire(0.5)
+    await sem.release(again)
+    await sem.aclose()
+
+
+async def test_a_waiter_cancelled_as_its_slot_is_granted_gives_it_back(
+    client: aioredis.Redis,
+) -> None:
+    sem = semaphore(client, "t:granted", 1, 5)
+    token = await sem.acquire(1)
+    waiter = asyncio.create_task(sem.acquire(10))
+    await wait_until_async(
+        lambda: client.zcard("t:granted:queue"), what="the waiter's ticket in the queue"
+    )
+    await sem.release(token)  # hands the slot to the waiter in the same script call...
+    assert sem.held == 1 and not waiter.done()
+    waiter.cancel()  # ...which is cancelled before it could run again
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert await client.zcard("t:granted:holders") == 0  # given back, not leaked
+    assert sem.held == 0
+    again = await sem.acquire(0.5)
+    await sem.release(again)
+    await sem.aclose()
+
+
+async def test_each_call_names_only_the_oldest_waiters_and_all_are_served_in_order(
+    redis_server: RedisServer, client: aioredis.Redis
+) -> None:
+    """A process with many more waiters than the cap: each script call names its oldest
+    `cap` tickets and the ones the queue has not seen, and every waiter is still served
+    in the order it came."""
+    cap = 2
+    # One connection: the scripts' answers come back in the order Redis ran them, so the
+    # waiters wake in the order they were granted.
+    serial = aioredis.from_url(redis_server.url, single_connection_client=True)
+    sem = semaphore(serial, "t:bounded", cap, 5)
+    named: list[int] = []
+    script = sem._acquire
+
+    async def counting(*, keys: list[str], args: list[object]) -> object:
+        named.append(len(args) - 5)  # cap, lease, alive, release, channel, tickets...
+        return await script(keys=keys, args=args)
+
+    sem._acquire = counting  # type: ignore[assignment]
+    held = [await sem.acquire(1) for _ in range(cap)]
+    order: list[int] = []
+
+    async def take(n: int) -> None:
+        token = await sem.acquire(30)
+        order.append(n)
+        await sem.release(token)
+
+    waiters = []
+    for n in range(12):
+        waiters.append(asyncio.create_task(take(n)))
+        await wait_until_async(  # one at a time: the order they came in is known
+            lambda n=n: _at_least(client.zcard("t:bounded:queue"), n + 1),
+            what=f"{n + 1} tickets in the queue",
+        )
+    named.clear()
+    for token in held:
+        await sem.release(token)
+    await asyncio.gather(*waiters)
+    assert order == list(range(12))
+    assert named and max(named) <= cap
+    await sem.aclose()
+    await serial.aclose()
+
+
+async def _at_least(count: Awaitable[int], n: int) -> bool:
+    return await count >= n

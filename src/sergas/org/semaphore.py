@@ -19,12 +19,17 @@ Keys (`prefix` is per org and per pool: the org's cap, and Zoho's sub-concurrenc
   again within `lease` seconds. A renewal also re-registers what this process holds, so after
   Redis restarts empty the slots really in use are counted again within one renewal.
 - Waiting is FIFO across processes: a free slot goes to the oldest live ticket, whoever holds
-  it. Each process has one pump task that tries for all its waiting tickets in one script call,
+  it. Each process has one pump task that tries for its waiting tickets in one script call,
   woken by a release elsewhere (a pub/sub message naming the processes whose waiters are
   next in line, sent only when a slot is left for them), by a new waiter, or by a short
   poll (slots freed by expiry announce nothing). A release is the same script: it frees the
   slot and, in the same call, hands it to this process's waiter when that waiter is the
   oldest, with no second round trip.
+- Each such call names only this process's oldest `cap` waiting tickets, and the new ones
+  the queue has not seen yet: one call grants at most `cap` slots, to the queue's oldest
+  tickets, and a process's younger tickets queue behind its own older ones, so they could
+  not be among them. The script's work per call stays bounded however long the queue grows
+  (a busy service has dozens waiting); the renewer keeps every waiting ticket alive.
 - A caller that waits past its deadline leaves the queue and gets `SlotTimeoutError`.
 
 Redis errors are raised to the caller as `redis.RedisError` (the limiter decides what then:
@@ -188,7 +193,8 @@ class LeasedSemaphore:
         self._backoff = client.register_script(BACKOFF)
         self._snapshot = client.register_script(SNAPSHOT)
         self._numbers = itertools.count(1)
-        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._waiting: dict[str, asyncio.Future[None]] = {}  # oldest first
+        self._unsent: dict[str, None] = {}  # waiting tickets the queue has not seen yet
         self._held: set[str] = set()
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
@@ -214,13 +220,17 @@ class LeasedSemaphore:
         ticket = f"{self.owner}:{next(self._numbers)}"
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting[ticket] = future
+        self._unsent[ticket] = None
         self._start()
         self._wake.set()
         try:
             async with asyncio.timeout(max_wait):
-                await asyncio.shield(future)
+                await future
         except BaseException:
+            # Cancelled or past the deadline: the future is cancelled with us, unless the
+            # slot was granted just before; then it is given back.
             self._waiting.pop(ticket, None)
+            self._unsent.pop(ticket, None)
             if future.done() and not future.cancelled() and future.exception() is None:
                 self._held.discard(ticket)
                 await self._give_back(ticket)  # granted as the deadline passed
@@ -302,6 +312,7 @@ class LeasedSemaphore:
                 future.set_exception(exc)
                 future.exception()  # retrieved: a caller that left must not warn
         self._waiting.clear()
+        self._unsent.clear()
 
     async def _run_renewer(self) -> None:
         interval = self.lease / 3
@@ -325,6 +336,12 @@ class LeasedSemaphore:
                 self.lost += 1
                 log.warning("could not renew the org's slot leases", error=str(exc))
 
+    def _candidates(self) -> list[str]:
+        """The tickets one call names: the oldest `cap` waiting, and any the queue has not
+        seen (in the order they came, which becomes their place in the queue)."""
+        oldest = list(itertools.islice(self._waiting, self.cap))
+        return oldest + [t for t in self._unsent if t not in oldest]
+
     async def _give_back(self, token: str) -> None:
         await self._exchange(token)
 
@@ -332,6 +349,7 @@ class LeasedSemaphore:
         """Release `release` (if not ""), try for every waiting ticket, hand the granted ones
         to their callers; the ms of org-wide backoff left."""
         while True:
+            tickets = self._candidates()
             granted, backoff_ms = await self._acquire(
                 keys=[*self.keys, self.backoff_key],
                 args=[
@@ -340,9 +358,11 @@ class LeasedSemaphore:
                     int(self.lease * 1000),
                     release,
                     self.channel,
-                    *self._waiting,
+                    *tickets,
                 ],
             )
+            for ticket in tickets:
+                self._unsent.pop(ticket, None)
             orphans = []
             for raw in granted:
                 ticket = _text(raw)
