@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -278,3 +279,83 @@ async def test_each_call_names_only_the_oldest_waiters_and_all_are_served_in_ord
 
 async def _at_least(count: Awaitable[int], n: int) -> bool:
     return await count >= n
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class HeldBack:
+    """A semaphore's script, its next call held back until `go` (a call slowed on its way
+    to Redis: a new connection, a busy machine)."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.go = asyncio.Event()
+        self.waiting = asyncio.Event()  # the held call is waiting for `go`
+        self.done = asyncio.Event()  # it has reached Redis and come back
+        self.hold_next = True
+
+    async def __call__(self, *, keys: list[str], args: list[object]) -> Any:
+        if not self.hold_next:
+            return await self.script(keys=keys, args=args)
+        self.hold_next = False
+        self.waiting.set()
+        await self.go.wait()
+        try:
+            return await self.script(keys=keys, args=args)
+        finally:
+            self.done.set()
+
+
+async def test_a_ticket_named_by_a_late_call_is_not_queued_again_once_served(
+    client: aioredis.Redis,
+) -> None:
+    """A call naming a waiting ticket reaches Redis only after that ticket was granted by
+    another call and given back: the ticket must not wait in the queue again (at its head
+    it would keep a free slot from every process until it expired)."""
+    sem = semaphore(client, "t:late", 1, 5)
+    other = semaphore(client, "t:late", 1, 5)
+    other.owner = "other:1"
+    token = await sem.acquire(1)
+    waiter = asyncio.create_task(sem.acquire(10))
+    await wait_until_async(lambda: client.zcard("t:late:queue"), what="the waiter queued")
+    late = HeldBack(sem._acquire)
+    sem._acquire = late  # type: ignore[assignment]
+    sem.wake()  # the pump's next call names the waiter, and is held back
+    await late.waiting.wait()
+    release = asyncio.create_task(sem.release(token))  # grants the slot to the waiter
+    done, _ = await asyncio.wait([waiter], timeout=1)
+    others: list[str] = []
+    if done:  # served and given back, and the slot taken elsewhere, before the late call
+        await sem.release(waiter.result())
+        others.append(await other.acquire(1))
+    late.go.set()
+    await release
+    if not done:
+        await sem.release(await waiter)
+    await late.done.wait()
+    queued = [_text(t) for t in await client.zrange("t:late:queue", 0, -1)]
+    assert not [t for t in queued if t.startswith(sem.owner)]
+    for held in others:
+        await other.release(held)
+    assert await client.zcard("t:late:holders") == 0
+    await sem.aclose()
+    await other.aclose()
+
+
+async def test_a_late_renewal_does_not_bring_back_a_released_slot(
+    client: aioredis.Redis,
+) -> None:
+    sem = semaphore(client, "t:renew", 1, 3)
+    token = await sem.acquire(1)
+    late = HeldBack(sem._renew)
+    sem._renew = late  # type: ignore[assignment]
+    await late.waiting.wait()  # the renewer's call names the held slot, and is held back
+    release = asyncio.create_task(sem.release(token))
+    await asyncio.wait([release], timeout=1)  # given back before the late renewal arrives
+    late.go.set()
+    await release
+    await late.done.wait()
+    assert await client.zcard("t:renew:holders") == 0
+    await sem.aclose()

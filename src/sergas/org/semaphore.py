@@ -30,6 +30,11 @@ Keys (`prefix` is per org and per pool: the org's cap, and Zoho's sub-concurrenc
   tickets, and a process's younger tickets queue behind its own older ones, so they could
   not be among them. The script's work per call stays bounded however long the queue grows
   (a busy service has dozens waiting); the renewer keeps every waiting ticket alive.
+- A process sends its script calls for one semaphore one at a time, each naming what the
+  answers before it left: a call slowed on its way (a new connection, a busy machine) could
+  otherwise name a ticket that another call has since granted and given back, and queue it
+  again (at the queue's head it would hold back a free slot from every process until it
+  expired), or renew a lease already released (a slot lost for a lease).
 - A caller that waits past its deadline leaves the queue and gets `SlotTimeoutError`.
 
 Redis errors are raised to the caller as `redis.RedisError` (the limiter decides what then:
@@ -197,6 +202,7 @@ class LeasedSemaphore:
         self._unsent: dict[str, None] = {}  # waiting tickets the queue has not seen yet
         self._held: set[str] = set()
         self._wake = asyncio.Event()
+        self._calls = asyncio.Lock()  # one script call at a time (see the module docstring)
         self._pump: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self.lost = 0  # renewals that failed (leases that may have expired while held)
@@ -237,7 +243,8 @@ class LeasedSemaphore:
             else:
                 future.cancel()
                 with contextlib.suppress(RedisError, OSError):
-                    await self.client.zrem(self.keys[1], ticket)
+                    async with self._calls:  # after any call that named it
+                        await self.client.zrem(self.keys[1], ticket)
             raise
         return ticket
 
@@ -318,23 +325,27 @@ class LeasedSemaphore:
         interval = self.lease / 3
         while self._held or self._waiting:
             await asyncio.sleep(interval)
-            held, waiting = list(self._held), list(self._waiting)
-            if not held and not waiting:
-                continue
             try:
-                await self._renew(
-                    keys=self.keys[:3],
-                    args=[
-                        int(self.lease * 1000),
-                        int(self.lease * 1000),
-                        len(held),
-                        *held,
-                        *waiting,
-                    ],
-                )
+                await self._renew_all()
             except (RedisError, OSError) as exc:
                 self.lost += 1
                 log.warning("could not renew the org's slot leases", error=str(exc))
+
+    async def _renew_all(self) -> None:
+        async with self._calls:
+            held, waiting = list(self._held), list(self._waiting)
+            if not held and not waiting:
+                return
+            await self._renew(
+                keys=self.keys[:3],
+                args=[
+                    int(self.lease * 1000),
+                    int(self.lease * 1000),
+                    len(held),
+                    *held,
+                    *waiting,
+                ],
+            )
 
     def _candidates(self) -> list[str]:
         """The tickets one call names: the oldest `cap` waiting, and any the queue has not
@@ -346,37 +357,35 @@ class LeasedSemaphore:
         await self._exchange(token)
 
     async def _exchange(self, release: str) -> int:
-        """Release `release` (if not ""), try for every waiting ticket, hand the granted ones
+        """Release `release` (if not ""), try for the waiting tickets, hand the granted ones
         to their callers; the ms of org-wide backoff left."""
-        while True:
-            tickets = self._candidates()
-            granted, backoff_ms = await self._acquire(
-                keys=[*self.keys, self.backoff_key],
-                args=[
-                    self.cap,
-                    int(self.lease * 1000),
-                    int(self.lease * 1000),
-                    release,
-                    self.channel,
-                    *tickets,
-                ],
-            )
-            for ticket in tickets:
-                self._unsent.pop(ticket, None)
-            orphans = []
-            for raw in granted:
-                ticket = _text(raw)
-                future = self._waiting.pop(ticket, None)
-                if future is None or future.done():
-                    orphans.append(ticket)  # its caller left meanwhile
-                else:
-                    self._held.add(ticket)
-                    future.set_result(None)
-            if not orphans:
-                return int(backoff_ms)
-            release = orphans[0]
-            for extra in orphans[1:]:
-                await self._exchange(extra)
+        releases = [release]
+        async with self._calls:
+            while True:
+                tickets = self._candidates()
+                granted, backoff_ms = await self._acquire(
+                    keys=[*self.keys, self.backoff_key],
+                    args=[
+                        self.cap,
+                        int(self.lease * 1000),
+                        int(self.lease * 1000),
+                        releases.pop(0),
+                        self.channel,
+                        *tickets,
+                    ],
+                )
+                for ticket in tickets:
+                    self._unsent.pop(ticket, None)
+                for raw in granted:
+                    ticket = _text(raw)
+                    future = self._waiting.pop(ticket, None)
+                    if future is None or future.done():
+                        releases.append(ticket)  # its caller left meanwhile
+                    else:
+                        self._held.add(ticket)
+                        future.set_result(None)
+                if not releases:
+                    return int(backoff_ms)
 
 
 def _text(value: Any) -> str:
