@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from tests.helpers import wait_until_async
 from tests.org.conftest import RedisServer
 
+from sergas import errors
 from sergas.auth import token_manager
 from sergas.db import create_engine, upgrade
 from sergas.errors import CoordinationError, CreditReserveError, SergasError, SlotTimeoutError
@@ -31,6 +32,7 @@ from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import Settings, load_settings
 from sergas.tiers.base import TierName, ZohoTier
 from sergas.tiers.factory import build_tier
+from sergas.tiers.mcp_boundary import SESSION_LOST
 
 
 @pytest.fixture(scope="module")
@@ -316,3 +318,34 @@ async def test_a_call_cancelled_while_it_holds_a_slot_gives_it_back(
 async def _in_use(org: OrgLimiter) -> int:
     in_use: int = (await org.snapshot())["slots"]["in_use"]
     return in_use
+
+
+async def test_an_mcp_call_answered_before_its_session_was_lost_is_not_sent_again(
+    org_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Its slot went back with the answer: sent again on a new session, it would have none."""
+    from sergas.tiers.mcp import ZohoMCPClient
+
+    async with gateway(org_sandbox, tmp_path, "mcp") as gw:
+        assert isinstance(gw.tier, ZohoMCPClient)
+        connection = gw.tier.connection
+        sent: list[bool] = []
+
+        async def lost_after(answer: bool) -> Any:
+            async def call(client: Any) -> Any:
+                sent.append(answer)
+                if answer:
+                    await client.call_tool(
+                        "get_record", {"module": "Accounts", "record_id": gw.ids[0]}
+                    )
+                raise errors.ConnectionError("the session is gone", code=SESSION_LOST)
+
+            return await connection.request(call, idempotent=True)
+
+        with pytest.raises(errors.ConnectionError):
+            await gw.org.run(False, 1, lambda: lost_after(True))
+        assert sent == [True]  # answered, then lost: not sent again
+        sent.clear()
+        with pytest.raises(errors.ConnectionError):
+            await gw.org.run(False, 1, lambda: lost_after(False))
+        assert sent == [False, False]  # lost before any answer: once more, on a new session

@@ -59,6 +59,7 @@ class Trace:
     zoho_error: dict[str, Any] | None = None  # Zoho's error JSON from a non-2xx answer
     in_session: bool = False  # the request carried a session id
     session_id: str | None = None  # the last session id a response assigned
+    answered: bool = False  # the tool call's answer is in, and its org slot given back
 
 
 TRACE: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
@@ -90,10 +91,10 @@ async def _on_response(response: httpx2.Response) -> None:
         await response.aread()  # small error bodies; the transport reads the cached copy
         trace.zoho_error = _zoho_json(response.content)
     elif response.status_code == 200 and awaiting_answer():
-        await _answer_if_complete(response)
+        await _answer_if_complete(response, trace)
 
 
-async def _answer_if_complete(response: httpx2.Response) -> None:
+async def _answer_if_complete(response: httpx2.Response, trace: Trace) -> None:
     """`answered()` when `response` is the JSON answer that completes a `tools/call`: the
     same id, a result, no tool error (the same call is then sent no more; a tools/list that
     the library sends to validate a result, or a result asking for input, is not it)."""
@@ -117,6 +118,7 @@ async def _answer_if_complete(response: httpx2.Response) -> None:
         and result.get("isError") is not True
         and result.get("resultType", "complete") == "complete"
     ):
+        trace.answered = True
         await answered()
 
 
