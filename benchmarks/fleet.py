@@ -8,6 +8,12 @@ alone), and this load generator: `--clients` (default 120) asyncio loops, spread
 the services, each sending GET /v1/accounts/{id} as soon as the last one answered, for
 `--seconds` (default 20).
 
+What is measured is the steady state. Before it, the same clients load the services for 2 s,
+unmeasured: each service's first calls open what it keeps (its MCP session, whose opening
+holds a slot of the org for over a second; its token; its connections), a cost paid once
+per process. Warmed up by a few clients only, those first calls fell inside the measured
+window, which then began with a ramp.
+
 Each routing is run without Redis (each process holds the cap alone: today's behaviour) and
 with SERGAS_REDIS_URL (the cap held org-wide), side by side and in turns (`--repeat`: the
 median of each is reported), each run on a new database and fresh sandbox tokens: REST
@@ -257,12 +263,13 @@ def run_fleet(
     fleet: Fleet, *, redis: bool, clients: int, seconds: float, label: str, warmup: float = 2.0
 ) -> Result:
     """One run: the sandbox reset (its tokens too: the services start on a fresh one), the
-    services started (with or without Redis) and warmed up, then `seconds` of load. The
-    sandbox's 429s are those of the measured part; its peak concurrency is the whole run's."""
+    services started (with or without Redis) and warmed up by the same `clients` for
+    `warmup` seconds, then `seconds` of load. The sandbox's 429s are those of the measured
+    part; its peak concurrency is the whole run's."""
     ids = account_ids(fleet.sandbox_url)
     httpx2.post(fleet.sandbox_url + "/__sandbox/reset", json={"records": False}, trust_env=False)
     with services(fleet, redis) as urls:
-        asyncio.run(load(urls, fleet.key, ids, len(urls), warmup, Result("warm-up", warmup)))
+        asyncio.run(load(urls, fleet.key, ids, clients, warmup, Result("warm-up", warmup)))
         before = httpx2.get(fleet.sandbox_url + "/__sandbox/stats", trust_env=False).json()
         result = Result(label, seconds)
         started = time.perf_counter()

@@ -5,7 +5,9 @@ python -m tests.org.slot_worker hold URL PREFIX CAP LEASE N [SKEW]
     added to this process's wall clock first (a host whose clock is wrong)
 python -m tests.org.slot_worker churn URL PREFIX CAP LEASE TASKS ROUNDS
     TASKS tasks each take a slot ROUNDS times, count themselves in flight in Redis
-    (`<PREFIX>:inflight`, its peak in `<PREFIX>:peak`) for 20 ms, and give it back
+    (`<PREFIX>:inflight`, its peak in `<PREFIX>:peak`) for 20 ms, and give it back; with
+    their first slot they also wait until the peak has reached the cap (so that a run
+    shows the cap used to the full, however the processes are scheduled)
 """
 
 from __future__ import annotations
@@ -53,10 +55,19 @@ async def churn(url: str, prefix: str, cap: int, lease: float, tasks: int, round
     sem = semaphore(client, prefix, cap, lease)
     peak = client.register_script(PEAK)
 
+    async def full() -> None:
+        for _ in range(3000):
+            if int(await client.get(f"{prefix}:peak") or 0) >= cap:
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"the cap of {cap} was never in use at once")
+
     async def task() -> None:
-        for _ in range(rounds):
+        for n in range(rounds):
             token = await sem.acquire(30)
             await peak(keys=[f"{prefix}:inflight", f"{prefix}:peak"])
+            if n == 0:
+                await full()
             await asyncio.sleep(0.02)
             await client.decr(f"{prefix}:inflight")
             await sem.release(token)

@@ -2,7 +2,7 @@
 and without Redis: the credit reserve refuses background work only, Zoho's own credit count
 corrects the ledger, a Redis outage degrades interactive calls and fails background work
 closed, a 429 from Zoho holds the whole org back, and a slot that never comes is a clear
-error."""
+error. The MCP tier gives its slot back as soon as Zoho's answer is in, once."""
 
 from __future__ import annotations
 
@@ -10,25 +10,29 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+import redis
 from cryptography.fernet import Fernet
+from tests.helpers import wait_until_async
 from tests.org.conftest import RedisServer
 
+from sergas import errors
 from sergas.auth import token_manager
 from sergas.db import create_engine, upgrade
-from sergas.errors import CoordinationError, CreditReserveError, SlotTimeoutError
+from sergas.errors import CoordinationError, CreditReserveError, SergasError, SlotTimeoutError
 from sergas.org import background, build_limiter, open_org, redis_client
 from sergas.org.limiter import OrgLimiter
 from sergas.sandbox.config import SandboxConfig
 from sergas.sandbox.server import RunningSandbox, serve_sandbox
 from sergas.settings import Settings, load_settings
-from sergas.tiers.base import ZohoTier
+from sergas.tiers.base import TierName, ZohoTier
 from sergas.tiers.factory import build_tier
+from sergas.tiers.mcp_boundary import SESSION_LOST
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +58,10 @@ class Gateway:
 
 
 @contextlib.asynccontextmanager
-async def gateway(sandbox: RunningSandbox, tmp: Path, **env: Any) -> AsyncIterator[Gateway]:
-    """The REST tier through an org limiter opened as the runtime opens it."""
+async def gateway(
+    sandbox: RunningSandbox, tmp: Path, tier_name: TierName = "rest", **env: Any
+) -> AsyncIterator[Gateway]:
+    """A tier (REST unless said) through an org limiter opened as the runtime opens it."""
     url = f"sqlite+aiosqlite:///{tmp / 'org.db'}"
     settings = load_settings(
         **sandbox.env,
@@ -69,7 +75,7 @@ async def gateway(sandbox: RunningSandbox, tmp: Path, **env: Any) -> AsyncIterat
     tokens = token_manager(settings, engine=engine)
     try:
         async with open_org(settings, tokens.user) as org:
-            tier = build_tier("rest", settings, tokens)
+            tier = build_tier(tier_name, settings, tokens)
             try:
                 ids = sorted(r["id"] for r in sandbox.sandbox.store.all("Accounts"))[:5]
                 yield Gateway(tier, org, ids, settings)
@@ -210,3 +216,136 @@ async def test_no_slot_within_the_deadline_is_a_clear_error(
         assert len(errors) == 1 and isinstance(errors[0], SlotTimeoutError)
         assert "SERGAS_SLOT_TIMEOUT" in errors[0].message
         assert gw.org.stats["slot_timeouts"] == 1
+
+
+@dataclass
+class SlotWatch:
+    """What the org held while the MCP library worked on an answer already in (when it
+    turned the tool's result into Zoho's JSON), and how often the limiter released."""
+
+    releases: int = 0
+    held_in_process: list[int] = field(default_factory=list)
+    held_in_redis: list[int] = field(default_factory=list)
+
+
+@pytest.fixture
+def slot_watch(monkeypatch: pytest.MonkeyPatch) -> SlotWatch:
+    from sergas.tiers import mcp_session
+
+    watch = SlotWatch()
+    limiters: list[OrgLimiter] = []
+    real_acquire = OrgLimiter._acquire
+    real_tool_body = mcp_session.tool_body
+
+    async def acquire(self: OrgLimiter, heavy: bool, work: str | None) -> Any:
+        limiters.append(self)
+        release = await real_acquire(self, heavy, work)
+
+        async def counted() -> None:
+            watch.releases += 1
+            await release()
+
+        return counted
+
+    def tool_body(result: Any) -> dict[str, Any]:
+        org = limiters[-1]
+        watch.held_in_process.append(org.in_use)
+        if org.shared is not None:  # Redis's own count, read while the caller still waits
+            url = org.shared.client.get_connection_kwargs()
+            with redis.Redis(host=url["host"], port=url["port"]) as sync:
+                watch.held_in_redis.append(int(sync.zcard(org.shared.general.keys[0])))
+        return real_tool_body(result)
+
+    monkeypatch.setattr(OrgLimiter, "_acquire", acquire)
+    monkeypatch.setattr(mcp_session, "tool_body", tool_body)
+    return watch
+
+
+async def test_the_mcp_tier_gives_its_slot_back_as_soon_as_zoho_has_answered(
+    org_sandbox: RunningSandbox, tmp_path: Path, redis_url: str | None, slot_watch: SlotWatch
+) -> None:
+    env = {"SERGAS_REDIS_URL": redis_url} if redis_url else {}
+    async with gateway(org_sandbox, tmp_path, "mcp", **env) as gw:
+        assert await gw.tier.get_account(gw.ids[0])
+        assert slot_watch.held_in_process == [0]  # free before the tier's call returned
+        if redis_url:
+            assert slot_watch.held_in_redis == [0]
+            snapshot = await gw.org.snapshot()
+            assert snapshot["slots"]["in_use"] == 0 and snapshot["mode"] == "redis"
+        assert slot_watch.releases == 1  # once: the call's end did not release it again
+        assert gw.org.in_use == 0
+        assert gw.org.local._slots._value == gw.org.local.cap  # nothing given back twice
+
+
+async def test_an_mcp_tool_error_keeps_its_slot_until_the_call_ends(
+    org_sandbox: RunningSandbox, tmp_path: Path, redis_url: str | None, slot_watch: SlotWatch
+) -> None:
+    env = {"SERGAS_REDIS_URL": redis_url} if redis_url else {}
+    async with gateway(org_sandbox, tmp_path, "mcp", **env) as gw:
+        with pytest.raises(SergasError) as failed:
+            await gw.tier.coql("select Account_Name from Accounts where")
+        assert failed.value.http_status is None or failed.value.http_status < 500
+        assert slot_watch.held_in_process == [1]  # a tool error is no answer: still held
+        if redis_url:
+            assert slot_watch.held_in_redis == [1]
+        assert slot_watch.releases == 1
+        assert gw.org.in_use == 0
+        if redis_url:
+            assert (await gw.org.snapshot())["slots"]["in_use"] == 0
+
+
+async def test_a_call_cancelled_while_it_holds_a_slot_gives_it_back(
+    org_sandbox: RunningSandbox, tmp_path: Path, redis_url: str | None
+) -> None:
+    env: dict[str, Any] = {"ZOHO_CONCURRENCY": 1}
+    if redis_url:
+        env["SERGAS_REDIS_URL"] = redis_url
+    async with gateway(org_sandbox, tmp_path, **env) as gw:
+        org_sandbox.set_faults(latency_ms=5000)
+        call = asyncio.create_task(gw.tier.get_account(gw.ids[0]))
+        await wait_until_async(
+            lambda: _in_use(gw.org), what="the call to hold its slot"
+        )  # and to hold it while Zoho takes its time
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert gw.org.in_use == 0
+        assert (await gw.org.snapshot())["slots"]["in_use"] == 0
+        org_sandbox.set_faults(latency_ms=0)
+        assert await gw.tier.get_account(gw.ids[1])  # the one slot is free again
+
+
+async def _in_use(org: OrgLimiter) -> int:
+    in_use: int = (await org.snapshot())["slots"]["in_use"]
+    return in_use
+
+
+async def test_an_mcp_call_answered_before_its_session_was_lost_is_not_sent_again(
+    org_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Its slot went back with the answer: sent again on a new session, it would have none."""
+    from sergas.tiers.mcp import ZohoMCPClient
+
+    async with gateway(org_sandbox, tmp_path, "mcp") as gw:
+        assert isinstance(gw.tier, ZohoMCPClient)
+        connection = gw.tier.connection
+        sent: list[bool] = []
+
+        async def lost_after(answer: bool) -> Any:
+            async def call(client: Any) -> Any:
+                sent.append(answer)
+                if answer:
+                    await client.call_tool(
+                        "get_record", {"module": "Accounts", "record_id": gw.ids[0]}
+                    )
+                raise errors.ConnectionError("the session is gone", code=SESSION_LOST)
+
+            return await connection.request(call, idempotent=True)
+
+        with pytest.raises(errors.ConnectionError):
+            await gw.org.run(False, 1, lambda: lost_after(True))
+        assert sent == [True]  # answered, then lost: not sent again
+        sent.clear()
+        with pytest.raises(errors.ConnectionError):
+            await gw.org.run(False, 1, lambda: lost_after(False))
+        assert sent == [False, False]  # lost before any answer: once more, on a new session

@@ -126,6 +126,17 @@ def test_served_over_a_socket(
     assert any(e.get("request_id") == "socket-1" and e.get("status") == 200 for e in lines)
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/PID/maps")
+def test_served_on_uvloop_with_the_httptools_parser(service: tuple[str, Any]) -> None:
+    """uvicorn uses uvloop and httptools when they are installed (loop and http "auto"):
+    both are dependencies, so a served process has both loaded (less CPU per request)."""
+    url, proc = service
+    assert httpx2.get(url + "/healthz", timeout=10).status_code == 200
+    loaded = Path(f"/proc/{proc.pid}/maps").read_text()
+    assert "/uvloop/loop." in loaded
+    assert "/httptools/parser/parser." in loaded
+
+
 def test_sigterm_lets_in_flight_requests_finish(
     env: dict[str, str], service: tuple[str, Any], tier_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:

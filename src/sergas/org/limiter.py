@@ -8,8 +8,16 @@
                         this process's own; none within SERGAS_SLOT_TIMEOUT → SlotTimeoutError
       attempt()         Zoho's X-API-CREDITS-REMAINING corrects the ledger; a 429 from Zoho
                         (another client of the org) backs every process off, honouring
-                        Retry-After
+                        Retry-After; `answered()`, called from inside it, gives the slot back
+                        early (see below)
       credits           recorded org-wide after a successful call
+
+The slot is given back when `attempt()` returns, or earlier, once: a tier whose library still
+has work to do after Zoho's answer has arrived (the MCP tier: reading the JSON-RPC answer,
+validating the tool's result) calls `answered()` from its HTTP layer as soon as a successful
+answer is in, and the org's slot goes to the next caller while that work is done. Nothing
+more is sent to Zoho in that call after it; an error or a 429 is never "answered", so those
+keep the slot until `attempt()` ends, as every call without the hook does.
 
 When Redis is configured but down, interactive calls degrade to this process's limits (a
 warning in the log, `sergas_org_degraded` 1 in /metrics) and Redis is tried again a second
@@ -23,6 +31,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import structlog
@@ -40,7 +49,15 @@ from sergas.org.work import current_work
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-__all__ = ["DEFAULT_BACKOFF", "RETRY_REDIS_AFTER", "LocalSlots", "OrgLimiter", "SharedSlots"]
+__all__ = [
+    "DEFAULT_BACKOFF",
+    "RETRY_REDIS_AFTER",
+    "LocalSlots",
+    "OrgLimiter",
+    "SharedSlots",
+    "answered",
+    "awaiting_answer",
+]
 
 T = TypeVar("T")
 log = structlog.get_logger("sergas.org")
@@ -49,6 +66,22 @@ DEFAULT_BACKOFF = 1.0  # seconds every process holds off after a 429 without Ret
 RETRY_REDIS_AFTER = 1.0  # seconds between tries of a Redis that failed
 Release = Callable[[], Awaitable[None]]
 
+# The slot of the call `OrgLimiter.run` is sending from this context: its early release.
+_answered: ContextVar[Release | None] = ContextVar("sergas_org_answered", default=None)
+
+
+def awaiting_answer() -> bool:
+    """Whether a call sent from here holds a slot that `answered()` would give back."""
+    return _answered.get() is not None
+
+
+async def answered() -> None:
+    """Zoho has answered the current call successfully and nothing more of it will be sent:
+    its org slot goes back now rather than when the tier's call returns. Once per call; later
+    calls, and calls outside `OrgLimiter.run`, do nothing."""
+    release = _answered.get()
+    if release is not None:
+        await release()
 
 
 def redis_down() -> tuple[type[BaseException], ...]:
@@ -59,6 +92,7 @@ def redis_down() -> tuple[type[BaseException], ...]:
     if exceptions is None:
         return (OSError,)
     return (exceptions.RedisError, OSError)
+
 
 class LocalSlots:
     """This process's slots (asyncio's semaphores wake waiters in FIFO order)."""
@@ -254,9 +288,9 @@ class OrgLimiter:
         work = current_work()
         if work is not None:
             await self._check_reserve(work, credits)
-        release = await self._acquire(heavy, work)
-        self.in_use += 1
+        release = self._once(await self._acquire(heavy, work))
         reported: list[int] = []  # Zoho's X-API-CREDITS-REMAINING, this call included
+        early = _answered.set(release)
         try:
             with credits_observer(reported.append):
                 result = await attempt()
@@ -265,7 +299,7 @@ class OrgLimiter:
                 await self.back_off(exc.retry_after or DEFAULT_BACKOFF)
             raise
         finally:
-            self.in_use -= 1
+            _answered.reset(early)
             await release()
         await self._record(credits, reported[-1] if reported else None)
         return result
@@ -308,6 +342,22 @@ class OrgLimiter:
         await self.ledger.aclose()
 
     # -- internals --------------------------------------------------------------------------
+
+    def _once(self, release: Release) -> Release:
+        """The slot's release, counted in use until then; a second call does nothing (the
+        call's end, after `answered()` gave it back)."""
+        self.in_use += 1
+        done = False
+
+        async def release_once() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            self.in_use -= 1
+            await release()
+
+        return release_once
 
     async def _check_reserve(self, work: str, credits: int) -> None:
         if self.shared is not None and not self._redis_usable():

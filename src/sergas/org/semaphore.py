@@ -19,12 +19,22 @@ Keys (`prefix` is per org and per pool: the org's cap, and Zoho's sub-concurrenc
   again within `lease` seconds. A renewal also re-registers what this process holds, so after
   Redis restarts empty the slots really in use are counted again within one renewal.
 - Waiting is FIFO across processes: a free slot goes to the oldest live ticket, whoever holds
-  it. Each process has one pump task that tries for all its waiting tickets in one script call,
+  it. Each process has one pump task that tries for its waiting tickets in one script call,
   woken by a release elsewhere (a pub/sub message naming the processes whose waiters are
   next in line, sent only when a slot is left for them), by a new waiter, or by a short
   poll (slots freed by expiry announce nothing). A release is the same script: it frees the
   slot and, in the same call, hands it to this process's waiter when that waiter is the
   oldest, with no second round trip.
+- Each such call names only this process's oldest `cap` waiting tickets, and the new ones
+  the queue has not seen yet: one call grants at most `cap` slots, to the queue's oldest
+  tickets, and a process's younger tickets queue behind its own older ones, so they could
+  not be among them. The script's work per call stays bounded however long the queue grows
+  (a busy service has dozens waiting); the renewer keeps every waiting ticket alive.
+- A process sends its script calls for one semaphore one at a time, each naming what the
+  answers before it left: a call slowed on its way (a new connection, a busy machine) could
+  otherwise name a ticket that another call has since granted and given back, and queue it
+  again (at the queue's head it would hold back a free slot from every process until it
+  expired), or renew a lease already released (a slot lost for a lease).
 - A caller that waits past its deadline leaves the queue and gets `SlotTimeoutError`.
 
 Redis errors are raised to the caller as `redis.RedisError` (the limiter decides what then:
@@ -188,9 +198,11 @@ class LeasedSemaphore:
         self._backoff = client.register_script(BACKOFF)
         self._snapshot = client.register_script(SNAPSHOT)
         self._numbers = itertools.count(1)
-        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._waiting: dict[str, asyncio.Future[None]] = {}  # oldest first
+        self._unsent: dict[str, None] = {}  # waiting tickets the queue has not seen yet
         self._held: set[str] = set()
         self._wake = asyncio.Event()
+        self._calls = asyncio.Lock()  # one script call at a time (see the module docstring)
         self._pump: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self.lost = 0  # renewals that failed (leases that may have expired while held)
@@ -214,20 +226,25 @@ class LeasedSemaphore:
         ticket = f"{self.owner}:{next(self._numbers)}"
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting[ticket] = future
+        self._unsent[ticket] = None
         self._start()
         self._wake.set()
         try:
             async with asyncio.timeout(max_wait):
-                await asyncio.shield(future)
+                await future
         except BaseException:
+            # Cancelled or past the deadline: the future is cancelled with us, unless the
+            # slot was granted just before; then it is given back.
             self._waiting.pop(ticket, None)
+            self._unsent.pop(ticket, None)
             if future.done() and not future.cancelled() and future.exception() is None:
                 self._held.discard(ticket)
                 await self._give_back(ticket)  # granted as the deadline passed
             else:
                 future.cancel()
                 with contextlib.suppress(RedisError, OSError):
-                    await self.client.zrem(self.keys[1], ticket)
+                    async with self._calls:  # after any call that named it
+                        await self.client.zrem(self.keys[1], ticket)
             raise
         return ticket
 
@@ -302,61 +319,73 @@ class LeasedSemaphore:
                 future.set_exception(exc)
                 future.exception()  # retrieved: a caller that left must not warn
         self._waiting.clear()
+        self._unsent.clear()
 
     async def _run_renewer(self) -> None:
         interval = self.lease / 3
         while self._held or self._waiting:
             await asyncio.sleep(interval)
-            held, waiting = list(self._held), list(self._waiting)
-            if not held and not waiting:
-                continue
             try:
-                await self._renew(
-                    keys=self.keys[:3],
-                    args=[
-                        int(self.lease * 1000),
-                        int(self.lease * 1000),
-                        len(held),
-                        *held,
-                        *waiting,
-                    ],
-                )
+                await self._renew_all()
             except (RedisError, OSError) as exc:
                 self.lost += 1
                 log.warning("could not renew the org's slot leases", error=str(exc))
+
+    async def _renew_all(self) -> None:
+        async with self._calls:
+            held, waiting = list(self._held), list(self._waiting)
+            if not held and not waiting:
+                return
+            await self._renew(
+                keys=self.keys[:3],
+                args=[
+                    int(self.lease * 1000),
+                    int(self.lease * 1000),
+                    len(held),
+                    *held,
+                    *waiting,
+                ],
+            )
+
+    def _candidates(self) -> list[str]:
+        """The tickets one call names: the oldest `cap` waiting, and any the queue has not
+        seen (in the order they came, which becomes their place in the queue)."""
+        oldest = list(itertools.islice(self._waiting, self.cap))
+        return oldest + [t for t in self._unsent if t not in oldest]
 
     async def _give_back(self, token: str) -> None:
         await self._exchange(token)
 
     async def _exchange(self, release: str) -> int:
-        """Release `release` (if not ""), try for every waiting ticket, hand the granted ones
+        """Release `release` (if not ""), try for the waiting tickets, hand the granted ones
         to their callers; the ms of org-wide backoff left."""
-        while True:
-            granted, backoff_ms = await self._acquire(
-                keys=[*self.keys, self.backoff_key],
-                args=[
-                    self.cap,
-                    int(self.lease * 1000),
-                    int(self.lease * 1000),
-                    release,
-                    self.channel,
-                    *self._waiting,
-                ],
-            )
-            orphans = []
-            for raw in granted:
-                ticket = _text(raw)
-                future = self._waiting.pop(ticket, None)
-                if future is None or future.done():
-                    orphans.append(ticket)  # its caller left meanwhile
-                else:
-                    self._held.add(ticket)
-                    future.set_result(None)
-            if not orphans:
-                return int(backoff_ms)
-            release = orphans[0]
-            for extra in orphans[1:]:
-                await self._exchange(extra)
+        releases = [release]
+        async with self._calls:
+            while True:
+                tickets = self._candidates()
+                granted, backoff_ms = await self._acquire(
+                    keys=[*self.keys, self.backoff_key],
+                    args=[
+                        self.cap,
+                        int(self.lease * 1000),
+                        int(self.lease * 1000),
+                        releases.pop(0),
+                        self.channel,
+                        *tickets,
+                    ],
+                )
+                for ticket in tickets:
+                    self._unsent.pop(ticket, None)
+                for raw in granted:
+                    ticket = _text(raw)
+                    future = self._waiting.pop(ticket, None)
+                    if future is None or future.done():
+                        releases.append(ticket)  # its caller left meanwhile
+                    else:
+                        self._held.add(ticket)
+                        future.set_result(None)
+                if not releases:
+                    return int(backoff_ms)
 
 
 def _text(value: Any) -> str:

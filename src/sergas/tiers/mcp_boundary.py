@@ -7,6 +7,12 @@ the event hooks see the caller's context variables: a per-call `Trace` records t
 and Zoho's error JSON (the transport itself reports any non-JSON-RPC answer only as "Server
 returned an error response"), and structlog's bound `correlation_id` goes out as
 `X-Correlation-ID` on that call's requests.
+
+The same context tells the response hook whether the call holds one of the org's slots
+(`sergas.org.limiter.answered`): a 200 JSON answer that completes the tool call (a result,
+not a JSON-RPC error nor a tool error) gives the slot back there, before the `mcp` library
+parses and validates it (a few ms of CPU per call, the slot idle meanwhile). An answer
+streamed as server-sent events, and every failure, keep the slot until the call returns.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_PARAMS, REQUEST
 
 from sergas import errors
 from sergas.errors import SergasError, error_from_zoho
+from sergas.org.limiter import answered, awaiting_answer
 
 __all__ = [
     "CLOSED",
@@ -52,6 +59,7 @@ class Trace:
     zoho_error: dict[str, Any] | None = None  # Zoho's error JSON from a non-2xx answer
     in_session: bool = False  # the request carried a session id
     session_id: str | None = None  # the last session id a response assigned
+    answered: bool = False  # the tool call's answer is in, and its org slot given back
 
 
 TRACE: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
@@ -82,6 +90,44 @@ async def _on_response(response: httpx2.Response) -> None:
     if response.status_code >= 400:
         await response.aread()  # small error bodies; the transport reads the cached copy
         trace.zoho_error = _zoho_json(response.content)
+    elif response.status_code == 200 and awaiting_answer():
+        await _answer_if_complete(response, trace)
+
+
+async def _answer_if_complete(response: httpx2.Response, trace: Trace) -> None:
+    """`answered()` when `response` is the JSON answer that completes a `tools/call`: the
+    same id, a result, no tool error (the same call is then sent no more; a tools/list that
+    the library sends to validate a result, or a result asking for input, is not it)."""
+    content_type = response.headers.get("content-type", "")
+    if not content_type.lower().startswith("application/json"):
+        return
+    sent = _json(response.request)
+    if sent is None or sent.get("method") != "tools/call" or "id" not in sent:
+        return
+    await response.aread()  # the transport reads the cached copy
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return
+    if not isinstance(body, dict) or body.get("id") != sent["id"] or "error" in body:
+        return
+    result = body.get("result")
+    if (
+        isinstance(result, dict)
+        and "content" in result
+        and result.get("isError") is not True
+        and result.get("resultType", "complete") == "complete"
+    ):
+        trace.answered = True
+        await answered()
+
+
+def _json(request: httpx2.Request) -> dict[str, Any] | None:
+    try:
+        body = orjson.loads(request.content)
+    except (httpx2.RequestNotRead, orjson.JSONDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _zoho_json(raw: bytes) -> dict[str, Any] | None:

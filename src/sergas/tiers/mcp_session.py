@@ -14,7 +14,9 @@ caller's task, and every waiting caller is woken with "connection closed" and th
 recorded reason. The next call opens a new session.
 
 Session loss (the server restarted and answers 404 for the session id, or the connection
-dropped) closes the session; an idempotent call is then sent once more on a new one.
+dropped) closes the session; an idempotent call is then sent once more on a new one, unless
+Zoho had answered it already (its org slot is given back then, see `mcp_boundary`: a call
+sent again would have none).
 
 The session's own requests (initialize, the server stream, the closing DELETE) run in the
 owner's empty context, so they carry no caller's correlation id (see `mcp_boundary`).
@@ -141,16 +143,18 @@ class MCPConnection:
     async def request(self, fn: Callable[[Client], Awaitable[T]], *, idempotent: bool) -> T:
         """Run `fn` on the session; after a loss, once more on a new one if idempotent."""
         live = await self._session()
+        trace = Trace()
         try:
-            return await self._on(live, fn)
+            return await self._on(live, fn, trace)
         except errors.ConnectionError as exc:
             self._discard(live, lost=True)
-            if not idempotent or exc.retried:  # retried: no token, a new session won't help
+            # retried: no token, a new session won't help; answered: sent once is enough
+            if not idempotent or exc.retried or trace.answered:
                 raise
             log.info("mcp session lost, reconnecting", code=exc.code)
         live = await self._session()
         try:
-            return await self._on(live, fn)
+            return await self._on(live, fn, Trace())
         except errors.ConnectionError:
             self._discard(live, lost=True)
             raise
@@ -168,8 +172,7 @@ class MCPConnection:
             await asyncio.gather(*pending, return_exceptions=True)
         await self.http.aclose()
 
-    async def _on(self, live: _Live, fn: Callable[[Client], Awaitable[T]]) -> T:
-        trace = Trace()
+    async def _on(self, live: _Live, fn: Callable[[Client], Awaitable[T]], trace: Trace) -> T:
         reset = TRACE.set(trace)
         try:
             assert live.client is not None

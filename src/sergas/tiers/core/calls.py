@@ -16,7 +16,9 @@ org off after a 429. Without SERGAS_REDIS_URL those limits are this process's ow
 limiter per event loop and Zoho org, shared by every tier built for it: failing over from one
 tier to another cannot exceed the cap); with it, every process and host shares them (see
 `sergas.org`). Waiting for a slot happens before anything is sent, so Zoho never has to
-answer 429 for a cap we know about.
+answer 429 for a cap we know about. The slot is held until `attempt()` returns, or until the
+tier's HTTP layer says Zoho has answered (`sergas.org.limiter.answered`: the MCP tier, whose
+library has a few ms of work left after the answer).
 
 Not through here: token refreshes (Zoho's accounts server, which has its own limits, see
 `sergas.auth`) and an MCP session's own handshake and goodbye (no CRM call, no credit).
