@@ -233,3 +233,22 @@ def test_a_port_in_use_is_one_error_line(env: dict[str, str], command: tuple[str
     assert "in use" in lines[0] and "--port" in lines[0]
     assert lines[1:] == ["(run with --debug for a traceback)"], done.stderr
     assert done.stdout == ""
+
+
+def test_a_sandbox_that_cannot_start_is_one_error_line(tmp_path: Path) -> None:
+    """The embedded sandbox opens in the app's startup, inside uvicorn: its failure still
+    reaches the person as the CLI's one error line (the traceback only with --debug)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SERGAS_", "ZOHO_"))}
+    data = tmp_path / "data"
+    (data / "sandbox").mkdir(parents=True)
+    (data / "sandbox" / "crm.sqlite3").write_bytes(b"not a database" * 512)
+    env = {**base, "SERGAS_DATA_DIR": str(data), "SERGAS_SERVICE_PORT": str(free_port())}
+    done = sergas(env, "serve")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "Application startup failed" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-2].startswith("error: the sandbox process could not start: "), done.stderr
+    assert "crm.sqlite3" in lines[-2] and "not a database" in lines[-2]
+    assert lines[-1] == "(run with --debug for a traceback)"
+    debugged = sergas(env, "--debug", "serve")
+    assert debugged.returncode != 0 and "SandboxStartError" in debugged.stderr

@@ -14,12 +14,13 @@ embedded sandbox.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from typing import Any
 
 import typer
 
-from sergas.cli._common import err_console
+from sergas.cli._common import debug_enabled, err_console
 
 
 def _log_format(settings: object) -> str:
@@ -63,13 +64,60 @@ def listen(host: str, port: int, setting: str) -> socket.socket:
         ) from None
 
 
+class StartupGuard:
+    """The app with its startup failure kept, to be raised once uvicorn has exited: a
+    failure in the lifespan (the runtime opened there: the embedded sandbox's process, the
+    database) is then the CLI's one error line, where uvicorn would log its traceback.
+    With --debug uvicorn logs the traceback as before."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.error: Exception | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def quiet(message: Any) -> None:
+            if message.get("type") == "lifespan.startup.failed" and not debug_enabled():
+                message = {**message, "message": ""}  # uvicorn logs a non-empty one
+            await send(message)
+
+        try:
+            await self.app(scope, receive, quiet)
+        except Exception as exc:
+            self.error = exc
+            raise
+
+
+class _StartupFailedLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Application startup failed. Exiting."
+
+
 def run_server(app: Any, sock: socket.socket, **options: Any) -> None:
-    """uvicorn on an open socket until SIGINT or SIGTERM."""
+    """uvicorn on an open socket until SIGINT or SIGTERM; a failed startup raises its error."""
     import uvicorn
 
-    config = uvicorn.Config(app, lifespan="on", server_header=False, log_level="warning", **options)
-    with sock:
-        uvicorn.Server(config).run(sockets=[sock])
+    guard = StartupGuard(app)
+    config = uvicorn.Config(
+        guard, lifespan="on", server_header=False, log_level="warning", **options
+    )
+    line = _StartupFailedLine()
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not debug_enabled():
+        uvicorn_log.addFilter(line)
+    try:
+        with sock:
+            uvicorn.Server(config).run(sockets=[sock])
+    except SystemExit:  # uvicorn's exit after a failed startup
+        if guard.error is None:
+            raise
+    finally:
+        uvicorn_log.removeFilter(line)
+    if guard.error is not None:
+        raise guard.error
 
 
 def serve(
