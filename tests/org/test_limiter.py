@@ -349,3 +349,38 @@ async def test_an_mcp_call_answered_before_its_session_was_lost_is_not_sent_agai
         with pytest.raises(errors.ConnectionError):
             await gw.org.run(False, 1, lambda: lost_after(False))
         assert sent == [False, False]  # lost before any answer: once more, on a new session
+
+
+async def test_credits_recorded_together_go_to_redis_later_in_one_write(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call's credits are not a write of their own: those recorded within COALESCE_SECONDS
+    go to Redis together, where another process then sees them without anyone flushing; the
+    process that spent them reads them exactly at once."""
+    from sergas.org import credits
+    from sergas.org.credits import CreditLedger
+
+    monkeypatch.setattr(credits, "COALESCE_SECONDS", 1.0)  # far longer than the calls below
+
+    spender_client, other_client = redis_client(redis_server.url), redis_client(redis_server.url)
+    spender = CreditLedger(100, "org-coalesce", client=spender_client)
+    other = CreditLedger(100, "org-coalesce", client=other_client)
+    observer = redis.Redis.from_url(redis_server.url)
+    try:
+        assert await other.used() == 0
+        for _ in range(7):  # seven calls' worth, the event loop running between them
+            spender.record(1)
+            await asyncio.sleep(0.001)
+        assert observer.keys("*org-coalesce*") == []  # nothing written yet
+        await wait_until_async(lambda: other.used(), what="the credits reach Redis", timeout=5)
+        assert observer.keys("*org-coalesce*") != []
+        assert await other.used() == 7
+        spender.record(2)
+        assert await spender.used() == 9  # its own reads send what is pending first
+        assert await other.used() == 9
+    finally:
+        await spender.aclose()
+        await other.aclose()
+        await spender_client.aclose()
+        await other_client.aclose()
+        observer.close()

@@ -10,9 +10,12 @@ old the remaining credits are that figure less what Sergas spent since. That cor
 ledger for the org's other API clients, which Sergas cannot see.
 
 `remaining()` is what the reserve is checked against (`sergas.org.limiter`). Recording does
-not wait: credits are added by one task per process, which sends everything recorded while
-its last write was under way in the next (one write per round trip, however busy the
-process); reading waits for the writes recorded before it.
+not wait: credits are added by one task per process, started `COALESCE_SECONDS` after the
+first credit not yet sent and sending everything recorded meanwhile, and again while its
+last write was under way (at most one write per round trip, however busy the process; a
+task per call cost a call about as much as the rest of the limiter). Reading sends what is
+pending at once and waits for it, so this process's reads are exact; other processes see
+its credits up to `COALESCE_SECONDS` late.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-__all__ = ["OBSERVATION_TTL", "CreditLedger"]
+__all__ = ["COALESCE_SECONDS", "OBSERVATION_TTL", "CreditLedger"]
 
 OBSERVATION_TTL = 3600.0  # seconds Zoho's figure is trusted, counting our spending since
+COALESCE_SECONDS = 0.05  # credits recorded within this are sent in one write
 
 
 class CreditLedger:
@@ -65,6 +69,7 @@ class CreditLedger:
         self.unrecorded = 0  # credits whose write failed (Redis down)
         self._pending = 0
         self._writer: asyncio.Task[None] | None = None
+        self._soon: asyncio.TimerHandle | None = None
 
     @property
     def shared(self) -> bool:
@@ -76,14 +81,25 @@ class CreditLedger:
             return
         self.spent += credits
         self._pending += credits
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        if self._soon is None and not self._writing():  # a running write takes them too
+            self._soon = asyncio.get_running_loop().call_later(COALESCE_SECONDS, self._start)
 
     async def flush(self) -> None:
-        """Wait for the credits recorded so far to be written."""
+        """Write the credits recorded so far now, and wait for them."""
+        if self._soon is not None:
+            self._soon.cancel()
+            self._start()
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._writer)
+
+    def _writing(self) -> bool:
+        return self._writer is not None and not self._writer.done()
+
+    def _start(self) -> None:
+        self._soon = None
+        if not self._writing():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
         while self._pending:
