@@ -90,5 +90,3 @@ def case(
         return send
 
     return register
-
-

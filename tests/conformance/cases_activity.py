@@ -210,9 +210,7 @@ async def _(c: Ctx) -> httpx2.Response:
 @case(R, RECORDS, "delete", "delete_records", "delink", 200, stand_in=RELATED)
 async def _(c: Ctx) -> httpx2.Response:
     account = _with(c, "Contacts", "Account_Name")
-    contact = next(
-        r for r in _store(c).all("Contacts") if r["Account_Name"]["id"] == account["id"]
-    )
+    contact = next(r for r in _store(c).all("Contacts") if r["Account_Name"]["id"] == account["id"])
     return await c.client.delete(
         f"/crm/v8/Accounts/{account['id']}/Contacts", params={"ids": contact["id"]}
     )
@@ -247,9 +245,7 @@ async def _(c: Ctx) -> httpx2.Response:
 
 @case(*CREATE, "convert_unknown_lead", 400, stand_in=CONVERT)
 async def _(c: Ctx) -> httpx2.Response:
-    return await c.client.post(
-        f"/crm/v8/Leads/{UNKNOWN_ID}/actions/convert", json={"data": [{}]}
-    )
+    return await c.client.post(f"/crm/v8/Leads/{UNKNOWN_ID}/actions/convert", json={"data": [{}]})
 
 
 @case(*CREATE, "convert_deal_missing_stage", 400, stand_in=CONVERT)

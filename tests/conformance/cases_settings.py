@@ -192,8 +192,14 @@ for _kind, (_spec, _operation) in SETTINGS.items():
         _settings(_path, {"module": "Nope"})
     )
 
-case("related_lists.json", "/crm/v8/settings/related_lists", "get", "get_related_lists",
-     "module_with_none", 204)(_settings("/crm/v8/settings/related_lists", {"module": "Tasks"}))
+case(
+    "related_lists.json",
+    "/crm/v8/settings/related_lists",
+    "get",
+    "get_related_lists",
+    "module_with_none",
+    204,
+)(_settings("/crm/v8/settings/related_lists", {"module": "Tasks"}))
 
 for _kind, _spec, _operation in (
     ("layouts", "layouts.json", "get_layout"),

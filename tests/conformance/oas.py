@@ -235,8 +235,9 @@ class ZohoOAS:
                 found.append(_request_finding(f"query.{name}", "required", None, "missing"))
         for name in ("if-modified-since",):
             if name in headers and ("header", name) not in declared:
-                found.append(_request_finding(f"header.{name}", "header", headers[name],
-                                              "not declared"))
+                found.append(
+                    _request_finding(f"header.{name}", "header", headers[name], "not declared")
+                )
         if body is not None:
             request_body = self.lookup(op).get("requestBody")
             if request_body is None:
@@ -246,8 +247,9 @@ class ZohoOAS:
                 if "schema" in node.get("content", {}).get("application/json", {}):
                     schema = f"{uri}/content/{_pointer('application/json')}/schema"
                     found += [
-                        Finding(f"body{f.path[1:]}", f.keyword, f.instance, f.message,
-                                f.schema_path)
+                        Finding(
+                            f"body{f.path[1:]}", f.keyword, f.instance, f.message, f.schema_path
+                        )
                         for f in self.check(body, schema)
                     ]
         return found
@@ -277,8 +279,13 @@ class ZohoOAS:
                 covering.append(branch_uri)
         if not covering:
             return [
-                Finding("$", "branch", sorted(body), "no oneOf branch declares all of the "
-                        f"body's top-level keys {sorted(body)}", uri + "/oneOf")
+                Finding(
+                    "$",
+                    "branch",
+                    sorted(body),
+                    f"no oneOf branch declares all of the body's top-level keys {sorted(body)}",
+                    uri + "/oneOf",
+                )
             ]
         results = [self.errors(body, branch) for branch in covering]
         if any(not found for found in results):

@@ -103,8 +103,9 @@ async def test_response_matches_zohos_schema(
 
     sent = request_findings(zoho_oas, case, response.request)
     if case.valid_request:
-        explained_request = [(f, [g.reason for g in KNOWN_GAPS if g.explains(case, None, f)])
-                             for f in sent]
+        explained_request = [
+            (f, [g.reason for g in KNOWN_GAPS if g.explains(case, None, f)]) for f in sent
+        ]
         unexplained = [f for f, rs in explained_request if not rs]
         assert not unexplained, (
             f"{case.id}: the request departs from what {case.spec} documents for "

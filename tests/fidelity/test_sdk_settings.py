@@ -145,8 +145,11 @@ def test_related_lists(sdk: SDKSession) -> None:
     lists = {r.get_api_name(): r for r in wrapper.get_related_lists()}
     assert set(lists) == {"Contacts", "Deals", "Tasks", "Calls", "Events", "Notes"}
     assert lists["Calls"].get_module().get_api_name() == "Calls"
-    one = called(ops.get_related_list(int(lists["Notes"].get_id()),
-                                      module_param(zlists.GetRelatedListParam, "Accounts")))
+    one = called(
+        ops.get_related_list(
+            int(lists["Notes"].get_id()), module_param(zlists.GetRelatedListParam, "Accounts")
+        )
+    )
     assert one.get_related_lists()[0].get_api_name() == "Notes"
 
 

@@ -117,9 +117,7 @@ def test_sdk_exchanges_a_grant_code(running: RunningSandbox, tmp_path: Path) -> 
 def test_wrong_client_secret_surfaces_zohos_error_code(
     running: RunningSandbox, tmp_path: Path
 ) -> None:
-    token = OAuthToken(
-        client_id=CLIENT_ID, client_secret="wrong", refresh_token=REFRESH_TOKEN
-    )
+    token = OAuthToken(client_id=CLIENT_ID, client_secret="wrong", refresh_token=REFRESH_TOKEN)
     with pytest.raises(SDKException) as raised, sdk_session(running, tmp_path, token=token):
         pass
     # parse_response puts the body's "error" into the exception message (SDK-oauth).

@@ -29,4 +29,3 @@ def calls(sandbox: RunningSandbox, path: str) -> int:
 def take_down(sandbox: RunningSandbox, *paths: str, status: int | str = 503) -> None:
     """Every call whose path starts with one of `paths` fails with `status` until reset."""
     sandbox.set_faults(targeted=[{"path": p, "status": status, "count": 100_000} for p in paths])
-

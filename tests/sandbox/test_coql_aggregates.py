@@ -168,6 +168,7 @@ def test_more_than_five_aggregates() -> None:
     error = error_of(f"select {columns}, COUNT(Industry) from Accounts")
     assert (error.code, error.details) == ("LIMIT_EXCEEDED", {"limit": 5, "clause": "aggregate"})
 
+
 # -- errors --------------------------------------------------------------------------------------
 
 

@@ -229,9 +229,7 @@ def test_ids_are_19_digit_strings_ascending_by_creation(
 
 
 def test_ids_follow_creation_across_modules(records: dict[str, list[Record]]) -> None:
-    by_id = sorted(
-        (int(r["id"]), r["Created_Time"]) for items in records.values() for r in items
-    )
+    by_id = sorted((int(r["id"]), r["Created_Time"]) for items in records.values() for r in items)
     times = [t for _, t in by_id]
     assert times == sorted(times)
 

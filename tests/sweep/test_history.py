@@ -235,9 +235,7 @@ async def test_diff_names_the_accounts_that_changed_status(crm: Crm) -> None:
     now = quiet_moment(crm, span=10)
     first = await sweep_once(clock=now)
     healthy = next(
-        r
-        for r in crm.running.sandbox.store.all("Accounts")
-        if r.get("Account_Status") == "Healthy"
+        r for r in crm.running.sandbox.store.all("Accounts") if r.get("Account_Status") == "Healthy"
     )
     # Zoho text is printed as text: a name that looks like markup stays as it is.
     name = "[red]Evil[/red] Corp"

@@ -68,8 +68,11 @@ class LeadConversion:
             account = self._existing(options, "Accounts")
             if account is None:
                 account = next(
-                    (a for a in self.sb.store.all("Accounts")
-                     if a.get("Account_Name") == lead["Company"]),
+                    (
+                        a
+                        for a in self.sb.store.all("Accounts")
+                        if a.get("Account_Name") == lead["Company"]
+                    ),
                     None,
                 )
             contact = self._existing(options, "Contacts")
@@ -145,8 +148,11 @@ class LeadConversion:
         if not isinstance(raw, dict):
             raise E.InvalidData(
                 "invalid data",
-                {"api_name": "Deals", "json_path": "$.data[0].Deals", "expected_data_type":
-                 "jsonobject"},
+                {
+                    "api_name": "Deals",
+                    "json_path": "$.data[0].Deals",
+                    "expected_data_type": "jsonobject",
+                },
                 per_item=True,
             )
         for name in DEAL_MANDATORY:

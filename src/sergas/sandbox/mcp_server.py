@@ -36,7 +36,6 @@ from sergas.sandbox.mcp_tools import build_server
 from sergas.sandbox.oauth import MCP_SCHEMES
 
 if TYPE_CHECKING:
-
     from sergas.sandbox.backend import Sandbox
 
 SESSION_IDLE_TIMEOUT = 30 * 60.0

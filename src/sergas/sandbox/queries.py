@@ -121,9 +121,7 @@ class Queries:
 
         async with self.sb.api_call(caller, heavy=True):
             if not query or not query.strip():
-                raise E.MandatoryNotFound(
-                    "required field not found", {"api_name": "select_query"}
-                )
+                raise E.MandatoryNotFound("required field not found", {"api_name": "select_query"})
             result = Q.execute(query, self.sb.store, self.sb.modules)
             self.sb.limits.charge(Q.credits_for_limit(result.limit))
             if not result.rows:

@@ -67,8 +67,14 @@ class RecordActions:
             self.sb.limits.charge(1)
             module = known_module(self.sb, module_name)
             searched = [
-                n for n, v in (("criteria", criteria), ("email", email), ("phone", phone),
-                               ("word", word)) if v
+                n
+                for n, v in (
+                    ("criteria", criteria),
+                    ("email", email),
+                    ("phone", phone),
+                    ("word", word),
+                )
+                if v
             ]
             if cvid and searched:
                 raise E.AmbiguityDuringProcessing(
@@ -120,7 +126,7 @@ class RecordActions:
             if since and not entries:
                 return NOT_MODIFIED
             entries.sort(key=lambda e: e["deleted_time"], reverse=True)
-            chunk = entries[offset:offset + size]
+            chunk = entries[offset : offset + size]
             if not chunk:
                 return None
             info = {
@@ -158,8 +164,9 @@ class RecordActions:
                 )
             if cvid:
                 test = view_for(module, cvid).predicate(module, caller.user_id)
-                chosen = [r["id"] for r in self.sb.store.all(module.api_name)
-                          if test is None or test(r)]
+                chosen = [
+                    r["id"] for r in self.sb.store.all(module.api_name) if test is None or test(r)
+                ]
             elif ids:
                 if len(ids) > MASS_UPDATE_IDS:
                     raise E.LimitExceeded(
@@ -212,4 +219,3 @@ class RecordActions:
             status = asdict(job)
             del status["module"]
             return status
-

@@ -197,9 +197,7 @@ class RecordWriter:
         ref_id = raw.get("id") if isinstance(raw, dict) else raw
         linked = self.sb.store.get(target.api_name, str(ref_id)) if ref_id else None
         if linked is None:
-            raise E.InvalidData(
-                "invalid data", {"api_name": name, "json_path": f"{path}.{name}"}
-            )
+            raise E.InvalidData("invalid data", {"api_name": name, "json_path": f"{path}.{name}"})
         link: dict[str, Any] = {"name": linked.get(target.name_field), "id": linked["id"]}
         if field.module_in_value:
             return {name: {"module": {"api_name": target.api_name, "id": target.id}, **link}}

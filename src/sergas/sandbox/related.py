@@ -81,8 +81,15 @@ class Related:
             records = sort_records(records, order_by, order == "desc")
             pager = self.sb.records.pager
             binding = binding_of(
-                parent.api_name, record["id"], relation.api_name, names, per_page,
-                sort_by, sort_order, ids, since,
+                parent.api_name,
+                record["id"],
+                relation.api_name,
+                names,
+                per_page,
+                sort_by,
+                sort_order,
+                ids,
+                since,
             )
             offset, size = pager.start(
                 caller, binding, page=page, per_page=per_page, page_token=page_token

@@ -65,8 +65,12 @@ def layout_json(module: Module, admin: dict[str, Any]) -> dict[str, Any]:
         "convert_mapping": _convert_mapping(module),
         "modified_by": user,
         "profiles": [
-            {"default": True, "name": name, "id": pid, "_default_view": {"name": "Standard",
-             "id": layout_id(module), "type": "layout"}}
+            {
+                "default": True,
+                "name": name,
+                "id": pid,
+                "_default_view": {"name": "Standard", "id": layout_id(module), "type": "layout"},
+            }
             for name, pid in PROFILE_IDS.items()
         ],
         "created_by": user,
@@ -112,8 +116,11 @@ def _convert_mapping(module: Module) -> dict[str, Any] | None:
     def to(name: str) -> dict[str, Any]:
         return {"display_label": "Standard", "name": "Standard", "id": layout_id(MODULES[name])}
 
-    return {"Contacts": to("Contacts"), "Deals": {**to("Deals"), "fields": []},
-            "Accounts": to("Accounts")}
+    return {
+        "Contacts": to("Contacts"),
+        "Deals": {**to("Deals"), "fields": []},
+        "Accounts": to("Accounts"),
+    }
 
 
 def profile_json(name: str, profile_id: str, admin: dict[str, Any]) -> dict[str, Any]:

@@ -57,8 +57,13 @@ class View:
 
 
 _AT_RISK = (Condition("Account_Status", "equal", "At Risk"),)
-_OPEN_LEADS = ("Not Contacted", "Attempted to Contact", "Contacted", "Contact in Future",
-               "Pre-Qualified")
+_OPEN_LEADS = (
+    "Not Contacted",
+    "Attempted to Contact",
+    "Contacted",
+    "Contact in Future",
+    "Pre-Qualified",
+)
 # Per module, beyond All and My: (name, system name, conditions).
 _SYSTEM_VIEWS: dict[str, tuple[tuple[str, str, tuple[Condition, ...]], ...]] = {
     "Accounts": (("At Risk Accounts", "ATRISKACCOUNTS", _AT_RISK),),

@@ -55,9 +55,7 @@ class Readiness:
         return self._checked is not None and time.monotonic() - self._at < self.cache_seconds
 
 
-@router.get(
-    "/healthz", tags=["operations"], summary="The process is alive", response_model=Health
-)
+@router.get("/healthz", tags=["operations"], summary="The process is alive", response_model=Health)
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 

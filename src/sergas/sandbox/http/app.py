@@ -109,9 +109,7 @@ class SandboxMiddleware:
 
     async def _crm(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
-        client = client_name(
-            headers.get(CLIENT_HEADER), bearer_token(headers.get("authorization"))
-        )
+        client = client_name(headers.get(CLIENT_HEADER), bearer_token(headers.get("authorization")))
         try:
             self.sb.limits.enter(client)
         except E.ZohoError as exc:

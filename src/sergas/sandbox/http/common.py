@@ -67,9 +67,7 @@ async def json_body(request: Request, *, per_item: bool = False) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise E.InvalidData(
-            "invalid data", {"api_name": "body"}, per_item=per_item
-        ) from None
+        raise E.InvalidData("invalid data", {"api_name": "body"}, per_item=per_item) from None
 
 
 def crm(

@@ -26,9 +26,7 @@ if TYPE_CHECKING:
     from sergas.sandbox.backend import Caller, Sandbox
 
 
-async def _list(
-    sb: Sandbox, request: Request, caller: Caller, ids: list[str] | None
-) -> Response:
+async def _list(sb: Sandbox, request: Request, caller: Caller, ids: list[str] | None) -> Response:
     q, p = request.query_params, request.path_params
     page = await sb.related.list_related(
         caller,
@@ -62,8 +60,9 @@ async def relate(sb: Sandbox, request: Request, caller: Caller) -> Response:
     p = request.path_params
     items = records_body(request.state.json)
     if "related_id" in p:
-        items = [{**(items[0] if items and isinstance(items[0], dict) else {}),
-                  "id": p["related_id"]}]
+        items = [
+            {**(items[0] if items and isinstance(items[0], dict) else {}), "id": p["related_id"]}
+        ]
     return written(await sb.related.relate(caller, p["module"], p["id"], p["related"], items))
 
 

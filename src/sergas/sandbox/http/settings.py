@@ -50,7 +50,7 @@ async def users(sb: Sandbox, request: Request, caller: Caller) -> Response:
     )
     if found is None:
         return not_modified()
-    chunk = found[(page - 1) * size:page * size]
+    chunk = found[(page - 1) * size : page * size]
     if not chunk:
         return no_content()
     info = {

@@ -66,7 +66,7 @@ def seed_store(
             activity, recycle_bin = build_activity(book, plan, batches[0], batches[2])
         for module, records in zip((*SEEDED, *ACTIVITY), (*batches, *activity), strict=True):
             for start in range(0, len(records), _BATCH):
-                store.put_many(module, records[start:start + _BATCH])
+                store.put_many(module, records[start : start + _BATCH])
         for module, entries in recycle_bin.items():
             store.put_deleted(module, entries)
 

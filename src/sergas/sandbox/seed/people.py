@@ -16,8 +16,11 @@ USER_ID_BASE = 5725767000000400001
 USER_DOMAIN = "sergas-sandbox.example"
 ORG_ID = str(ID_BASE + 7)
 # Role and profile ids sit below the store's first record id (ID_BASE + 1001).
-ROLE_IDS = {"CEO": str(ID_BASE + 101), "Manager": str(ID_BASE + 102),
-             "Sales Rep": str(ID_BASE + 103)}
+ROLE_IDS = {
+    "CEO": str(ID_BASE + 101),
+    "Manager": str(ID_BASE + 102),
+    "Sales Rep": str(ID_BASE + 103),
+}
 PROFILE_IDS = {"Administrator": str(ID_BASE + 201), "Standard": str(ID_BASE + 202)}
 # Users were created before any account: from 2021-03-01T09:00:00+00:00, a day apart.
 _USERS_CREATED = 1_614_589_200
@@ -75,41 +78,43 @@ def build_users(seed: int, count: int = 20) -> list[dict[str, Any]]:
         elif i > _MANAGERS:
             manager = users[1 + i % _MANAGERS]
             reporting_to = {"name": manager["full_name"], "id": manager["id"]}
-        users.append({
-            "id": user_id,
-            "first_name": first,
-            "last_name": last,
-            "full_name": full_name,
-            "email": f"{first.lower()}.{last.lower()}@{USER_DOMAIN}",
-            "status": "active",
-            "role": {"name": role, "id": ROLE_IDS[role]},
-            "profile": {"name": profile, "id": PROFILE_IDS[profile]},
-            "zuid": str(zuid_base + i * 97 + rng.randrange(97)),
-            "time_zone": "Etc/UTC",
-            "locale": "en_US",
-            "country_locale": "en_US",
-            "language": "en_US",
-            "confirm": True,
-            "alias": None,
-            "phone": f"{phone_prefix}{rng.randrange(100, 200):04d}",
-            "mobile": None,
-            "city": city,
-            "country": country,
-            "date_format": "MM/dd/yyyy",
-            "time_format": "hh:mm a",
-            "decimal_separator": "Period",
-            "microsoft": False,
-            "sandboxDeveloper": False,
-            "Isonline": False,
-            "type__s": "Regular User",
-            "status_reason__s": None,
-            "Reporting_To": reporting_to,
-            "created_by": dict(admin_ref),
-            "Modified_By": dict(admin_ref),
-            "created_time": iso(created),
-            "modified_time": iso(modified),
-            "Modified_Time": iso(modified),
-        })
+        users.append(
+            {
+                "id": user_id,
+                "first_name": first,
+                "last_name": last,
+                "full_name": full_name,
+                "email": f"{first.lower()}.{last.lower()}@{USER_DOMAIN}",
+                "status": "active",
+                "role": {"name": role, "id": ROLE_IDS[role]},
+                "profile": {"name": profile, "id": PROFILE_IDS[profile]},
+                "zuid": str(zuid_base + i * 97 + rng.randrange(97)),
+                "time_zone": "Etc/UTC",
+                "locale": "en_US",
+                "country_locale": "en_US",
+                "language": "en_US",
+                "confirm": True,
+                "alias": None,
+                "phone": f"{phone_prefix}{rng.randrange(100, 200):04d}",
+                "mobile": None,
+                "city": city,
+                "country": country,
+                "date_format": "MM/dd/yyyy",
+                "time_format": "hh:mm a",
+                "decimal_separator": "Period",
+                "microsoft": False,
+                "sandboxDeveloper": False,
+                "Isonline": False,
+                "type__s": "Regular User",
+                "status_reason__s": None,
+                "Reporting_To": reporting_to,
+                "created_by": dict(admin_ref),
+                "Modified_By": dict(admin_ref),
+                "created_time": iso(created),
+                "modified_time": iso(modified),
+                "Modified_Time": iso(modified),
+            }
+        )
     return users
 
 
