@@ -4,6 +4,7 @@ time zone moves the ticks (daylight saving included)."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from datetime import UTC, datetime
 
@@ -63,7 +64,10 @@ def _next_tick(jobs_settings: JobsSettings, at: datetime) -> float:
 def test_the_schedule_is_read_in_its_time_zone() -> None:
     def zoned(zone: str) -> JobsSettings:
         return JobsSettings(
-            sweep_schedule="0 6 * * *", sweep_schedule_timezone=zone, approvals_schedule=None
+            sweep_schedule="0 6 * * *",
+            sweep_schedule_timezone=zone,
+            approvals_schedule=None,
+            prune_schedule=None,
         )
 
     summer = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # 05:00 in New York (EDT, UTC-4)
@@ -80,4 +84,57 @@ def test_a_bad_schedule_or_zone_names_its_variable(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SERGAS_SWEEP_SCHEDULE", "0 6 * * 1-5")
     monkeypatch.setenv("SERGAS_SWEEP_SCHEDULE_TIMEZONE", "Mars/Olympus")
     with pytest.raises(ConfigError, match=r"SERGAS_SWEEP_SCHEDULE_TIMEZONE: .*IANA"):
+        load_jobs_settings()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_jobs_that_ended_before_the_retention_are_removed_with_their_attempts(
+    jobs: Jobs,
+) -> None:
+    every_second = {"SERGAS_JOBS_PRUNE_SCHEDULE": "* * * * * *", "SERGAS_JOBS_RETENTION_DAYS": "30"}
+    jobs.worker(**every_second)
+    ended = []
+    for _ in range(2):
+        queued = jobs.sergas("jobs", "enqueue", "approvals", "--json")
+        assert queued.returncode == 0, queued.stderr
+        job_id = json.loads(queued.stdout)["id"]
+        jobs.wait(lambda job_id=job_id: jobs.status(job_id) == "succeeded", "an approvals job")
+        ended.append(job_id)
+    old, recent = ended
+
+    def attempts(job_id: int) -> int:
+        return int(jobs.sql("SELECT count(*) FROM job_attempts WHERE job_id = %s", job_id)[0][0])
+
+    assert attempts(old) == attempts(recent) == 1
+    # The clock moved for the first job only: it ended 31 days ago.
+    jobs.sql(
+        "UPDATE procrastinate_events SET at = at - interval '31 days' WHERE job_id = %s "
+        "RETURNING job_id",
+        old,
+    )
+    jobs.wait(
+        lambda: not jobs.sql("SELECT id FROM procrastinate_jobs WHERE id = %s", old),
+        "the job past the retention to be removed",
+    )
+    jobs.wait(lambda: attempts(old) == 0, "its attempts to be removed")
+    assert jobs.status(recent) == "succeeded" and attempts(recent) == 1
+    gone = jobs.sergas("jobs", "show", str(old))
+    assert gone.returncode != 0 and f"no job {old}" in gone.stderr
+    pruned = jobs.sql(
+        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'sergas:prune' "
+        "AND status = 'succeeded'"
+    )
+    assert pruned[0][0] >= 1  # the schedule ran it, on the worker
+
+
+def test_the_retention_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERGAS_JOBS_RETENTION_DAYS", "0")
+    assert load_jobs_settings().retention_days == 0  # kept forever
+    monkeypatch.setenv("SERGAS_JOBS_RETENTION_DAYS", "-1")
+    with pytest.raises(ConfigError, match="SERGAS_JOBS_RETENTION_DAYS"):
+        load_jobs_settings()
+    monkeypatch.setenv("SERGAS_JOBS_RETENTION_DAYS", "30")
+    monkeypatch.setenv("SERGAS_JOBS_PRUNE_SCHEDULE", "hourly")
+    with pytest.raises(ConfigError, match=r"SERGAS_JOBS_PRUNE_SCHEDULE: .*cron expression"):
         load_jobs_settings()

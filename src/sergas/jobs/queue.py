@@ -36,6 +36,7 @@ from sergas.sweep.lease import current_lease
 __all__ = [
     "APPROVALS",
     "NAMESPACE",
+    "PRUNE",
     "SHARD",
     "SWEEP",
     "JobAlreadyQueued",
@@ -50,6 +51,7 @@ NAMESPACE = "sergas"
 SWEEP = f"{NAMESPACE}:sweep"
 SHARD = f"{NAMESPACE}:sweep_shard"
 APPROVALS = f"{NAMESPACE}:apply_approvals"
+PRUNE = f"{NAMESPACE}:prune"  # scheduled only (SERGAS_JOBS_PRUNE_SCHEDULE)
 TASKS = {"sweep": SWEEP, "approvals": APPROVALS}
 
 # The queue's statuses, as Sergas names them.

@@ -1,4 +1,5 @@
-"""Schedules: the sweep on `SERGAS_SWEEP_SCHEDULE`, the approvals on theirs.
+"""Schedules: the sweep on `SERGAS_SWEEP_SCHEDULE`; the approvals and the removal of old
+jobs on theirs.
 
 Procrastinate's periodic tasks: every worker runs the same schedule, and the database lets
 one job through per task and tick (a unique row per tick in `procrastinate_periodic_defers`),
@@ -31,8 +32,15 @@ def zoho_scope(settings: Settings) -> str:
 
 
 def add_schedules(app: App, settings: Settings, jobs: JobsSettings) -> None:
-    from sergas.jobs.queue import APPROVALS, SWEEP, sweep_lock
+    from sergas.jobs.queue import APPROVALS, PRUNE, SWEEP, sweep_lock
 
+    if jobs.retention_days and jobs.prune_schedule:
+        app.periodic_registry.register_task(
+            task=app.tasks[PRUNE],
+            cron=jobs.prune_schedule,
+            periodic_id="schedule",
+            configure_kwargs={"lock": "prune", "queueing_lock": "prune"},
+        )
     if jobs.approvals_schedule:
         app.periodic_registry.register_task(
             task=app.tasks[APPROVALS],

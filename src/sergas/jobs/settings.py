@@ -53,12 +53,18 @@ class JobsSettings(BaseSettings):
     approvals_grace_seconds: float = Field(60.0, ge=0)
     # How often workers look for such changes (cron syntax, UTC); empty: never.
     approvals_schedule: str | None = "*/5 * * * *"
+    # Finished jobs (succeeded, failed, cancelled) are removed, with their events and
+    # attempts, this many days after they ended; 0 keeps them. The sweep's own runs and
+    # history (`sergas sweep runs`, the dashboard) are not jobs and stay.
+    retention_days: int = Field(30, ge=0)
+    # How often workers remove them (cron syntax, UTC); empty: never.
+    prune_schedule: str | None = "17 * * * *"
 
     # The sweep's schedule: unset runs no scheduled sweep.
     sweep_schedule: str | None = Field(None, validation_alias="SERGAS_SWEEP_SCHEDULE")
     sweep_schedule_timezone: str = Field("UTC", validation_alias="SERGAS_SWEEP_SCHEDULE_TIMEZONE")
 
-    @field_validator("sweep_schedule", "approvals_schedule", mode="before")
+    @field_validator("sweep_schedule", "approvals_schedule", "prune_schedule", mode="before")
     @classmethod
     def _cron(cls, v: Any) -> Any:
         if v is None or (isinstance(v, str) and not v.strip()):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from procrastinate import BaseRetryStrategy, Blueprint, JobContext, RetryDecision
 from procrastinate.jobs import Job
+from sqlalchemy import column, delete, exists, literal, select, table
 
 from sergas.access.applying import ABANDONED_AFTER, recover_applying
 from sergas.access.approvals import (
@@ -34,6 +35,7 @@ from sergas.access.approvals import (
     ApprovalStore,
     InProgressError,
 )
+from sergas.db.tables import job_attempts
 from sergas.errors import ConfigError, SergasError
 from sergas.jobs.settings import JobsSettings
 from sergas.log import get_logger
@@ -250,6 +252,29 @@ async def apply_approvals(context: JobContext, timestamp: int | None = None) -> 
     }
 
 
+async def prune(context: JobContext, timestamp: int | None = None) -> dict[str, Any]:
+    """Remove the jobs that ended more than `SERGAS_JOBS_RETENTION_DAYS` ago: the queue's
+    rows and events by Procrastinate's own `delete_old_jobs`, then their attempts."""
+    state = state_of(context)
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=state.jobs.retention_days * 24,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )
+    async with state.runtime.engine.begin() as conn:
+        gone = await conn.execute(
+            delete(job_attempts).where(
+                ~exists(
+                    select(literal(1))
+                    .select_from(table("procrastinate_jobs", column("id")))
+                    .where(column("id") == job_attempts.c.job_id)
+                )
+            )
+        )
+    return {"attempts_removed": gone.rowcount, "retention_days": state.jobs.retention_days}
+
+
 def blueprint() -> Blueprint:
     """The tasks, new for each app (an app takes its blueprint's tasks over)."""
     tasks = Blueprint()
@@ -257,6 +282,7 @@ def blueprint() -> Blueprint:
         ("sweep", sweep),
         ("sweep_shard", sweep_shard),
         ("apply_approvals", apply_approvals),
+        ("prune", prune),
     ):
         tasks.task(name=name, pass_context=True, retry=Retry())(func)
     return tasks
