@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         ZohoIntegrationManager,
     )
     from sergas.org.limiter import OrgLimiter
+    from sergas.sandbox.server import SandboxProcess
 
 __all__ = [
     "Runtime",
@@ -97,6 +98,8 @@ class Target:
     description: str  # "Zoho CRM at …", or the embedded sandbox, its size and its file
     state_file: Path | None = None  # the embedded sandbox's CRM
     stats: Callable[[], dict[str, Any]] | None = None  # the embedded sandbox's /__sandbox/stats
+    # Why the CRM is gone, if it is: the embedded sandbox's child process ended.
+    down: Callable[[], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,6 @@ def _open_target(settings: Settings, embedded: bool, sandbox_process: bool) -> I
     from sergas.sandbox.config import SandboxConfig
     from sergas.sandbox.server import (
         RunningSandbox,
-        SandboxProcess,
         serve_sandbox,
         serve_sandbox_process,
     )
@@ -287,7 +289,21 @@ def _open_target(settings: Settings, embedded: bool, sandbox_process: bool) -> I
             state_file=state_file,
             # In process, read directly; in a child, over HTTP (/__sandbox/stats).
             stats=running.sandbox.stats if isinstance(running, RunningSandbox) else running.stats,
+            down=None if isinstance(running, RunningSandbox) else _why_down(running),
         )
+
+
+def _why_down(running: SandboxProcess) -> Callable[[], str | None]:
+    def down() -> str | None:
+        ended = running.ended()
+        if ended is None:
+            return None
+        return (
+            f"the embedded sandbox's process (pid {running.pid}) {ended}: its CRM is gone "
+            "until this process restarts"
+        )
+
+    return down
 
 
 async def _forget_token(tokens: TokenManager, engine: AsyncEngine) -> None:

@@ -198,6 +198,15 @@ def test_with_no_credentials_its_sandbox_is_a_process_of_its_own(tmp_path: Path)
             url + "/v1/accounts", headers={"Authorization": f"Bearer {key}"}, timeout=30
         )
         assert got.status_code == 200 and got.json()["info"]["count"] == 40
+        assert httpx2.get(url + "/readyz", timeout=30).status_code == 200
+        # The sandbox's process dies under the service: readiness says so, and why.
+        os.kill(child, signal.SIGKILL)
+        wait_until(lambda: not process_running(child), what="the sandbox's process to end")
+        ready = httpx2.get(url + "/readyz", timeout=30)
+        assert ready.status_code == 503 and ready.json()["status"] == "not ready"
+        assert ready.json()["crm"].startswith(
+            f"the embedded sandbox's process (pid {child}) was killed by signal 9"
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
     finally:

@@ -111,6 +111,14 @@ class SandboxProcess(SandboxEndpoint):
     pid: int
     accounts: int  # Accounts records it holds at start
     seeded_from_file: bool  # its state file held this seed's CRM (else it was seeded)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
+
+    def ended(self) -> str | None:
+        """How the child ended ("exited with code 1", "was killed by signal 9") if it has,
+        else None."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        return _ended(self.process)
 
 
 def loopback_socket() -> socket.socket:
@@ -184,7 +192,12 @@ def serve_sandbox_process(
         ready = _started(proc, cfg, start_timeout)
         url = str(ready["url"])
         yield SandboxProcess(
-            url, client_env(url), proc.pid, int(ready["accounts"]), bool(ready["seeded_from_file"])
+            url,
+            client_env(url),
+            proc.pid,
+            int(ready["accounts"]),
+            bool(ready["seeded_from_file"]),
+            proc,
         )
     finally:
         _stop(proc)

@@ -85,8 +85,15 @@ async def readyz(request: Request) -> JSONResponse:
             "usable": usable,
             "detail": entry.get("detail", ""),
         }
-    ready = database and any(t["usable"] for t in tiers.values())
-    body = {"status": "ready" if ready else "not ready", "database": database, "tiers": tiers}
+    down = runtime.target.down() if runtime.target.down else None
+    ready = database and down is None and any(t["usable"] for t in tiers.values())
+    body: dict[str, Any] = {
+        "status": "ready" if ready else "not ready",
+        "database": database,
+        "tiers": tiers,
+    }
+    if down is not None:
+        body["crm"] = down
     return JSONResponse(body, 200 if ready else 503)
 
 
