@@ -42,6 +42,12 @@ def serve(
     state_file: Path | None = typer.Option(
         None, help="Keep the CRM in this SQLite file so it survives restarts."
     ),
+    page_token_limit: int | None = typer.Option(
+        None,
+        min=1,
+        help="Records a list can page through before a page token is needed. "
+        "Default: 100000, as Zoho.",
+    ),
 ) -> None:
     """Serve the sandbox and print the settings a client needs.
 
@@ -63,6 +69,7 @@ def serve(
             token_ttl=token_ttl,
             bulk_job_seconds=bulk_job_seconds,
             state_file=state_file,
+            page_token_limit=page_token_limit,
             base_url=base_url,
         )
     except ValueError as exc:

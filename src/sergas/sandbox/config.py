@@ -118,6 +118,7 @@ class SandboxConfig:
             "latency_jitter_ms": float,
             "token_ttl": int,
             "bulk_job_seconds": float,
+            "page_token_limit": int,
         }
         for name, cast in casts.items():
             raw = env.get(f"SERGAS_SANDBOX_{name.upper()}")
