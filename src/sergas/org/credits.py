@@ -12,10 +12,10 @@ ledger for the org's other API clients, which Sergas cannot see.
 `remaining()` is what the reserve is checked against (`sergas.org.limiter`). Recording does
 not wait: credits are added by one task per process, started `COALESCE_SECONDS` after the
 first credit not yet sent and sending everything recorded meanwhile, and again while its
-last write was under way (at most one write per round trip, however busy the process; a
-task per call cost a call about as much as the rest of the limiter). Reading sends what is
-pending at once and waits for it, so this process's reads are exact; other processes see
-its credits up to `COALESCE_SECONDS` late.
+last write was under way (at most one write per round trip, however busy the process,
+rather than a task and a window update for every call). Reading sends what is pending at
+once and waits for it, so this process's reads are exact; other processes see its credits
+up to `COALESCE_SECONDS` late.
 """
 
 from __future__ import annotations
