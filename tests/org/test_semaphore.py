@@ -193,15 +193,23 @@ async def test_a_hosts_wrong_clock_neither_stretches_nor_shortens_a_lease(
     await sem.aclose()
 
 
-async def test_a_cancelled_waiter_leaves_the_queue_and_takes_no_slot(
-    client: aioredis.Redis,
-) -> None:
-    sem = semaphore(client, "t:cancel", 1, 5)
+async def held_with_a_waiter(
+    client: aioredis.Redis, prefix: str
+) -> tuple[LeasedSemaphore, str, asyncio.Task[str]]:
+    """A one-slot semaphore: its slot held, and a second caller's ticket in the queue."""
+    sem = semaphore(client, prefix, 1, 5)
     token = await sem.acquire(1)
     waiter = asyncio.create_task(sem.acquire(10))
     await wait_until_async(
-        lambda: client.zcard("t:cancel:queue"), what="the waiter's ticket in the queue"
+        lambda: client.zcard(f"{prefix}:queue"), what="the waiter's ticket in the queue"
     )
+    return sem, token, waiter
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_and_takes_no_slot(
+    client: aioredis.Redis,
+) -> None:
+    sem, token, waiter = await held_with_a_waiter(client, "t:cancel")
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
@@ -217,12 +225,7 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_takes_no_slot(
 async def test_a_waiter_cancelled_as_its_slot_is_granted_gives_it_back(
     client: aioredis.Redis,
 ) -> None:
-    sem = semaphore(client, "t:granted", 1, 5)
-    token = await sem.acquire(1)
-    waiter = asyncio.create_task(sem.acquire(10))
-    await wait_until_async(
-        lambda: client.zcard("t:granted:queue"), what="the waiter's ticket in the queue"
-    )
+    sem, token, waiter = await held_with_a_waiter(client, "t:granted")
     await sem.release(token)  # hands the slot to the waiter in the same script call...
     assert sem.held == 1 and not waiter.done()
     waiter.cancel()  # ...which is cancelled before it could run again
